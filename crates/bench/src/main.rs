@@ -1,0 +1,38 @@
+//! `reintegra-bench <what>`: benchmarks that print numbers (recorded in docs/benchmarks.md).
+//! Build with `--release`; timings of a debug build mean nothing.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod dedup;
+mod store;
+
+#[derive(Parser)]
+#[command(name = "reintegra-bench", about = "Benchmarks de Reintegra (imprimen números)")]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Encrypted sled store: save latency, open + unlock, lookups, size on disk.
+    Store(store::Args),
+    /// Duplicate detection: index build, query latency, recall, false matches.
+    Dedup(dedup::Args),
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().bench {
+        Bench::Store(args) => store::run(args),
+        Bench::Dedup(args) => dedup::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("reintegra-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
