@@ -1,1 +1,24 @@
-//! Encrypted local store (being written).
+//! Reintegra's encrypted local store: the only crate that uses sled.
+//!
+//! - [`LockedStore::open`] / [`LockedStore::create`] / [`LockedStore::unlock`] → [`Store`].
+//! - Records are sealed with XChaCha20-Poly1305 under a random data key, wrapped per user by an
+//!   Argon2id key from the passphrase ([`KdfParams`], recorded with each user).
+//! - Every save writes the record and its outbox [`Op`](reintegra_core::op::Op) in one sled
+//!   transaction and flushes before returning.
+//! - Schema versions: older stores are migrated at unlock in one atomic batch; newer ones are
+//!   refused. Backups: [`Store::backup`] / [`restore`].
+
+mod backup;
+mod crypto;
+pub mod domain;
+mod engine;
+pub mod error;
+mod migrate;
+
+pub use backup::{restore, BackupInfo};
+pub use crypto::KdfParams;
+pub use engine::{
+    IndexKey, LockedStore, NewStore, OutboxEntry, RecentChange, Record, Saved, Store, MIN_PASSPHRASE,
+    SCHEMA_VERSION,
+};
+pub use error::{Error, Result};

@@ -1,0 +1,788 @@
+//! The record engine: sealed records, keyed-hash indexes, the outbox, the change log and the
+//! keyring, all in one sled tree so that a record and its outbox op commit in one transaction.
+//!
+//! Key layout (one tree; the first byte is the prefix):
+//!
+//! | key | value |
+//! |---|---|
+//! | `m:…` | metadata, no personal data (schema version, store id, device, HLC, sequence) |
+//! | `k` + keyed hash of the login (32) | a user's wrapped data key ([`KeySlot`], JSON) |
+//! | `r` + kind (1) + id (16) | sealed `seq (8) ‖ record JSON` |
+//! | `x` + index (1) + value (keyed hash (16), or a fixed-width non-personal value) + id (16) | empty |
+//! | `o` + seq (8) + op id (16) | sealed [`Op`] JSON (the outbox, in commit order) |
+//! | `p` + op id (16) | seq (8), to acknowledge by op id |
+//! | `c` + seq (8) | kind (1) + id (16): the change log behind "recent changes" |
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use reintegra_core::hlc::Hlc;
+use reintegra_core::ids::{DeviceId, UserId};
+use reintegra_core::op::{Change, EntityKind, Op};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::crypto::{random_bytes, random_secret, KdfParams, KeySlot, Keys};
+use crate::error::{Error, Result};
+
+/// The schema version this code writes. Older stores are migrated at unlock; newer are refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub(crate) const META_SCHEMA: &[u8] = b"m:schema";
+pub(crate) const META_STORE_ID: &[u8] = b"m:store_id";
+pub(crate) const META_SLOT_SALT: &[u8] = b"m:slot_salt";
+pub(crate) const META_DEVICE: &[u8] = b"m:device";
+pub(crate) const META_HLC: &[u8] = b"m:hlc";
+pub(crate) const META_SEQ: &[u8] = b"m:seq";
+pub(crate) const P_SLOT: u8 = b'k';
+pub(crate) const P_RECORD: u8 = b'r';
+pub(crate) const P_INDEX: u8 = b'x';
+pub(crate) const P_OUTBOX: u8 = b'o';
+pub(crate) const P_OPID: u8 = b'p';
+pub(crate) const P_CHANGE: u8 = b'c';
+
+/// Shortest passphrase accepted for a user.
+pub const MIN_PASSPHRASE: usize = 8;
+
+/// A secondary index entry of a record.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IndexKey {
+    /// Looked up by equality; stored as a keyed hash (use for anything personal).
+    Hashed { index: u8, value: Vec<u8> },
+    /// Scanned by range; stored as is, so it must carry no personal data (e.g. a due date) and
+    /// have the same width for every entry of the index.
+    Ordered { index: u8, value: Vec<u8> },
+}
+
+/// A record the store can keep. Implemented for the domain types in [`crate::domain`].
+pub trait Record: Serialize + DeserializeOwned {
+    const KIND: EntityKind;
+    fn record_id(&self) -> Uuid;
+    /// The secondary index entries of this record (recomputed at every save).
+    fn index_keys(&self) -> Vec<IndexKey> {
+        Vec::new()
+    }
+}
+
+/// An operation waiting in the outbox.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxEntry {
+    /// Position in the outbox (commit order).
+    pub seq: u64,
+    pub op: Op,
+}
+
+/// One entry of the "recent changes" list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecentChange {
+    pub seq: u64,
+    pub entity: EntityKind,
+    pub id: Uuid,
+}
+
+/// What a save did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Saved {
+    /// The op written to the outbox, or None if the record was unchanged (nothing written).
+    pub op_id: Option<Uuid>,
+    pub hlc: Hlc,
+}
+
+pub(crate) fn now_ms() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The HLC node of a device: the random tail of its id.
+pub(crate) fn node_of(device: DeviceId) -> u64 {
+    let bytes = device.as_uuid().into_bytes();
+    let mut tail = [0u8; 8];
+    tail.copy_from_slice(&bytes[8..]);
+    u64::from_be_bytes(tail)
+}
+
+pub(crate) fn record_key(kind: EntityKind, id: Uuid) -> Vec<u8> {
+    let mut k = Vec::with_capacity(18);
+    k.push(P_RECORD);
+    k.push(kind.code());
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+pub(crate) fn change_key(seq: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = P_CHANGE;
+    k[1..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn outbox_key(seq: u64, op_id: Uuid) -> [u8; 25] {
+    let mut k = [0u8; 25];
+    k[0] = P_OUTBOX;
+    k[1..9].copy_from_slice(&seq.to_be_bytes());
+    k[9..].copy_from_slice(op_id.as_bytes());
+    k
+}
+
+fn opid_key(op_id: Uuid) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = P_OPID;
+    k[1..].copy_from_slice(op_id.as_bytes());
+    k
+}
+
+pub(crate) fn be_u64(bytes: &[u8]) -> Result<u64> {
+    let arr: [u8; 8] = bytes.try_into().map_err(|_| Error::Corrupt("bad counter".into()))?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+fn uuid_at(bytes: &[u8]) -> Result<Uuid> {
+    Uuid::from_slice(bytes).map_err(|_| Error::Corrupt("bad id in a key".into()))
+}
+
+/// Whether a directory holds a sled database (its `db` file).
+fn looks_like_store(dir: &Path) -> bool {
+    dir.join("db").is_file() && dir.join("conf").is_file()
+}
+
+fn dir_is_empty(dir: &Path) -> Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens the sled database at `dir`. sled may panic on some damaged files: that becomes an error.
+pub(crate) fn open_sled(dir: &Path) -> Result<sled::Db> {
+    let config = sled::Config::new()
+        .path(dir)
+        .mode(sled::Mode::LowSpace)
+        .cache_capacity(64 * 1024 * 1024);
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+    match opened {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(Error::from_sled(e, dir)),
+        Err(_) => Err(Error::Corrupt("the storage engine could not read its files".into())),
+    }
+}
+
+/// Runs a read of sled that might panic on a damaged file.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(Error::Corrupt("the storage engine hit damaged data".into())))
+}
+
+pub(crate) fn read_schema(db: &sled::Db) -> Result<u32> {
+    match db.get(META_SCHEMA)? {
+        None => Ok(0),
+        Some(v) => {
+            let arr: [u8; 4] = v.as_ref().try_into().map_err(|_| Error::Corrupt("bad schema version".into()))?;
+            Ok(u32::from_be_bytes(arr))
+        }
+    }
+}
+
+fn read_fixed<const N: usize>(db: &sled::Db, key: &[u8], what: &str) -> Result<[u8; N]> {
+    let v = db
+        .get(key)?
+        .ok_or_else(|| Error::Corrupt(format!("missing {what}")))?;
+    v.as_ref()
+        .try_into()
+        .map_err(|_| Error::Corrupt(format!("bad {what}")))
+}
+
+fn normalize_login(login: &str) -> String {
+    login.trim().to_lowercase()
+}
+
+fn slot_key(db: &sled::Db, login: &str) -> Result<Vec<u8>> {
+    let salt: [u8; 32] = read_fixed(db, META_SLOT_SALT, "key slot salt")?;
+    Ok(slot_key_with(&salt, login))
+}
+
+/// The key of a login's slot: a keyed hash (random per-store salt) of the normalized login.
+pub(crate) fn slot_key_with(salt: &[u8; 32], login: &str) -> Vec<u8> {
+    let mut k = vec![P_SLOT];
+    k.extend_from_slice(blake3::keyed_hash(salt, normalize_login(login).as_bytes()).as_bytes());
+    k
+}
+
+fn slot_aad(db: &sled::Db, slot_key: &[u8]) -> Result<Vec<u8>> {
+    let store_id: [u8; 16] = read_fixed(db, META_STORE_ID, "store id")?;
+    Ok(slot_aad_with(&store_id, slot_key))
+}
+
+pub(crate) fn slot_aad_with(store_id: &[u8; 16], slot_key: &[u8]) -> Vec<u8> {
+    let mut aad = b"reintegra key slot v1".to_vec();
+    aad.extend_from_slice(store_id);
+    aad.extend_from_slice(slot_key);
+    aad
+}
+
+fn read_slot(db: &sled::Db, key: &[u8], login: &str) -> Result<KeySlot> {
+    let raw = db
+        .get(key)?
+        .ok_or_else(|| Error::UnknownUser(login.trim().to_string()))?;
+    serde_json::from_slice(&raw).map_err(|_| Error::Corrupt("a key slot is damaged".into()))
+}
+
+fn check_passphrase(passphrase: &str) -> Result<()> {
+    if passphrase.chars().count() < MIN_PASSPHRASE {
+        return Err(Error::WeakPassphrase { min: MIN_PASSPHRASE });
+    }
+    Ok(())
+}
+
+/// What a new store needs.
+#[derive(Clone, Debug)]
+pub struct NewStore<'a> {
+    /// This device (made by the app at enrollment).
+    pub device: DeviceId,
+    /// The first user's login and domain id.
+    pub login: &'a str,
+    pub user_id: UserId,
+    pub passphrase: &'a str,
+    /// Use [`KdfParams::RECOMMENDED`] for real users.
+    pub kdf: KdfParams,
+}
+
+/// An opened store whose data key is not available yet: only unlocking and user management
+/// that needs a passphrase are possible.
+pub struct LockedStore {
+    db: sled::Db,
+    dir: PathBuf,
+    schema: u32,
+}
+
+impl std::fmt::Debug for LockedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockedStore").field("dir", &self.dir).field("schema", &self.schema).finish()
+    }
+}
+
+impl LockedStore {
+    /// Opens the store in `dir` (without unlocking it). Refuses a store of a newer schema, a
+    /// directory that holds something else, and damaged files, with a clear error.
+    pub fn open(dir: impl AsRef<Path>) -> Result<LockedStore> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.exists() || dir_is_empty(&dir)? {
+            return Err(Error::NotFound(dir));
+        }
+        if !looks_like_store(&dir) {
+            return Err(Error::NotAStore(dir));
+        }
+        let db = open_sled(&dir)?;
+        let schema = guarded(|| {
+            if db.get(META_STORE_ID)?.is_none() {
+                return Err(Error::NotAStore(dir.clone()));
+            }
+            read_schema(&db)
+        })?;
+        if schema > SCHEMA_VERSION {
+            return Err(Error::NewerSchema { found: schema, supported: SCHEMA_VERSION });
+        }
+        Ok(LockedStore { db, dir, schema })
+    }
+
+    /// Creates a new store in `dir` (absent or empty) with its first user, and unlocks it.
+    pub fn create(dir: impl AsRef<Path>, new: NewStore<'_>) -> Result<Store> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir_is_empty(&dir)? {
+            return Err(if looks_like_store(&dir) {
+                Error::AlreadyExists(dir)
+            } else {
+                Error::NotAStore(dir)
+            });
+        }
+        check_passphrase(new.passphrase)?;
+        let data_key = random_secret();
+        std::fs::create_dir_all(&dir)?;
+        let db = open_sled(&dir)?;
+        let store_id: [u8; 16] = random_bytes();
+        let salt: [u8; 32] = random_bytes();
+        let mut batch = sled::Batch::default();
+        batch.insert(META_STORE_ID, &store_id);
+        batch.insert(META_SLOT_SALT, &salt);
+        batch.insert(META_SCHEMA, &SCHEMA_VERSION.to_be_bytes());
+        batch.insert(META_DEVICE, new.device.as_uuid().as_bytes());
+        batch.insert(META_SEQ, &0u64.to_be_bytes());
+        let skey = slot_key_with(&salt, new.login);
+        let aad = slot_aad_with(&store_id, &skey);
+        let slot = KeySlot::wrap(&data_key, new.passphrase, new.kdf, new.user_id.as_uuid(), &aad)?;
+        batch.insert(skey, serde_json::to_vec(&slot).map_err(|e| Error::Engine(e.to_string()))?);
+        db.apply_batch(batch)?;
+        db.flush()?;
+        let locked = LockedStore { db, dir, schema: SCHEMA_VERSION };
+        locked.unlock(new.login, new.passphrase)
+    }
+
+    /// The schema version found on disk (before any migration).
+    pub fn schema_version(&self) -> u32 {
+        self.schema
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Unlocks with a user's passphrase. A wrong passphrase or unknown login is an error and
+    /// writes nothing. An older schema is migrated here, in one atomic step.
+    pub fn unlock(&self, login: &str, passphrase: &str) -> Result<Store> {
+        let (data_key, user_id) = guarded(|| {
+            let skey = slot_key(&self.db, login)?;
+            let slot = read_slot(&self.db, &skey, login)?;
+            let aad = slot_aad(&self.db, &skey)?;
+            Ok((slot.unwrap_key(passphrase, &aad)?, slot.user_id))
+        })?;
+        let keys = Keys::new(data_key);
+        let schema = guarded(|| read_schema(&self.db))?;
+        if schema < SCHEMA_VERSION {
+            crate::migrate::migrate(&self.db, &keys, schema, UserId::new(user_id))?;
+        }
+        let (device, hlc, seq) = guarded(|| {
+            let device = DeviceId::new(Uuid::from_bytes(read_fixed(&self.db, META_DEVICE, "device id")?));
+            let hlc = match self.db.get(META_HLC)? {
+                // The node is this device's even if the clock came from a restored backup.
+                Some(b) => Hlc {
+                    node: node_of(device),
+                    ..Hlc::from_bytes(b.as_ref().try_into().map_err(|_| Error::Corrupt("bad clock".into()))?)
+                },
+                None => Hlc::zero(node_of(device)),
+            };
+            let seq = match self.db.get(META_SEQ)? {
+                Some(b) => be_u64(&b)?,
+                None => 0,
+            };
+            Ok((device, hlc, seq))
+        })?;
+        Ok(Store {
+            db: self.db.clone(),
+            dir: self.dir.clone(),
+            keys,
+            user: UserId::new(user_id),
+            device,
+            write: Mutex::new(WriteState { hlc, seq }),
+        })
+    }
+
+    /// Changes a user's passphrase: only that user's wrapped key is rewritten (no data is
+    /// re-encrypted). The old passphrase must be right.
+    pub fn change_passphrase(&self, login: &str, old: &str, new: &str, kdf: KdfParams) -> Result<()> {
+        check_passphrase(new)?;
+        let skey = slot_key(&self.db, login)?;
+        let slot = read_slot(&self.db, &skey, login)?;
+        let aad = slot_aad(&self.db, &skey)?;
+        let key = slot.unwrap_key(old, &aad)?;
+        let new_slot = KeySlot::wrap(&key, new, kdf, slot.user_id, &aad)?;
+        self.db
+            .insert(skey, serde_json::to_vec(&new_slot).map_err(|e| Error::Engine(e.to_string()))?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// How many logins can unlock this store.
+    pub fn user_count(&self) -> usize {
+        self.db.scan_prefix([P_SLOT]).count()
+    }
+}
+
+pub(crate) struct WriteState {
+    hlc: Hlc,
+    seq: u64,
+}
+
+/// An unlocked store. Dropping it (or [`Store::lock`]) zeroizes the keys.
+pub struct Store {
+    pub(crate) db: sled::Db,
+    pub(crate) dir: PathBuf,
+    pub(crate) keys: Keys,
+    user: UserId,
+    device: DeviceId,
+    write: Mutex<WriteState>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).field("user", &self.user).finish()
+    }
+}
+
+impl Store {
+    /// Forgets the keys (zeroized) and returns the store locked.
+    pub fn lock(self) -> LockedStore {
+        LockedStore { db: self.db.clone(), dir: self.dir.clone(), schema: SCHEMA_VERSION }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The user whose passphrase unlocked the store: the author of every op of this session.
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+
+    pub fn device(&self) -> DeviceId {
+        self.device
+    }
+
+    pub(crate) fn write_lock(&self) -> MutexGuard<'_, WriteState> {
+        self.write.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lets another login unlock this store with its own passphrase.
+    pub fn add_user(&self, login: &str, user_id: UserId, passphrase: &str, kdf: KdfParams) -> Result<()> {
+        check_passphrase(passphrase)?;
+        let skey = slot_key(&self.db, login)?;
+        if self.db.get(&skey)?.is_some() {
+            return Err(Error::UserExists(login.trim().to_string()));
+        }
+        let aad = slot_aad(&self.db, &skey)?;
+        let slot = KeySlot::wrap(self.keys.data_key(), passphrase, kdf, user_id.as_uuid(), &aad)?;
+        self.db
+            .insert(skey, serde_json::to_vec(&slot).map_err(|e| Error::Engine(e.to_string()))?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Removes a login's key slot (it can no longer unlock the store). The last one stays.
+    pub fn remove_user(&self, login: &str) -> Result<()> {
+        let skey = slot_key(&self.db, login)?;
+        if self.db.get(&skey)?.is_none() {
+            return Err(Error::UnknownUser(login.trim().to_string()));
+        }
+        if self.db.scan_prefix([P_SLOT]).count() <= 1 {
+            return Err(Error::LastUser);
+        }
+        self.db.remove(skey)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// See [`LockedStore::change_passphrase`].
+    pub fn change_passphrase(&self, login: &str, old: &str, new: &str, kdf: KdfParams) -> Result<()> {
+        LockedStore { db: self.db.clone(), dir: self.dir.clone(), schema: SCHEMA_VERSION }
+            .change_passphrase(login, old, new, kdf)
+    }
+
+    fn index_db_key(&self, key: &IndexKey, id: Uuid) -> Vec<u8> {
+        index_db_key(&self.keys, key, id)
+    }
+
+    fn index_prefix(&self, key: &IndexKey) -> Vec<u8> {
+        index_prefix(&self.keys, key)
+    }
+
+    /// Reads and opens a record: its change sequence and JSON bytes.
+    fn read_raw(&self, key: &[u8]) -> Result<Option<(u64, Zeroizing<Vec<u8>>)>> {
+        let Some(sealed) = self.db.get(key)? else { return Ok(None) };
+        let plain = self.keys.open(key, &sealed)?;
+        if plain.len() < 8 {
+            return Err(Error::Corrupt("a record is truncated".into()));
+        }
+        let seq = be_u64(&plain[..8])?;
+        Ok(Some((seq, Zeroizing::new(plain[8..].to_vec()))))
+    }
+
+    fn decode<R: Record>(json: &[u8]) -> Result<R> {
+        serde_json::from_slice(json).map_err(|e| Error::Corrupt(format!("a stored record does not read back: {e}")))
+    }
+
+    /// Saves a record (create or update). The record, its index entries, its change-log entry
+    /// and its outbox op are committed in one sled transaction, flushed before returning.
+    pub fn put<R: Record>(&self, record: &R) -> Result<Saved> {
+        guarded(|| self.put_inner(record))
+    }
+
+    fn put_inner<R: Record>(&self, record: &R) -> Result<Saved> {
+        let mut w = self.write_lock();
+        let id = record.record_id();
+        let rkey = record_key(R::KIND, id);
+        let new_json = serde_json::to_value(record).map_err(|e| Error::Invalid(e.to_string()))?;
+        let (old_seq, old_json, old_index) = match self.read_raw(&rkey)? {
+            Some((seq, bytes)) => {
+                let value: serde_json::Value = serde_json::from_slice(&bytes)
+                    .map_err(|_| Error::Corrupt("a stored record is not JSON".into()))?;
+                let old: R = Self::decode(&bytes)?;
+                (Some(seq), Some(value), old.index_keys())
+            }
+            None => (None, None, Vec::new()),
+        };
+        let Some(change) = Change::between(R::KIND, id, old_json.as_ref(), &new_json) else {
+            return Ok(Saved { op_id: None, hlc: w.hlc });
+        };
+        let new_index = record.index_keys();
+        let seq = w.seq + 1;
+        let hlc = w.hlc.tick(now_ms());
+        let op = Op { op_id: Uuid::now_v7(), author: self.user, device: self.device, hlc, change };
+
+        let mut plain = Zeroizing::new(seq.to_be_bytes().to_vec());
+        serde_json::to_writer(&mut *plain, &new_json).map_err(|e| Error::Invalid(e.to_string()))?;
+        let sealed_record = self.keys.seal(&rkey, &plain)?;
+        let okey = outbox_key(seq, op.op_id);
+        let op_json = Zeroizing::new(serde_json::to_vec(&op).map_err(|e| Error::Invalid(e.to_string()))?);
+        let sealed_op = self.keys.seal(&okey, &op_json)?;
+
+        let old_set: BTreeSet<Vec<u8>> = old_index.iter().map(|k| self.index_db_key(k, id)).collect();
+        let new_set: BTreeSet<Vec<u8>> = new_index.iter().map(|k| self.index_db_key(k, id)).collect();
+        let mut change_value = vec![R::KIND.code()];
+        change_value.extend_from_slice(id.as_bytes());
+
+        self.db
+            .transaction(|tx| {
+                tx.insert(rkey.as_slice(), sealed_record.as_slice())?;
+                for k in old_set.difference(&new_set) {
+                    tx.remove(k.as_slice())?;
+                }
+                for k in new_set.difference(&old_set) {
+                    tx.insert(k.as_slice(), &[] as &[u8])?;
+                }
+                if let Some(old_seq) = old_seq {
+                    tx.remove(&change_key(old_seq))?;
+                }
+                tx.insert(&change_key(seq), change_value.as_slice())?;
+                tx.insert(&okey, sealed_op.as_slice())?;
+                tx.insert(&opid_key(op.op_id), &seq.to_be_bytes())?;
+                tx.insert(META_SEQ, &seq.to_be_bytes())?;
+                tx.insert(META_HLC, &hlc.to_bytes())?;
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(tx_error)?;
+        self.db.flush()?;
+        w.seq = seq;
+        Ok(Saved { op_id: Some(op.op_id), hlc })
+    }
+
+    /// Deletes a record (and its index entries), writing a delete op. `Ok(None)` when it did
+    /// not exist.
+    pub fn delete<R: Record>(&self, id: Uuid) -> Result<Option<Saved>> {
+        guarded(|| {
+            let mut w = self.write_lock();
+            let rkey = record_key(R::KIND, id);
+            let Some((old_seq, bytes)) = self.read_raw(&rkey)? else { return Ok(None) };
+            let old: R = Self::decode(&bytes)?;
+            let old_set: Vec<Vec<u8>> = old.index_keys().iter().map(|k| self.index_db_key(k, id)).collect();
+            let seq = w.seq + 1;
+            let hlc = w.hlc.tick(now_ms());
+            let op = Op {
+                op_id: Uuid::now_v7(),
+                author: self.user,
+                device: self.device,
+                hlc,
+                change: Change { entity: R::KIND, id, action: reintegra_core::op::Action::Delete },
+            };
+            let okey = outbox_key(seq, op.op_id);
+            let op_json = serde_json::to_vec(&op).map_err(|e| Error::Invalid(e.to_string()))?;
+            let sealed_op = self.keys.seal(&okey, &op_json)?;
+            self.db
+                .transaction(|tx| {
+                    tx.remove(rkey.as_slice())?;
+                    for k in &old_set {
+                        tx.remove(k.as_slice())?;
+                    }
+                    tx.remove(&change_key(old_seq))?;
+                    tx.insert(&okey, sealed_op.as_slice())?;
+                    tx.insert(&opid_key(op.op_id), &seq.to_be_bytes())?;
+                    tx.insert(META_SEQ, &seq.to_be_bytes())?;
+                    tx.insert(META_HLC, &hlc.to_bytes())?;
+                    Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+                })
+                .map_err(tx_error)?;
+            self.db.flush()?;
+            w.seq = seq;
+            Ok(Some(Saved { op_id: Some(op.op_id), hlc }))
+        })
+    }
+
+    /// A record by id.
+    pub fn get<R: Record>(&self, id: Uuid) -> Result<Option<R>> {
+        guarded(|| match self.read_raw(&record_key(R::KIND, id))? {
+            Some((_, bytes)) => Ok(Some(Self::decode(&bytes)?)),
+            None => Ok(None),
+        })
+    }
+
+    /// Every record of a kind, by id (UUIDv7: creation order).
+    pub fn list<R: Record>(&self) -> Result<Vec<R>> {
+        guarded(|| {
+            let prefix = [P_RECORD, R::KIND.code()];
+            let mut out = Vec::new();
+            for item in self.db.scan_prefix(prefix) {
+                let (key, sealed) = item?;
+                let plain = self.keys.open(&key, &sealed)?;
+                let json = plain.get(8..).ok_or_else(|| Error::Corrupt("a record is truncated".into()))?;
+                out.push(Self::decode(json)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many records of a kind exist.
+    pub fn count<R: Record>(&self) -> usize {
+        self.db.scan_prefix([P_RECORD, R::KIND.code()]).count()
+    }
+
+    /// Records whose index entry equals `key` (a hashed or ordered index key).
+    pub fn lookup<R: Record>(&self, key: &IndexKey) -> Result<Vec<R>> {
+        guarded(|| {
+            let prefix = self.index_prefix(key);
+            let ids = self.ids_under(&prefix, prefix.len())?;
+            self.load_all(ids)
+        })
+    }
+
+    /// Records whose ordered index value lies in `from..=to` (same width), in index order.
+    pub fn range<R: Record>(&self, index: u8, from: &[u8], to: &[u8]) -> Result<Vec<R>> {
+        guarded(|| {
+            let mut lo = vec![P_INDEX, index];
+            lo.extend_from_slice(from);
+            let mut hi = vec![P_INDEX, index];
+            hi.extend_from_slice(to);
+            hi.extend_from_slice(&[0xff; 17]);
+            let mut ids = Vec::new();
+            for item in self.db.range(lo..hi) {
+                let (key, _) = item?;
+                let start = key.len().checked_sub(16).ok_or_else(|| Error::Corrupt("bad index key".into()))?;
+                ids.push(uuid_at(&key[start..])?);
+            }
+            self.load_all(ids)
+        })
+    }
+
+    fn ids_under(&self, prefix: &[u8], at: usize) -> Result<Vec<Uuid>> {
+        let mut ids = Vec::new();
+        for item in self.db.scan_prefix(prefix) {
+            let (key, _) = item?;
+            ids.push(uuid_at(key.get(at..).ok_or_else(|| Error::Corrupt("bad index key".into()))?)?);
+        }
+        Ok(ids)
+    }
+
+    fn load_all<R: Record>(&self, ids: Vec<Uuid>) -> Result<Vec<R>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            // An index entry without its record would be a bug; skip rather than fail reads.
+            if let Some((_, bytes)) = self.read_raw(&record_key(R::KIND, id))? {
+                out.push(Self::decode(&bytes)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The most recently changed records (newest first), at most `limit`.
+    pub fn recent_changes(&self, limit: usize) -> Result<Vec<RecentChange>> {
+        guarded(|| {
+            let mut out = Vec::new();
+            for item in self.db.scan_prefix([P_CHANGE]).rev().take(limit) {
+                let (key, value) = item?;
+                let seq = be_u64(key.get(1..).unwrap_or_default())?;
+                let entity = value
+                    .first()
+                    .and_then(|c| EntityKind::from_code(*c))
+                    .ok_or_else(|| Error::Corrupt("bad change-log entry".into()))?;
+                let id = uuid_at(value.get(1..).unwrap_or_default())?;
+                out.push(RecentChange { seq, entity, id });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The first `limit` ops of the outbox, oldest first.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        guarded(|| {
+            let mut out = Vec::new();
+            for item in self.db.scan_prefix([P_OUTBOX]).take(limit) {
+                let (key, sealed) = item?;
+                let seq = be_u64(key.get(1..9).unwrap_or_default())?;
+                let plain = self.keys.open(&key, &sealed)?;
+                let op: Op = serde_json::from_slice(&plain)
+                    .map_err(|_| Error::Corrupt("an outbox entry does not read back".into()))?;
+                out.push(OutboxEntry { seq, op });
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many ops wait in the outbox.
+    pub fn outbox_len(&self) -> usize {
+        self.db.scan_prefix([P_OUTBOX]).count()
+    }
+
+    /// Acknowledges every op up to and including `op_id` (the server has them): they are
+    /// removed from the outbox. Returns how many were removed.
+    pub fn ack_through(&self, op_id: Uuid) -> Result<usize> {
+        guarded(|| {
+            let _w = self.write_lock();
+            let seq = match self.db.get(opid_key(op_id))? {
+                Some(v) => be_u64(&v)?,
+                None => return Err(Error::UnknownOp(op_id)),
+            };
+            let mut batch = sled::Batch::default();
+            let mut n = 0;
+            let hi = outbox_key(seq, Uuid::max());
+            for item in self.db.range([P_OUTBOX].as_slice()..=hi.as_slice()) {
+                let (key, _) = item?;
+                let id = uuid_at(key.get(9..).unwrap_or_default())?;
+                batch.remove(key);
+                batch.remove(&opid_key(id));
+                n += 1;
+            }
+            self.db.apply_batch(batch)?;
+            self.db.flush()?;
+            Ok(n)
+        })
+    }
+
+    /// Bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// Flushes everything to disk (saves already do; this is for tests and shutdown).
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+pub(crate) fn index_db_key(keys: &Keys, key: &IndexKey, id: Uuid) -> Vec<u8> {
+    let mut k = index_prefix(keys, key);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn index_prefix(keys: &Keys, key: &IndexKey) -> Vec<u8> {
+    match key {
+        IndexKey::Hashed { index, value } => {
+            let mut k = vec![P_INDEX, *index];
+            k.extend_from_slice(&keys.index_hash(*index, value));
+            k
+        }
+        IndexKey::Ordered { index, value } => {
+            let mut k = vec![P_INDEX, *index];
+            k.extend_from_slice(value);
+            k
+        }
+    }
+}
+
+pub(crate) fn outbox_key_of(seq: u64, op_id: Uuid) -> [u8; 25] {
+    outbox_key(seq, op_id)
+}
+
+pub(crate) fn opid_key_of(op_id: Uuid) -> [u8; 17] {
+    opid_key(op_id)
+}
+
+fn tx_error(e: sled::transaction::TransactionError<()>) -> Error {
+    match e {
+        sled::transaction::TransactionError::Storage(e) => Error::from(e),
+        sled::transaction::TransactionError::Abort(()) => Error::Engine("transaction aborted".into()),
+    }
+}
