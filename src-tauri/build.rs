@@ -1,9 +1,14 @@
+/// Every command the UI may call. tauri-build generates an `allow-<command>` permission for each;
+/// `src-tauri/capabilities/main.json` grants exactly these to the main window.
+const COMMANDS: &[&str] = &["territory_departments", "territory_search"];
+
 fn main() {
     // Capabilities live in src-tauri/capabilities, not next to the manifest (the product's layout).
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
-    if let Err(e) = tauri_build::try_build(
-        tauri_build::Attributes::new().capabilities_path_pattern("./src-tauri/capabilities/**/*"),
-    ) {
+    let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(e) = tauri_build::try_build(attributes) {
         eprintln!("tauri-build failed: {e:#}");
         std::process::exit(1);
     }

@@ -1,0 +1,214 @@
+//! End to end on the real Reintegra window: tauri-driver (with Debian's WebKitWebDriver) starts the
+//! built app, and a WebDriver client drives it. Needs a display: `./x test` runs the suite under
+//! Xvfb and installs tauri-driver into `target/tools/bin`.
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use serde_json::json;
+use tempfile::TempDir;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(path) = std::env::var_os("TAURI_DRIVER") {
+        return path.into();
+    }
+    let local = repo_root().join("target/tools/bin/tauri-driver");
+    if local.is_file() {
+        local
+    } else {
+        PathBuf::from("tauri-driver")
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A running app: the driver process, the WebDriver session, and the app's private profile
+/// (XDG data/config/cache dirs), so tests never share state or touch the developer's.
+struct App {
+    driver: Child,
+    client: Client,
+}
+
+impl App {
+    async fn start(profile: &Path) -> App {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "E2E tests need a display; run them with ./x test (it uses Xvfb)"
+        );
+        let port = free_port();
+        let driver = Command::new(tauri_driver())
+            .args(["--port", &port.to_string()])
+            .args(["--native-port", &free_port().to_string()])
+            .env("XDG_DATA_HOME", profile.join("data"))
+            .env("XDG_CONFIG_HOME", profile.join("config"))
+            .env("XDG_CACHE_HOME", profile.join("cache"))
+            // Own process group, so quitting also ends WebKitWebDriver and the app it started.
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start tauri-driver ({e}); ./x test installs it in target/tools/bin")
+            });
+
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("wry"));
+        caps.insert(
+            "tauri:options".into(),
+            json!({ "application": env!("CARGO_BIN_EXE_reintegra") }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_error = String::new();
+        for _ in 0..100 {
+            match ClientBuilder::rustls()
+                .expect("tls config")
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => return App { driver, client },
+                Err(e) => last_error = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("could not open a WebDriver session: {last_error}");
+    }
+
+    async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    /// Waits until the text of `css` contains `expected`; returns the text.
+    async fn wait_text(&self, css: &str, expected: &str) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut text = String::new();
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                text = el.text().await.unwrap_or_default();
+                if text.contains(expected) {
+                    return text;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} should show {expected:?}, shows {text:?}");
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let input = self.find(css).await;
+        input.clear().await.expect("clear");
+        input.send_keys(text).await.expect("type");
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.expect("click");
+    }
+
+    async fn screenshot(&self, name: &str) {
+        // A screenshot right after a DOM change can show the previous frame.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = repo_root().join("docs/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshots dir");
+        std::fs::write(dir.join(name), png).expect("write screenshot");
+    }
+
+    /// Ends the WebDriver session (the app closes), then the driver (on drop).
+    async fn quit(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for App {
+    /// Also runs when a test fails, so no driver or app outlives its test.
+    fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.driver.wait();
+    }
+}
+
+fn profile() -> TempDir {
+    tempfile::tempdir().expect("profile dir")
+}
+
+#[tokio::test]
+async fn home_opens_in_spanish_and_finds_districts_without_accents() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+
+    assert_eq!(app.client.title().await.expect("title"), "Reintegra");
+    app.wait_text("main h1", "Inicio").await;
+    for (id, label) in [
+        ("reception", "Recepción"),
+        ("cases", "Casos"),
+        ("referrals", "Referencias"),
+        ("followups", "Seguimientos"),
+        ("sync", "Sincronización"),
+        ("supervision", "Supervisión"),
+    ] {
+        app.wait_text(&format!("#nav-{id}"), label).await;
+    }
+
+    app.type_into("#district-search", "tacachico").await;
+    app.wait_text("#district-results", "San Pablo Tacachico").await;
+
+    app.type_into("#district-search", "Nueva Concepcion").await;
+    let results = app.wait_text("#district-results", "Nueva Concepción").await;
+    assert!(results.contains("Chalatenango"), "district shown with its department: {results}");
+
+    app.click("#district-results li:first-child button").await;
+    app.wait_text("#selected-place", "Nueva Concepción").await;
+    let district = app.find("#sel-district").await;
+    assert_eq!(
+        district.prop("value").await.expect("value").as_deref(),
+        Some("SV-CH-nueva-concepcion")
+    );
+
+    app.type_into("#district-search", "zzzz").await;
+    app.wait_text("#district-no-results", "Ningún distrito").await;
+    app.type_into("#district-search", "tacachico").await;
+    app.wait_text("#district-results", "San Pablo Tacachico").await;
+    app.screenshot("home.png").await;
+    app.quit().await;
+}
+
+#[tokio::test]
+async fn language_switch_changes_labels_and_is_remembered() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.wait_text("#nav-reception", "Recepción").await;
+    app.click("#lang-en").await;
+    app.wait_text("#nav-reception", "Reception").await;
+    app.wait_text("#nav-cases", "Cases").await;
+    app.wait_text("main h1", "Home").await;
+    app.wait_text("label[for=district-search]", "Search district").await;
+    app.quit().await;
+
+    // A new start of the app with the same profile remembers English.
+    let app = App::start(profile.path()).await;
+    app.wait_text("#nav-reception", "Reception").await;
+    app.click("#lang-es").await;
+    app.wait_text("#nav-reception", "Recepción").await;
+    app.quit().await;
+}

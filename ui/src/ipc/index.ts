@@ -1,0 +1,33 @@
+// The only module that talks to the Rust side. Every command is typed with the bindings
+// generated from the Rust types (ui/src/bindings, checked fresh by `tests/bindings.rs`).
+import { invoke } from "@tauri-apps/api/core";
+import type { Department } from "../bindings/Department";
+import type { Place } from "../bindings/Place";
+
+/** What a failed command gives the UI: a stable code to translate and a message to fall back on. */
+export interface IpcError {
+  code: string;
+  message: string;
+}
+
+export function toIpcError(raw: unknown): IpcError {
+  if (typeof raw === "object" && raw !== null && "code" in raw && "message" in raw) {
+    const { code, message } = raw as { code: unknown; message: unknown };
+    if (typeof code === "string" && typeof message === "string") return { code, message };
+  }
+  return { code: "ipc", message: typeof raw === "string" ? raw : String(raw) };
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (raw) {
+    throw toIpcError(raw);
+  }
+}
+
+export const territory = {
+  departments: (): Promise<Department[]> => call("territory_departments"),
+  search: (query: string, limit?: number): Promise<Place[]> =>
+    call("territory_search", { query, limit: limit ?? null }),
+};
