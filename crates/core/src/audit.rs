@@ -53,7 +53,10 @@ pub struct EntityRef {
 
 impl EntityRef {
     pub fn new(kind: EntityKind, id: impl Into<Uuid>) -> Self {
-        EntityRef { kind, id: id.into() }
+        EntityRef {
+            kind,
+            id: id.into(),
+        }
     }
 }
 
@@ -139,7 +142,10 @@ mod tests {
 
     #[test]
     fn builds_an_entry() {
-        let at = Utc.with_ymd_and_hms(2025, 1, 1, 8, 0, 0).single().expect("valid time");
+        let at = Utc
+            .with_ymd_and_hms(2025, 1, 1, 8, 0, 0)
+            .single()
+            .expect("valid time");
         let person = PersonId::new(Uuid::from_u128(3));
         let e = AuditEntry::new(
             AuditId::new(Uuid::from_u128(1)),
@@ -156,7 +162,10 @@ mod tests {
         assert_eq!(v["action"], "update");
         assert_eq!(v["entity"]["kind"], "person");
         assert_eq!(v["changed_fields"][1], "occupation");
-        assert_eq!(serde_json::from_value::<AuditEntry>(v).expect("deserialize"), e);
+        assert_eq!(
+            serde_json::from_value::<AuditEntry>(v).expect("deserialize"),
+            e
+        );
     }
 
     #[derive(Serialize)]
@@ -168,8 +177,16 @@ mod tests {
 
     #[test]
     fn changed_fields_names_only_what_differs() {
-        let before = Rec { a: 1, b: "x", c: None };
-        let after = Rec { a: 1, b: "y", c: Some(2) };
+        let before = Rec {
+            a: 1,
+            b: "x",
+            c: None,
+        };
+        let after = Rec {
+            a: 1,
+            b: "y",
+            c: Some(2),
+        };
         assert_eq!(changed_fields(&before, &after), ["b", "c"]);
         assert!(changed_fields(&before, &before).is_empty());
         assert_eq!(changed_fields(&1, &2), [""]);

@@ -29,7 +29,12 @@ impl CaseNote {
         let mut e = ValidationErrors::new();
         e.require_text("text", &self.text);
         if self.at > now {
-            e.push("at", Problem::DateInFuture { date: self.at.date_naive() });
+            e.push(
+                "at",
+                Problem::DateInFuture {
+                    date: self.at.date_naive(),
+                },
+            );
         }
         e.into_result()
     }
@@ -47,7 +52,10 @@ mod tests {
             person: PersonId::new(Uuid::from_u128(2)),
             text: "Refiere amenazas en su colonia".into(),
             author: UserId::new(Uuid::from_u128(3)),
-            at: Utc.with_ymd_and_hms(2025, 5, 5, 10, 0, 0).single().expect("valid time"),
+            at: Utc
+                .with_ymd_and_hms(2025, 5, 5, 10, 0, 0)
+                .single()
+                .expect("valid time"),
             sensitive,
         }
     }
@@ -60,7 +68,10 @@ mod tests {
         assert!(!n.readable_by(other, Role::Reception));
         assert!(n.readable_by(other, Role::Caseworker));
         assert!(n.readable_by(other, Role::Supervisor));
-        assert!(!n.readable_by(other, Role::Admin), "admins manage the system, not cases");
+        assert!(
+            !n.readable_by(other, Role::Admin),
+            "admins manage the system, not cases"
+        );
         assert!(note(false).readable_by(other, Role::Reception));
     }
 
@@ -68,11 +79,16 @@ mod tests {
     fn validation_rules() {
         let n = note(false);
         assert_eq!(n.validate(n.at), Ok(()));
-        let e = n.validate(n.at - chrono::Duration::seconds(1)).expect_err("future");
+        let e = n
+            .validate(n.at - chrono::Duration::seconds(1))
+            .expect_err("future");
         assert!(e.has("at", "date_in_future"));
         let mut blank = note(false);
         blank.text = "\n ".into();
-        assert!(blank.validate(blank.at).expect_err("blank").has("text", "required"));
+        assert!(blank
+            .validate(blank.at)
+            .expect_err("blank")
+            .has("text", "required"));
     }
 
     #[test]
@@ -81,6 +97,9 @@ mod tests {
         let v = serde_json::to_value(&n).expect("serialize");
         assert_eq!(v["sensitive"], true);
         assert_eq!(v["at"], "2025-05-05T10:00:00Z");
-        assert_eq!(serde_json::from_value::<CaseNote>(v).expect("deserialize"), n);
+        assert_eq!(
+            serde_json::from_value::<CaseNote>(v).expect("deserialize"),
+            n
+        );
     }
 }

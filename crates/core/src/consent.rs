@@ -37,8 +37,19 @@ pub struct Consent {
 }
 
 impl Consent {
-    pub fn new(id: ConsentId, purpose: ConsentPurpose, given_on: NaiveDate, recorded_by: UserId) -> Self {
-        Consent { id, purpose, given_on, recorded_by, withdrawn_on: None }
+    pub fn new(
+        id: ConsentId,
+        purpose: ConsentPurpose,
+        given_on: NaiveDate,
+        recorded_by: UserId,
+    ) -> Self {
+        Consent {
+            id,
+            purpose,
+            given_on,
+            recorded_by,
+            withdrawn_on: None,
+        }
     }
 
     /// Holds on `on`: given on or before it and not withdrawn by then.
@@ -49,9 +60,10 @@ impl Consent {
     /// Whether this consent, if active, allows sharing with `provider` for `service_type`.
     pub fn covers_sharing(&self, provider: ProviderId, service_type: ServiceType) -> bool {
         match self.purpose {
-            ConsentPurpose::ReferralSharing { provider: p, service_type: s } => {
-                p.is_none_or(|p| p == provider) && s.is_none_or(|s| s == service_type)
-            }
+            ConsentPurpose::ReferralSharing {
+                provider: p,
+                service_type: s,
+            } => p.is_none_or(|p| p == provider) && s.is_none_or(|s| s == service_type),
             _ => false,
         }
     }
@@ -74,13 +86,17 @@ pub fn may_share(
     service_type: ServiceType,
     on: NaiveDate,
 ) -> bool {
-    consents.iter().any(|c| c.is_active(on) && c.covers_sharing(provider, service_type))
+    consents
+        .iter()
+        .any(|c| c.is_active(on) && c.covers_sharing(provider, service_type))
 }
 
 /// Whether some active consent on `on` is for `purpose` exactly (registration, follow-up
 /// contact, or a specific sharing consent).
 pub fn has_active(consents: &[Consent], purpose: ConsentPurpose, on: NaiveDate) -> bool {
-    consents.iter().any(|c| c.is_active(on) && c.purpose == purpose)
+    consents
+        .iter()
+        .any(|c| c.is_active(on) && c.purpose == purpose)
 }
 
 #[cfg(test)]
@@ -94,7 +110,12 @@ mod tests {
     }
 
     fn consent(purpose: ConsentPurpose, given_on: NaiveDate) -> Consent {
-        Consent::new(ConsentId::new(Uuid::from_u128(1)), purpose, given_on, UserId::new(Uuid::from_u128(2)))
+        Consent::new(
+            ConsentId::new(Uuid::from_u128(1)),
+            purpose,
+            given_on,
+            UserId::new(Uuid::from_u128(2)),
+        )
     }
 
     const P1: ProviderId = ProviderId::new(Uuid::from_u128(10));
@@ -115,18 +136,44 @@ mod tests {
     fn sharing_is_limited_to_the_named_provider_and_service() {
         let on = date(2025, 5, 1);
         let named = consent(
-            ConsentPurpose::ReferralSharing { provider: Some(P1), service_type: None },
+            ConsentPurpose::ReferralSharing {
+                provider: Some(P1),
+                service_type: None,
+            },
             date(2025, 1, 1),
         );
-        assert!(may_share(std::slice::from_ref(&named), P1, ServiceType::Health, on));
-        assert!(!may_share(std::slice::from_ref(&named), P2, ServiceType::Health, on));
+        assert!(may_share(
+            std::slice::from_ref(&named),
+            P1,
+            ServiceType::Health,
+            on
+        ));
+        assert!(!may_share(
+            std::slice::from_ref(&named),
+            P2,
+            ServiceType::Health,
+            on
+        ));
 
         let by_service = consent(
-            ConsentPurpose::ReferralSharing { provider: None, service_type: Some(ServiceType::Vocational) },
+            ConsentPurpose::ReferralSharing {
+                provider: None,
+                service_type: Some(ServiceType::Vocational),
+            },
             date(2025, 1, 1),
         );
-        assert!(may_share(std::slice::from_ref(&by_service), P2, ServiceType::Vocational, on));
-        assert!(!may_share(std::slice::from_ref(&by_service), P2, ServiceType::LegalDocuments, on));
+        assert!(may_share(
+            std::slice::from_ref(&by_service),
+            P2,
+            ServiceType::Vocational,
+            on
+        ));
+        assert!(!may_share(
+            std::slice::from_ref(&by_service),
+            P2,
+            ServiceType::LegalDocuments,
+            on
+        ));
     }
 
     #[test]
@@ -138,15 +185,35 @@ mod tests {
         ];
         assert!(!may_share(&cs, P1, ServiceType::Health, on));
         assert!(has_active(&cs, ConsentPurpose::FollowUpContact, on));
-        assert!(!has_active(&cs, ConsentPurpose::FollowUpContact, date(2024, 12, 31)));
+        assert!(!has_active(
+            &cs,
+            ConsentPurpose::FollowUpContact,
+            date(2024, 12, 31)
+        ));
     }
 
     #[test]
     fn withdrawn_sharing_consent_stops_sharing() {
-        let mut c = consent(ConsentPurpose::ReferralSharing { provider: None, service_type: None }, date(2025, 1, 1));
+        let mut c = consent(
+            ConsentPurpose::ReferralSharing {
+                provider: None,
+                service_type: None,
+            },
+            date(2025, 1, 1),
+        );
         c.withdrawn_on = Some(date(2025, 2, 1));
-        assert!(may_share(std::slice::from_ref(&c), P1, ServiceType::Housing, date(2025, 1, 31)));
-        assert!(!may_share(std::slice::from_ref(&c), P1, ServiceType::Housing, date(2025, 2, 1)));
+        assert!(may_share(
+            std::slice::from_ref(&c),
+            P1,
+            ServiceType::Housing,
+            date(2025, 1, 31)
+        ));
+        assert!(!may_share(
+            std::slice::from_ref(&c),
+            P1,
+            ServiceType::Housing,
+            date(2025, 2, 1)
+        ));
     }
 
     #[test]
@@ -157,16 +224,27 @@ mod tests {
         let e = c.validate(today).expect_err("invalid");
         assert!(e.has("given_on", "date_in_future"));
         assert!(e.has("withdrawn_on", "date_out_of_order"));
-        assert!(consent(ConsentPurpose::Registration, today).validate(today).is_ok());
+        assert!(consent(ConsentPurpose::Registration, today)
+            .validate(today)
+            .is_ok());
     }
 
     #[test]
     fn json_shape() {
-        let c = consent(ConsentPurpose::ReferralSharing { provider: Some(P1), service_type: None }, date(2025, 1, 1));
+        let c = consent(
+            ConsentPurpose::ReferralSharing {
+                provider: Some(P1),
+                service_type: None,
+            },
+            date(2025, 1, 1),
+        );
         let v = serde_json::to_value(&c).expect("serialize");
         assert_eq!(v["purpose"]["kind"], "referral_sharing");
         assert_eq!(v["given_on"], "2025-01-01");
-        assert_eq!(serde_json::from_value::<Consent>(v).expect("deserialize"), c);
+        assert_eq!(
+            serde_json::from_value::<Consent>(v).expect("deserialize"),
+            c
+        );
     }
 
     proptest! {

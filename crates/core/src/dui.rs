@@ -25,7 +25,11 @@ pub enum DuiError {
 
 /// The check digit of the eight-digit body of a DUI.
 pub fn check_digit(body: [u8; 8]) -> u8 {
-    let sum: u32 = body.iter().zip(WEIGHTS).map(|(&d, w)| u32::from(d) * w).sum();
+    let sum: u32 = body
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(&d, w)| u32::from(d) * w)
+        .sum();
     // `% 10` keeps this in 0..=9, so the cast cannot truncate.
     ((10 - sum % 10) % 10) as u8
 }
@@ -148,28 +152,51 @@ mod tests {
 
     #[test]
     fn accepts_spaces_and_missing_hyphen_and_canonicalizes() {
-        assert_eq!(Dui::parse(" 000162975 ").expect("valid").to_string(), "00016297-5");
+        assert_eq!(
+            Dui::parse(" 000162975 ").expect("valid").to_string(),
+            "00016297-5"
+        );
     }
 
     #[test]
     fn distinguishes_format_from_check_digit() {
-        for bad in ["", "0001629-75", "00016297_5", "0001629a-5", "00016297-55", "00016297-", "١٢٣٤٥٦٧٨-٩"] {
+        for bad in [
+            "",
+            "0001629-75",
+            "00016297_5",
+            "0001629a-5",
+            "00016297-55",
+            "00016297-",
+            "١٢٣٤٥٦٧٨-٩",
+        ] {
             assert_eq!(Dui::parse(bad), Err(DuiError::Format), "{bad:?}");
         }
-        assert_eq!(Dui::parse("00016297-4"), Err(DuiError::CheckDigit { expected: 5, found: 4 }));
+        assert_eq!(
+            Dui::parse("00016297-4"),
+            Err(DuiError::CheckDigit {
+                expected: 5,
+                found: 4
+            })
+        );
     }
 
     #[test]
     fn serde_refuses_invalid_values() {
         let dui: Dui = serde_json::from_str("\"00016297-5\"").expect("valid");
-        assert_eq!(serde_json::to_string(&dui).expect("serialize"), "\"00016297-5\"");
+        assert_eq!(
+            serde_json::to_string(&dui).expect("serialize"),
+            "\"00016297-5\""
+        );
         assert!(serde_json::from_str::<Dui>("\"00016297-4\"").is_err());
         assert_eq!(Dui::inline(), "string");
     }
 
     #[test]
     fn from_body_computes_the_digit() {
-        assert_eq!(Dui::from_body("00016297").map(String::from), Some("00016297-5".into()));
+        assert_eq!(
+            Dui::from_body("00016297").map(String::from),
+            Some("00016297-5".into())
+        );
         assert_eq!(Dui::from_body("0001629"), None);
         assert_eq!(Dui::from_body("0001629x"), None);
     }

@@ -31,7 +31,12 @@ pub struct FollowUp {
 }
 
 impl FollowUp {
-    pub fn new(id: FollowUpId, person: PersonId, due_on: NaiveDate, channel: FollowUpChannel) -> Self {
+    pub fn new(
+        id: FollowUpId,
+        person: PersonId,
+        due_on: NaiveDate,
+        channel: FollowUpChannel,
+    ) -> Self {
         FollowUp {
             id,
             person,
@@ -80,9 +85,12 @@ impl FollowUp {
                 e.not_in_future("done_on", done, today);
                 e.require_text("outcome", &self.outcome);
             }
-            None if !self.outcome.trim().is_empty() => {
-                e.push("outcome", Problem::Inconsistent { other_field: "done_on".into() })
-            }
+            None if !self.outcome.trim().is_empty() => e.push(
+                "outcome",
+                Problem::Inconsistent {
+                    other_field: "done_on".into(),
+                },
+            ),
             None => {}
         }
         e.into_result()
@@ -137,18 +145,36 @@ mod tests {
         assert!(e.has("outcome", "required"));
         let mut f = follow_up(today);
         f.outcome = "Habló con la madre".into();
-        assert!(f.validate(today).expect_err("invalid").has("outcome", "inconsistent"));
-        assert_eq!(follow_up(date(2030, 1, 1)).validate(today), Ok(()), "due dates may be in the future");
+        assert!(f
+            .validate(today)
+            .expect_err("invalid")
+            .has("outcome", "inconsistent"));
+        assert_eq!(
+            follow_up(date(2030, 1, 1)).validate(today),
+            Ok(()),
+            "due dates may be in the future"
+        );
     }
 
     #[test]
     fn sorted_for_the_day() {
         let mut done = follow_up(date(2025, 1, 1));
         done.complete(date(2025, 1, 1), "ok");
-        let mut list = vec![follow_up(date(2025, 5, 1)), done.clone(), follow_up(date(2025, 3, 1))];
+        let mut list = vec![
+            follow_up(date(2025, 5, 1)),
+            done.clone(),
+            follow_up(date(2025, 3, 1)),
+        ];
         sort_for_today(&mut list);
         let dues: Vec<_> = list.iter().map(|f| (f.is_done(), f.due_on)).collect();
-        assert_eq!(dues, [(false, date(2025, 3, 1)), (false, date(2025, 5, 1)), (true, date(2025, 1, 1))]);
+        assert_eq!(
+            dues,
+            [
+                (false, date(2025, 3, 1)),
+                (false, date(2025, 5, 1)),
+                (true, date(2025, 1, 1))
+            ]
+        );
     }
 
     #[test]
@@ -158,7 +184,10 @@ mod tests {
         assert_eq!(v["channel"], "phone");
         assert_eq!(v["due_on"], "2025-01-02");
         assert_eq!(v["done_on"], serde_json::Value::Null);
-        assert_eq!(serde_json::from_value::<FollowUp>(v).expect("deserialize"), f);
+        assert_eq!(
+            serde_json::from_value::<FollowUp>(v).expect("deserialize"),
+            f
+        );
     }
 
     proptest! {

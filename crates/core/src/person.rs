@@ -93,11 +93,18 @@ pub struct OtherDocument {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(tag = "precision", rename_all = "snake_case")]
 pub enum BirthDate {
-    Exact { date: NaiveDate },
+    Exact {
+        date: NaiveDate,
+    },
     /// Only the year is known.
-    Year { year: i32 },
+    Year {
+        year: i32,
+    },
     /// The person said they were `age` years old on `stated_on`.
-    EstimatedFromAge { age: u32, stated_on: NaiveDate },
+    EstimatedFromAge {
+        age: u32,
+        stated_on: NaiveDate,
+    },
 }
 
 impl BirthDate {
@@ -149,7 +156,10 @@ pub enum ClosureReason {
 pub enum CaseStatus {
     #[default]
     Open,
-    Closed { reason: ClosureReason, on: NaiveDate },
+    Closed {
+        reason: ClosureReason,
+        on: NaiveDate,
+    },
 }
 
 impl CaseStatus {
@@ -248,11 +258,15 @@ impl Person {
 
     /// "Given names First Second", as written on Salvadoran documents.
     pub fn full_name(&self) -> String {
-        [self.given_names.trim(), self.first_surname.trim(), self.second_surname.trim()]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
+        [
+            self.given_names.trim(),
+            self.first_surname.trim(),
+            self.second_surname.trim(),
+        ]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 
     /// Completed years on `on` (best guess for approximate birth dates).
@@ -283,7 +297,12 @@ impl Person {
     }
 
     /// Whether the person's consents allow sharing their data with `provider` for `service_type`.
-    pub fn may_share_with(&self, provider: ProviderId, service_type: ServiceType, on: NaiveDate) -> bool {
+    pub fn may_share_with(
+        &self,
+        provider: ProviderId,
+        service_type: ServiceType,
+        on: NaiveDate,
+    ) -> bool {
         consent::may_share(&self.consents, provider, service_type, on)
     }
 
@@ -359,7 +378,12 @@ impl Person {
             e.not_in_future("status.on", on, today);
         }
         if self.updated_at < self.created_at {
-            e.push("updated_at", Problem::DateOutOfOrder { other_field: "created_at".into() });
+            e.push(
+                "updated_at",
+                Problem::DateOutOfOrder {
+                    other_field: "created_at".into(),
+                },
+            );
         }
         e.into_result()
     }
@@ -375,38 +399,43 @@ impl Person {
         if r.travelled == TravelCompanion::UnaccompaniedMinor && certainly_adult {
             e.push(
                 format!("{path}.travelled"),
-                Problem::Inconsistent { other_field: "birth_date".into() },
+                Problem::Inconsistent {
+                    other_field: "birth_date".into(),
+                },
             );
         }
     }
 }
 
 fn validate_birth_date(b: &BirthDate, today: NaiveDate, e: &mut ValidationErrors) {
+    if let BirthDate::EstimatedFromAge { stated_on, .. } = *b {
+        e.not_in_future("birth_date.stated_on", stated_on, today);
+    }
+    let age = rough_age(b, today);
+    if age < 0 {
+        match b.estimated_date() {
+            Some(date) => e.push("birth_date", Problem::DateInFuture { date }),
+            None => e.push("birth_date", Problem::ImplausibleAge { age: clamp(age) }),
+        }
+    } else if age > i64::from(MAX_AGE) {
+        e.push("birth_date", Problem::ImplausibleAge { age: clamp(age) });
+    }
+}
+
+/// Age in years on `today`, negative when born after it. Works for any `i32` year and any
+/// stated age, so absurd input is reported as an implausible age rather than overflowing.
+fn rough_age(b: &BirthDate, today: NaiveDate) -> i64 {
     match *b {
-        BirthDate::Exact { date } => e.not_in_future("birth_date", date, today),
-        BirthDate::Year { year } => {
-            if year > today.year() {
-                if let Some(date) = NaiveDate::from_ymd_opt(year, 1, 1) {
-                    e.push("birth_date", Problem::DateInFuture { date });
-                } else {
-                    e.push("birth_date", Problem::ImplausibleAge { age: -1 });
-                }
-            }
-        }
-        BirthDate::EstimatedFromAge { stated_on, .. } => {
-            e.not_in_future("birth_date.stated_on", stated_on, today)
+        BirthDate::Exact { date } => today.years_since(date).map_or(-1, i64::from),
+        BirthDate::Year { year } => i64::from(today.year()) - i64::from(year),
+        BirthDate::EstimatedFromAge { age, stated_on } => {
+            i64::from(age) + i64::from(today.year()) - i64::from(stated_on.year())
         }
     }
-    match b.estimated_date() {
-        None => e.push("birth_date", Problem::ImplausibleAge { age: i64::MAX }),
-        Some(date) if date <= today => {
-            let age = today.years_since(date).unwrap_or(0);
-            if age > MAX_AGE {
-                e.push("birth_date", Problem::ImplausibleAge { age: i64::from(age) });
-            }
-        }
-        Some(_) => {} // born in the future: reported above as date_in_future
-    }
+}
+
+fn clamp(age: i64) -> i32 {
+    i32::try_from(age).unwrap_or(if age < 0 { i32::MIN } else { i32::MAX })
 }
 
 #[cfg(test)]
@@ -428,7 +457,12 @@ mod tests {
     }
 
     fn district() -> String {
-        Territory::el_salvador().places().next().expect("has districts").district_code.clone()
+        Territory::el_salvador()
+            .places()
+            .next()
+            .expect("has districts")
+            .district_code
+            .clone()
     }
 
     fn return_event(on: NaiveDate, travelled: TravelCompanion) -> ReturnEvent {
@@ -446,15 +480,26 @@ mod tests {
     }
 
     fn person() -> Person {
-        let now = Utc.with_ymd_and_hms(2025, 6, 1, 15, 0, 0).single().expect("valid time");
-        let mut p = Person::new(PersonId::new(Uuid::from_u128(1)), "María José", "Hernández", now);
+        let now = Utc
+            .with_ymd_and_hms(2025, 6, 1, 15, 0, 0)
+            .single()
+            .expect("valid time");
+        let mut p = Person::new(
+            PersonId::new(Uuid::from_u128(1)),
+            "María José",
+            "Hernández",
+            now,
+        );
         p.second_surname = "Rivas".into();
         p.sex = Some(Sex::Female);
-        p.birth_date = Some(BirthDate::Exact { date: date(1995, 8, 20) });
+        p.birth_date = Some(BirthDate::Exact {
+            date: date(1995, 8, 20),
+        });
         p.dui = Some(Dui::parse("00016297-5").expect("valid dui"));
         p.destination_district = district();
         p.phone = "7123-4567".into();
-        p.return_events.push(return_event(date(2025, 5, 30), TravelCompanion::Alone));
+        p.return_events
+            .push(return_event(date(2025, 5, 30), TravelCompanion::Alone));
         p
     }
 
@@ -472,7 +517,12 @@ mod tests {
         p.sex = None;
         p.destination_district.clear();
         let e = p.validate(today()).expect_err("invalid");
-        for field in ["given_names", "first_surname", "sex", "destination_district"] {
+        for field in [
+            "given_names",
+            "first_surname",
+            "sex",
+            "destination_district",
+        ] {
             assert!(e.has(field, "required"), "{field}: {e}");
         }
         assert_eq!(e.len(), 4);
@@ -491,7 +541,9 @@ mod tests {
     #[test]
     fn dates_in_the_future() {
         let mut p = person();
-        p.birth_date = Some(BirthDate::Exact { date: date(2025, 6, 2) });
+        p.birth_date = Some(BirthDate::Exact {
+            date: date(2025, 6, 2),
+        });
         p.return_events[0].date = date(2025, 7, 1);
         p.close(ClosureReason::Reintegrated, date(2025, 6, 5));
         let e = p.validate(today()).expect_err("invalid");
@@ -501,29 +553,60 @@ mod tests {
 
         let mut p = person();
         p.birth_date = Some(BirthDate::Year { year: 2026 });
-        assert!(p.validate(today()).expect_err("invalid").has("birth_date", "date_in_future"));
-        p.birth_date = Some(BirthDate::EstimatedFromAge { age: 30, stated_on: date(2025, 6, 2) });
-        assert!(p.validate(today()).expect_err("invalid").has("birth_date.stated_on", "date_in_future"));
+        assert!(p
+            .validate(today())
+            .expect_err("invalid")
+            .has("birth_date", "date_in_future"));
+        p.birth_date = Some(BirthDate::EstimatedFromAge {
+            age: 30,
+            stated_on: date(2025, 6, 2),
+        });
+        assert!(p
+            .validate(today())
+            .expect_err("invalid")
+            .has("birth_date.stated_on", "date_in_future"));
     }
 
     #[test]
     fn plausible_age() {
         let mut p = person();
-        p.birth_date = Some(BirthDate::Exact { date: date(1904, 1, 1) });
+        p.birth_date = Some(BirthDate::Exact {
+            date: date(1904, 1, 1),
+        });
         let e = p.validate(today()).expect_err("121 years old");
         assert!(e.has("birth_date", "implausible_age"));
-        p.birth_date = Some(BirthDate::Exact { date: date(1905, 6, 1) });
+        p.birth_date = Some(BirthDate::Exact {
+            date: date(1905, 6, 1),
+        });
         assert_eq!(p.validate(today()), Ok(()), "120 is plausible");
-        p.birth_date = Some(BirthDate::EstimatedFromAge { age: 500, stated_on: today() });
-        assert!(p.validate(today()).expect_err("invalid").has("birth_date", "implausible_age"));
+        p.birth_date = Some(BirthDate::EstimatedFromAge {
+            age: 500,
+            stated_on: today(),
+        });
+        assert!(p
+            .validate(today())
+            .expect_err("invalid")
+            .has("birth_date", "implausible_age"));
         p.birth_date = Some(BirthDate::Year { year: i32::MIN });
-        assert!(p.validate(today()).expect_err("invalid").has("birth_date", "implausible_age"));
+        assert!(p
+            .validate(today())
+            .expect_err("invalid")
+            .has("birth_date", "implausible_age"));
+        p.birth_date = Some(BirthDate::Year { year: i32::MAX });
+        assert!(p
+            .validate(today())
+            .expect_err("invalid")
+            .has("birth_date", "implausible_age"));
+        p.birth_date = Some(BirthDate::Year { year: 2025 });
+        assert_eq!(p.validate(today()), Ok(()), "a baby born this year");
     }
 
     #[test]
     fn age_and_minority() {
         let mut p = person();
-        p.birth_date = Some(BirthDate::Exact { date: date(2007, 6, 2) });
+        p.birth_date = Some(BirthDate::Exact {
+            date: date(2007, 6, 2),
+        });
         assert_eq!(p.age_on(today()), Some(17));
         assert!(p.is_minor(today()));
         assert!(!p.is_minor(date(2025, 6, 2)), "18 on the birthday");
@@ -534,7 +617,10 @@ mod tests {
 
     #[test]
     fn approximate_birth_dates() {
-        let est = BirthDate::EstimatedFromAge { age: 16, stated_on: date(2024, 2, 29) };
+        let est = BirthDate::EstimatedFromAge {
+            age: 16,
+            stated_on: date(2024, 2, 29),
+        };
         assert_eq!(est.estimated_date(), Some(date(2008, 2, 29)));
         assert_eq!(est.age_on(date(2024, 2, 29)), Some(16));
         assert_eq!(est.min_age_on(date(2024, 2, 29)), Some(15));
@@ -543,31 +629,51 @@ mod tests {
         assert_eq!(year.age_on(date(2025, 7, 1)), Some(25));
         assert_eq!(year.min_age_on(date(2025, 7, 1)), Some(24));
         assert!(year.is_approximate());
-        assert!(!BirthDate::Exact { date: date(2000, 1, 1) }.is_approximate());
+        assert!(!BirthDate::Exact {
+            date: date(2000, 1, 1)
+        }
+        .is_approximate());
         let json = serde_json::to_value(est).expect("serialize");
-        assert_eq!(json, serde_json::json!({"precision": "estimated_from_age", "age": 16, "stated_on": "2024-02-29"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"precision": "estimated_from_age", "age": 16, "stated_on": "2024-02-29"})
+        );
     }
 
     #[test]
     fn return_must_fit_the_birth_date() {
         let mut p = person();
         p.return_events[0].date = date(1990, 1, 1);
-        assert!(p.validate(today()).expect_err("before birth").has("return_events[0].date", "date_out_of_order"));
+        assert!(p
+            .validate(today())
+            .expect_err("before birth")
+            .has("return_events[0].date", "date_out_of_order"));
 
         let mut p = person();
         p.return_events[0].travelled = TravelCompanion::UnaccompaniedMinor;
-        assert!(p.validate(today()).expect_err("adult").has("return_events[0].travelled", "inconsistent"));
-        p.birth_date = Some(BirthDate::Exact { date: date(2010, 1, 1) });
+        assert!(p
+            .validate(today())
+            .expect_err("adult")
+            .has("return_events[0].travelled", "inconsistent"));
+        p.birth_date = Some(BirthDate::Exact {
+            date: date(2010, 1, 1),
+        });
         assert_eq!(p.validate(today()), Ok(()));
         // an estimated 18-year-old may well have been 17: benefit of the doubt
-        p.birth_date = Some(BirthDate::EstimatedFromAge { age: 18, stated_on: date(2025, 5, 30) });
+        p.birth_date = Some(BirthDate::EstimatedFromAge {
+            age: 18,
+            stated_on: date(2025, 5, 30),
+        });
         assert_eq!(p.validate(today()), Ok(()));
     }
 
     #[test]
     fn other_checks() {
         let mut p = person();
-        p.other_document = Some(OtherDocument { kind: DocumentKind::Passport, number: "".into() });
+        p.other_document = Some(OtherDocument {
+            kind: DocumentKind::Passport,
+            number: "".into(),
+        });
         p.phone = "12".into();
         p.vulnerabilities = vec![Vulnerability::Pregnant, Vulnerability::Pregnant];
         p.updated_at = p.created_at - chrono::Duration::hours(1);
@@ -582,9 +688,18 @@ mod tests {
     fn nested_consent_and_plan_errors_have_paths() {
         let mut p = person();
         let user = UserId::new(Uuid::from_u128(9));
-        p.consents.push(Consent::new(ConsentId::new(Uuid::from_u128(3)), ConsentPurpose::Registration, date(2025, 7, 1), user));
+        p.consents.push(Consent::new(
+            ConsentId::new(Uuid::from_u128(3)),
+            ConsentPurpose::Registration,
+            date(2025, 7, 1),
+            user,
+        ));
         let mut plan = ReintegrationPlan::default();
-        plan.goals.push(crate::plan::Goal::new(crate::ids::GoalId::new(Uuid::from_u128(4)), crate::plan::Dimension::Economic, ""));
+        plan.goals.push(crate::plan::Goal::new(
+            crate::ids::GoalId::new(Uuid::from_u128(4)),
+            crate::plan::Dimension::Economic,
+            "",
+        ));
         p.plan = Some(plan);
         let e = p.validate(today()).expect_err("invalid");
         assert!(e.has("consents[0].given_on", "date_in_future"));
@@ -599,10 +714,23 @@ mod tests {
         p.add_vulnerability(Vulnerability::UnaccompaniedChild);
         p.add_vulnerability(Vulnerability::UnaccompaniedChild);
         assert_eq!(p.vulnerabilities.len(), 1);
-        p.return_events.push(return_event(date(2025, 1, 1), TravelCompanion::Alone));
+        p.return_events
+            .push(return_event(date(2025, 1, 1), TravelCompanion::Alone));
         let user = UserId::new(Uuid::from_u128(9));
-        p.consents.push(Consent::new(ConsentId::new(Uuid::from_u128(3)), ConsentPurpose::Registration, today(), user));
-        assert_eq!(p.flags(today()), [CaseFlag::Minor, CaseFlag::GraveVulnerability, CaseFlag::RepeatReturn]);
+        p.consents.push(Consent::new(
+            ConsentId::new(Uuid::from_u128(3)),
+            ConsentPurpose::Registration,
+            today(),
+            user,
+        ));
+        assert_eq!(
+            p.flags(today()),
+            [
+                CaseFlag::Minor,
+                CaseFlag::GraveVulnerability,
+                CaseFlag::RepeatReturn
+            ]
+        );
         assert_eq!(p.latest_return().map(|r| r.date), Some(date(2025, 5, 30)));
         assert!(p.priority_score() >= 1000);
     }
@@ -614,10 +742,18 @@ mod tests {
         let provider = ProviderId::new(Uuid::from_u128(8));
         assert!(!p.may_share_with(provider, ServiceType::Health, today()));
         assert!(!p.may_contact_for_follow_up(today()));
-        p.consents.push(Consent::new(ConsentId::new(Uuid::from_u128(3)), ConsentPurpose::FollowUpContact, today(), user));
+        p.consents.push(Consent::new(
+            ConsentId::new(Uuid::from_u128(3)),
+            ConsentPurpose::FollowUpContact,
+            today(),
+            user,
+        ));
         p.consents.push(Consent::new(
             ConsentId::new(Uuid::from_u128(4)),
-            ConsentPurpose::ReferralSharing { provider: Some(provider), service_type: None },
+            ConsentPurpose::ReferralSharing {
+                provider: Some(provider),
+                service_type: None,
+            },
             today(),
             user,
         ));
@@ -631,7 +767,10 @@ mod tests {
         p.close(ClosureReason::MovedAbroadAgain, today());
         assert!(!p.status.is_open());
         let v = serde_json::to_value(p.status).expect("serialize");
-        assert_eq!(v, serde_json::json!({"state": "closed", "reason": "moved_abroad_again", "on": "2025-06-01"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"state": "closed", "reason": "moved_abroad_again", "on": "2025-06-01"})
+        );
         p.reopen();
         assert!(p.status.is_open());
     }
@@ -645,10 +784,16 @@ mod tests {
         assert_eq!(v["dui"], "00016297-5");
         assert_eq!(v["birth_date"]["precision"], "exact");
         assert_eq!(v["status"]["state"], "open");
-        assert_eq!(serde_json::from_value::<Person>(v.clone()).expect("deserialize"), p);
+        assert_eq!(
+            serde_json::from_value::<Person>(v.clone()).expect("deserialize"),
+            p
+        );
         let mut bad = v;
         bad["dui"] = "00016297-4".into();
-        assert!(serde_json::from_value::<Person>(bad).is_err(), "a person never holds an invalid DUI");
+        assert!(
+            serde_json::from_value::<Person>(bad).is_err(),
+            "a person never holds an invalid DUI"
+        );
     }
 
     #[test]

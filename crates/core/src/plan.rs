@@ -85,7 +85,12 @@ impl Goal {
         }
         match (self.status.is_closed(), self.closed_on) {
             (true, None) => e.push("closed_on", Problem::Required),
-            (false, Some(_)) => e.push("closed_on", Problem::Inconsistent { other_field: "status".into() }),
+            (false, Some(_)) => e.push(
+                "closed_on",
+                Problem::Inconsistent {
+                    other_field: "status".into(),
+                },
+            ),
             (true, Some(c)) => {
                 e.not_in_future("closed_on", c, today);
                 if let Some(s) = self.started_on {
@@ -164,7 +169,11 @@ mod tests {
     }
 
     fn goal(n: u128, dimension: Dimension) -> Goal {
-        Goal::new(GoalId::new(Uuid::from_u128(n)), dimension, "Abrir un taller de costura")
+        Goal::new(
+            GoalId::new(Uuid::from_u128(n)),
+            dimension,
+            "Abrir un taller de costura",
+        )
     }
 
     #[test]
@@ -194,14 +203,24 @@ mod tests {
 
         let mut g = goal(2, Dimension::Social);
         g.closed_on = Some(date(2025, 1, 1));
-        assert!(g.validate(today).expect_err("invalid").has("closed_on", "inconsistent"));
+        assert!(g
+            .validate(today)
+            .expect_err("invalid")
+            .has("closed_on", "inconsistent"));
 
         let mut g = goal(3, Dimension::Social);
         g.started_on = Some(date(2025, 3, 1));
         g.target_on = Some(date(2026, 1, 1));
-        assert_eq!(g.validate(today), Ok(()), "a target date may be in the future");
+        assert_eq!(
+            g.validate(today),
+            Ok(()),
+            "a target date may be in the future"
+        );
         g.set_status(GoalStatus::Dropped, date(2025, 2, 1));
-        assert!(g.validate(today).expect_err("invalid").has("closed_on", "date_out_of_order"));
+        assert!(g
+            .validate(today)
+            .expect_err("invalid")
+            .has("closed_on", "date_out_of_order"));
     }
 
     #[test]
@@ -209,7 +228,10 @@ mod tests {
         let mut plan = ReintegrationPlan {
             needs_assessment: "Busca empleo".into(),
             agreed_on: Some(date(2025, 1, 1)),
-            goals: vec![goal(1, Dimension::Economic), goal(1, Dimension::Psychosocial)],
+            goals: vec![
+                goal(1, Dimension::Economic),
+                goal(1, Dimension::Psychosocial),
+            ],
         };
         plan.goals[1].description = " ".into();
         let e = plan.validate(date(2025, 6, 1)).expect_err("invalid");
@@ -221,17 +243,32 @@ mod tests {
     #[test]
     fn progress_counts_by_status() {
         let mut plan = ReintegrationPlan::default();
-        for (n, s) in [GoalStatus::Achieved, GoalStatus::InProgress, GoalStatus::Dropped, GoalStatus::NotStarted]
-            .into_iter()
-            .enumerate()
+        for (n, s) in [
+            GoalStatus::Achieved,
+            GoalStatus::InProgress,
+            GoalStatus::Dropped,
+            GoalStatus::NotStarted,
+        ]
+        .into_iter()
+        .enumerate()
         {
             let mut g = goal(n as u128, Dimension::Economic);
             g.set_status(s, date(2025, 1, 1));
             plan.goals.push(g);
         }
-        assert_eq!(plan.progress(), PlanProgress { total: 4, achieved: 1, in_progress: 1, dropped: 1 });
+        assert_eq!(
+            plan.progress(),
+            PlanProgress {
+                total: 4,
+                achieved: 1,
+                in_progress: 1,
+                dropped: 1
+            }
+        );
         let id = plan.goals[3].id;
-        plan.goal_mut(id).expect("exists").set_status(GoalStatus::Achieved, date(2025, 2, 1));
+        plan.goal_mut(id)
+            .expect("exists")
+            .set_status(GoalStatus::Achieved, date(2025, 2, 1));
         assert_eq!(plan.progress().achieved, 2);
     }
 

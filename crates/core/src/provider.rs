@@ -39,7 +39,9 @@ impl PersonField {
             PersonField::Sex => person.sex.is_some(),
             PersonField::BirthDate => person.birth_date.is_some(),
             PersonField::Dui => person.dui.is_some(),
-            PersonField::IdentityDocument => person.dui.is_some() || person.other_document.is_some(),
+            PersonField::IdentityDocument => {
+                person.dui.is_some() || person.other_document.is_some()
+            }
             PersonField::Phone => !person.phone.trim().is_empty(),
             PersonField::DestinationDistrict => !person.destination_district.trim().is_empty(),
             PersonField::Education => person.education.is_some(),
@@ -81,7 +83,10 @@ impl ServiceProvider {
 
     pub fn serves_municipality(&self, municipality_code: &str) -> bool {
         self.municipalities_served.is_empty()
-            || self.municipalities_served.iter().any(|m| m == municipality_code)
+            || self
+                .municipalities_served
+                .iter()
+                .any(|m| m == municipality_code)
     }
 
     /// Whether a person living in `district_code` can be served (through its municipality).
@@ -97,7 +102,11 @@ impl ServiceProvider {
     /// The required parts of the form `person` has not filled in yet, so the caseworker can
     /// complete them before sending.
     pub fn missing_fields(&self, person: &Person) -> Vec<PersonField> {
-        self.required_fields.iter().copied().filter(|f| !f.is_filled(person)).collect()
+        self.required_fields
+            .iter()
+            .copied()
+            .filter(|f| !f.is_filled(person))
+            .collect()
     }
 
     pub fn validate(&self) -> Result<(), ValidationErrors> {
@@ -129,14 +138,21 @@ mod tests {
             institution: "Instituto de ejemplo".into(),
             service_types: vec![ServiceType::Vocational, ServiceType::Employment],
             municipalities_served: vec![],
-            contact: ProviderContact { person: "Luis".into(), phone: "2222-3333".into(), email: String::new() },
+            contact: ProviderContact {
+                person: "Luis".into(),
+                phone: "2222-3333".into(),
+                email: String::new(),
+            },
             required_fields: vec![PersonField::Dui, PersonField::Phone],
             example: true,
         }
     }
 
     fn some_place() -> (String, String) {
-        let p = Territory::el_salvador().places().next().expect("territory has places");
+        let p = Territory::el_salvador()
+            .places()
+            .next()
+            .expect("territory has places");
         (p.district_code.clone(), p.municipality_code.clone())
     }
 
@@ -146,7 +162,10 @@ mod tests {
         assert!(p.offers(ServiceType::Vocational));
         assert!(!p.offers(ServiceType::Health));
         let (district, municipality) = some_place();
-        assert!(p.serves_district(&district), "nationwide when no municipality is listed");
+        assert!(
+            p.serves_district(&district),
+            "nationwide when no municipality is listed"
+        );
         p.municipalities_served = vec![municipality.clone()];
         assert!(p.serves_municipality(&municipality));
         assert!(p.serves_district(&district));
@@ -177,6 +196,9 @@ mod tests {
         let v = serde_json::to_value(&p).expect("serialize");
         assert_eq!(v["required_fields"][0], "dui");
         assert_eq!(v["example"], true);
-        assert_eq!(serde_json::from_value::<ServiceProvider>(v).expect("deserialize"), p);
+        assert_eq!(
+            serde_json::from_value::<ServiceProvider>(v).expect("deserialize"),
+            p
+        );
     }
 }

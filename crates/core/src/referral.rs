@@ -85,7 +85,10 @@ impl ReferralStatus {
 
     /// No move leaves these.
     pub fn is_terminal(self) -> bool {
-        matches!(self, ReferralStatus::Completed | ReferralStatus::Declined | ReferralStatus::Cancelled)
+        matches!(
+            self,
+            ReferralStatus::Completed | ReferralStatus::Declined | ReferralStatus::Cancelled
+        )
     }
 
     /// The referral still needs someone's attention.
@@ -174,11 +177,17 @@ pub struct ReferralStep {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     #[error("a referral cannot go from {from} to {to}")]
-    Illegal { from: ReferralStatus, to: ReferralStatus },
+    Illegal {
+        from: ReferralStatus,
+        to: ReferralStatus,
+    },
     /// Steps are kept in time order; a step dated before the previous one is most likely a
     /// wrong device clock or a typo, and would make the history lie.
     #[error("step at {at} is before the previous step at {previous}")]
-    BeforePreviousStep { previous: DateTime<Utc>, at: DateTime<Utc> },
+    BeforePreviousStep {
+        previous: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
     #[error("choose a provider before sending the referral")]
     NoProvider,
     #[error("the person has not consented to share their data with this provider")]
@@ -229,12 +238,19 @@ impl Referral {
             priority: Priority::Normal,
             reason: String::new(),
             entrepreneurship: None,
-            history: vec![ReferralStep { status: ReferralStatus::Proposed, at, by, note: None }],
+            history: vec![ReferralStep {
+                status: ReferralStatus::Proposed,
+                at,
+                by,
+                note: None,
+            }],
         }
     }
 
     pub fn status(&self) -> ReferralStatus {
-        self.history.last().map_or(ReferralStatus::Proposed, |s| s.status)
+        self.history
+            .last()
+            .map_or(ReferralStatus::Proposed, |s| s.status)
     }
 
     /// When the referral entered its current status.
@@ -244,7 +260,12 @@ impl Referral {
 
     /// Moves the referral to `to`, recording who and when. Refuses illegal moves, steps dated
     /// before the previous step, and sending without a provider.
-    pub fn transition(&mut self, to: ReferralStatus, at: DateTime<Utc>, by: UserId) -> Result<(), TransitionError> {
+    pub fn transition(
+        &mut self,
+        to: ReferralStatus,
+        at: DateTime<Utc>,
+        by: UserId,
+    ) -> Result<(), TransitionError> {
         self.transition_noted(to, at, by, None)
     }
 
@@ -268,13 +289,23 @@ impl Referral {
         if to == ReferralStatus::Sent && self.provider.is_none() {
             return Err(TransitionError::NoProvider);
         }
-        self.history.push(ReferralStep { status: to, at, by, note });
+        self.history.push(ReferralStep {
+            status: to,
+            at,
+            by,
+            note,
+        });
         Ok(())
     }
 
     /// Sends the referral if the person's consents allow sharing with its provider on the day
     /// of `at`. This is the only way the app should move a referral to `sent`.
-    pub fn send(&mut self, consents: &[Consent], at: DateTime<Utc>, by: UserId) -> Result<(), TransitionError> {
+    pub fn send(
+        &mut self,
+        consents: &[Consent],
+        at: DateTime<Utc>,
+        by: UserId,
+    ) -> Result<(), TransitionError> {
         let provider = self.provider.ok_or(TransitionError::NoProvider)?;
         if !consent::may_share(consents, provider, self.service_type, at.date_naive()) {
             return Err(TransitionError::NoConsent);
@@ -297,14 +328,19 @@ impl Referral {
                 if details.disbursed.is_some_and(|d| d > details.seed_capital) {
                     e.push(
                         "entrepreneurship.disbursed",
-                        Problem::AmountExceeds { other_field: "entrepreneurship.seed_capital".into() },
+                        Problem::AmountExceeds {
+                            other_field: "entrepreneurship.seed_capital".into(),
+                        },
                     );
                 }
             }
             (None, true) => e.push("entrepreneurship", Problem::Required),
-            (Some(_), false) => {
-                e.push("entrepreneurship", Problem::Inconsistent { other_field: "service_type".into() })
-            }
+            (Some(_), false) => e.push(
+                "entrepreneurship",
+                Problem::Inconsistent {
+                    other_field: "service_type".into(),
+                },
+            ),
             (None, false) => {}
         }
         if self.status() != ReferralStatus::Proposed && self.provider.is_none() {
@@ -312,9 +348,12 @@ impl Referral {
         }
         match self.history.first() {
             None => e.push("history", Problem::Required),
-            Some(first) if first.status != ReferralStatus::Proposed => {
-                e.push("history[0].status", Problem::Inconsistent { other_field: "lifecycle".into() })
-            }
+            Some(first) if first.status != ReferralStatus::Proposed => e.push(
+                "history[0].status",
+                Problem::Inconsistent {
+                    other_field: "lifecycle".into(),
+                },
+            ),
             Some(_) => {}
         }
         for (i, pair) in self.history.windows(2).enumerate() {
@@ -322,13 +361,17 @@ impl Referral {
             if !prev.status.can_move_to(step.status) {
                 e.push(
                     format!("history[{}].status", i + 1),
-                    Problem::Inconsistent { other_field: format!("history[{i}].status") },
+                    Problem::Inconsistent {
+                        other_field: format!("history[{i}].status"),
+                    },
                 );
             }
             if step.at < prev.at {
                 e.push(
                     format!("history[{}].at", i + 1),
-                    Problem::DateOutOfOrder { other_field: format!("history[{i}].at") },
+                    Problem::DateOutOfOrder {
+                        other_field: format!("history[{i}].at"),
+                    },
                 );
             }
         }
@@ -355,7 +398,9 @@ mod tests {
     const PROVIDER: ProviderId = ProviderId::new(Uuid::from_u128(9));
 
     fn t(hour: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2025, 3, 1, hour, 0, 0).single().expect("valid test time")
+        Utc.with_ymd_and_hms(2025, 3, 1, hour, 0, 0)
+            .single()
+            .expect("valid test time")
     }
 
     fn referral() -> Referral {
@@ -421,7 +466,11 @@ mod tests {
                     let last = r.history.last().expect("has steps");
                     assert_eq!((last.at, last.by), (t(10), USER));
                 } else {
-                    assert_eq!(result, Err(TransitionError::Illegal { from, to }), "{from} → {to}");
+                    assert_eq!(
+                        result,
+                        Err(TransitionError::Illegal { from, to }),
+                        "{from} → {to}"
+                    );
                     assert_eq!(r.status(), from, "a refused move changes nothing");
                 }
                 assert_eq!(from.can_move_to(to), expected);
@@ -442,7 +491,13 @@ mod tests {
     fn refuses_a_step_dated_before_the_previous_one() {
         let mut r = referral_in(ReferralStatus::Accepted); // last step at 02:00
         let err = r.transition(ReferralStatus::InProgress, t(1), USER);
-        assert_eq!(err, Err(TransitionError::BeforePreviousStep { previous: t(2), at: t(1) }));
+        assert_eq!(
+            err,
+            Err(TransitionError::BeforePreviousStep {
+                previous: t(2),
+                at: t(1)
+            })
+        );
         assert_eq!(r.status(), ReferralStatus::Accepted);
         // the same instant is fine: two quick taps in a row
         assert_eq!(r.transition(ReferralStatus::InProgress, t(2), USER), Ok(()));
@@ -452,7 +507,10 @@ mod tests {
     fn sending_needs_a_provider() {
         let mut r = referral();
         r.provider = None;
-        assert_eq!(r.transition(ReferralStatus::Sent, t(1), USER), Err(TransitionError::NoProvider));
+        assert_eq!(
+            r.transition(ReferralStatus::Sent, t(1), USER),
+            Err(TransitionError::NoProvider)
+        );
         assert_eq!(r.transition(ReferralStatus::Cancelled, t(1), USER), Ok(()));
     }
 
@@ -461,7 +519,10 @@ mod tests {
         let mut r = referral();
         let consent = Consent::new(
             ConsentId::new(Uuid::from_u128(3)),
-            ConsentPurpose::ReferralSharing { provider: Some(PROVIDER), service_type: None },
+            ConsentPurpose::ReferralSharing {
+                provider: Some(PROVIDER),
+                service_type: None,
+            },
             t(0).date_naive(),
             USER,
         );
@@ -475,8 +536,17 @@ mod tests {
     #[test]
     fn note_is_kept_on_the_step() {
         let mut r = referral_in(ReferralStatus::Sent);
-        r.transition_noted(ReferralStatus::Declined, t(5), USER, Some("Sin cupo".into())).expect("legal");
-        assert_eq!(r.history.last().and_then(|s| s.note.as_deref()), Some("Sin cupo"));
+        r.transition_noted(
+            ReferralStatus::Declined,
+            t(5),
+            USER,
+            Some("Sin cupo".into()),
+        )
+        .expect("legal");
+        assert_eq!(
+            r.history.last().and_then(|s| s.note.as_deref()),
+            Some("Sin cupo")
+        );
     }
 
     #[test]
@@ -484,7 +554,10 @@ mod tests {
         let now = t(12);
         let mut r = referral();
         r.service_type = ServiceType::Entrepreneurship;
-        assert!(r.validate(now).expect_err("missing details").has("entrepreneurship", "required"));
+        assert!(r
+            .validate(now)
+            .expect_err("missing details")
+            .has("entrepreneurship", "required"));
         r.entrepreneurship = Some(Entrepreneurship {
             business_idea: " ".into(),
             seed_capital: UsdCents(0),
@@ -501,7 +574,10 @@ mod tests {
         });
         assert_eq!(r.validate(now), Ok(()));
         r.service_type = ServiceType::Health;
-        assert!(r.validate(now).expect_err("details on health").has("entrepreneurship", "inconsistent"));
+        assert!(r
+            .validate(now)
+            .expect_err("details on health")
+            .has("entrepreneurship", "inconsistent"));
     }
 
     #[test]
@@ -509,14 +585,27 @@ mod tests {
         let now = t(23);
         let mut r = referral_in(ReferralStatus::Sent);
         assert_eq!(r.validate(now), Ok(()));
-        r.history.push(ReferralStep { status: ReferralStatus::Completed, at: t(0), by: USER, note: None });
-        let e = r.validate(now).expect_err("skips steps and goes back in time");
+        r.history.push(ReferralStep {
+            status: ReferralStatus::Completed,
+            at: t(0),
+            by: USER,
+            note: None,
+        });
+        let e = r
+            .validate(now)
+            .expect_err("skips steps and goes back in time");
         assert!(e.has("history[2].status", "inconsistent"));
         assert!(e.has("history[2].at", "date_out_of_order"));
         let mut empty = referral();
         empty.history.clear();
-        assert!(empty.validate(now).expect_err("no history").has("history", "required"));
-        assert!(referral_in(ReferralStatus::Sent).validate(t(0)).expect_err("future").has("history[1].at", "date_in_future"));
+        assert!(empty
+            .validate(now)
+            .expect_err("no history")
+            .has("history", "required"));
+        assert!(referral_in(ReferralStatus::Sent)
+            .validate(t(0))
+            .expect_err("future")
+            .has("history[1].at", "date_in_future"));
     }
 
     #[test]
@@ -524,7 +613,10 @@ mod tests {
         assert_eq!(UsdCents(125_000).to_string(), "$1,250.00");
         assert_eq!(UsdCents(5).to_string(), "$0.05");
         assert_eq!(UsdCents(123_456_789).to_string(), "$1,234,567.89");
-        assert_eq!(serde_json::to_string(&UsdCents(150)).expect("serialize"), "150");
+        assert_eq!(
+            serde_json::to_string(&UsdCents(150)).expect("serialize"),
+            "150"
+        );
         assert_eq!(UsdCents::inline(), "number");
     }
 
@@ -534,7 +626,10 @@ mod tests {
         let v = serde_json::to_value(&r).expect("serialize");
         assert_eq!(v["service_type"], "vocational");
         assert_eq!(v["history"][3]["status"], "in_progress");
-        assert_eq!(serde_json::from_value::<Referral>(v).expect("deserialize"), r);
+        assert_eq!(
+            serde_json::from_value::<Referral>(v).expect("deserialize"),
+            r
+        );
     }
 
     proptest! {

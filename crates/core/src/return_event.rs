@@ -135,7 +135,10 @@ mod tests {
         assert!(e.has("assistance[2]", "duplicate"));
         assert_eq!(e.len(), 4);
         ev.country_from.clear();
-        assert!(ev.validate(date(2025, 3, 1)).expect_err("invalid").has("country_from", "required"));
+        assert!(ev
+            .validate(date(2025, 3, 1))
+            .expect_err("invalid")
+            .has("country_from", "required"));
     }
 
     #[test]
@@ -148,7 +151,10 @@ mod tests {
         ev.reception_center = ReceptionCenter::Other("Frontera La Hachadura".into());
         let v = serde_json::to_value(&ev).expect("serialize");
         assert_eq!(v["reception_center"]["other"], "Frontera La Hachadura");
-        assert_eq!(serde_json::from_value::<ReturnEvent>(v).expect("deserialize"), ev);
+        assert_eq!(
+            serde_json::from_value::<ReturnEvent>(v).expect("deserialize"),
+            ev
+        );
     }
 
     proptest! {

@@ -127,8 +127,17 @@ mod tests {
 
     #[test]
     fn device_is_revoked_from_the_revocation_instant() {
-        let t = |h| Utc.with_ymd_and_hms(2025, 1, 1, h, 0, 0).single().expect("valid time");
-        let mut d = Device { id: DeviceId::new(Uuid::from_u128(5)), name: "Laptop Jiquilisco".into(), enrolled_at: t(0), revoked_at: None };
+        let t = |h| {
+            Utc.with_ymd_and_hms(2025, 1, 1, h, 0, 0)
+                .single()
+                .expect("valid time")
+        };
+        let mut d = Device {
+            id: DeviceId::new(Uuid::from_u128(5)),
+            name: "Laptop Jiquilisco".into(),
+            enrolled_at: t(0),
+            revoked_at: None,
+        };
         assert!(!d.is_revoked(t(5)));
         d.revoked_at = Some(t(3));
         assert!(!d.is_revoked(t(2)));
@@ -139,6 +148,9 @@ mod tests {
     fn json_shape() {
         let v = serde_json::to_value(user(Role::Reception)).expect("serialize");
         assert_eq!(v["role"], "reception");
-        assert_eq!(serde_json::from_value::<User>(v).expect("deserialize"), user(Role::Reception));
+        assert_eq!(
+            serde_json::from_value::<User>(v).expect("deserialize"),
+            user(Role::Reception)
+        );
     }
 }

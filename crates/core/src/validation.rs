@@ -36,7 +36,7 @@ pub enum Problem {
     #[error("unknown municipality code {municipality_code}")]
     UnknownMunicipality { municipality_code: String },
     #[error("age {age} is not plausible")]
-    ImplausibleAge { age: i64 },
+    ImplausibleAge { age: i32 },
     #[error("phone number should have 8 to 15 digits")]
     InvalidPhone,
     #[error("country should be a two-letter ISO 3166-1 code")]
@@ -96,7 +96,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, problem: Problem) -> Self {
-        FieldError { field: field.into(), problem }
+        FieldError {
+            field: field.into(),
+            problem,
+        }
     }
 
     pub fn code(&self) -> &'static str {
@@ -122,7 +125,8 @@ impl ValidationErrors {
     /// becomes `return_events[0].date`.
     pub fn extend_nested(&mut self, prefix: &str, nested: ValidationErrors) {
         for e in nested.0 {
-            self.0.push(FieldError::new(format!("{prefix}.{}", e.field), e.problem));
+            self.0
+                .push(FieldError::new(format!("{prefix}.{}", e.field), e.problem));
         }
     }
 
@@ -188,23 +192,44 @@ impl ValidationErrors {
     }
 
     /// `later` (in `field`) must not come before `earlier` (in `other_field`).
-    pub fn not_before(&mut self, field: &str, later: NaiveDate, other_field: &str, earlier: NaiveDate) {
+    pub fn not_before(
+        &mut self,
+        field: &str,
+        later: NaiveDate,
+        other_field: &str,
+        earlier: NaiveDate,
+    ) {
         if later < earlier {
-            self.push(field, Problem::DateOutOfOrder { other_field: other_field.to_owned() });
+            self.push(
+                field,
+                Problem::DateOutOfOrder {
+                    other_field: other_field.to_owned(),
+                },
+            );
         }
     }
 
     /// A district code that must exist in the embedded territory.
     pub fn known_district(&mut self, field: &str, code: &str) {
         if Territory::el_salvador().place(code).is_none() {
-            self.push(field, Problem::UnknownDistrict { district_code: code.to_owned() });
+            self.push(
+                field,
+                Problem::UnknownDistrict {
+                    district_code: code.to_owned(),
+                },
+            );
         }
     }
 
     /// A municipality code that must exist in the embedded territory.
     pub fn known_municipality(&mut self, field: &str, code: &str) {
         if Territory::el_salvador().municipality(code).is_none() {
-            self.push(field, Problem::UnknownMunicipality { municipality_code: code.to_owned() });
+            self.push(
+                field,
+                Problem::UnknownMunicipality {
+                    municipality_code: code.to_owned(),
+                },
+            );
         }
     }
 
@@ -249,7 +274,8 @@ impl IntoIterator for ValidationErrors {
 /// Parses a DUI typed in a form field, as a field error the UI can show. The API uses this on
 /// raw form input before building a `Person` (a `Person` only holds valid DUIs).
 pub fn parse_dui_field(field: &str, raw: &str) -> Result<Dui, FieldError> {
-    raw.parse::<Dui>().map_err(|e| FieldError::new(field, e.into()))
+    raw.parse::<Dui>()
+        .map_err(|e| FieldError::new(field, e.into()))
 }
 
 fn is_plausible_phone(phone: &str) -> bool {
@@ -278,7 +304,10 @@ mod tests {
     fn serialized_error_carries_field_code_and_details() {
         let e = FieldError::new("dui", Problem::DuiCheckDigit { expected: 5 });
         let json = serde_json::to_value(&e).expect("serialize");
-        assert_eq!(json, serde_json::json!({"field": "dui", "code": "dui_check_digit", "expected": 5}));
+        assert_eq!(
+            json,
+            serde_json::json!({"field": "dui", "code": "dui_check_digit", "expected": 5})
+        );
         let back: FieldError = serde_json::from_value(json).expect("deserialize");
         assert_eq!(back, e);
     }
@@ -289,16 +318,28 @@ mod tests {
             Problem::Required,
             Problem::DuiFormat,
             Problem::DuiCheckDigit { expected: 1 },
-            Problem::DateInFuture { date: date(2030, 1, 1) },
-            Problem::DateOutOfOrder { other_field: "x".into() },
-            Problem::UnknownDistrict { district_code: "x".into() },
-            Problem::UnknownMunicipality { municipality_code: "x".into() },
+            Problem::DateInFuture {
+                date: date(2030, 1, 1),
+            },
+            Problem::DateOutOfOrder {
+                other_field: "x".into(),
+            },
+            Problem::UnknownDistrict {
+                district_code: "x".into(),
+            },
+            Problem::UnknownMunicipality {
+                municipality_code: "x".into(),
+            },
             Problem::ImplausibleAge { age: 130 },
             Problem::InvalidPhone,
             Problem::InvalidCountry,
             Problem::AmountNotPositive,
-            Problem::AmountExceeds { other_field: "x".into() },
-            Problem::Inconsistent { other_field: "x".into() },
+            Problem::AmountExceeds {
+                other_field: "x".into(),
+            },
+            Problem::Inconsistent {
+                other_field: "x".into(),
+            },
             Problem::Duplicate,
         ];
         for p in all {
@@ -312,6 +353,80 @@ mod tests {
         assert!(FieldError::decl().contains("field: string"));
         assert!(Problem::decl().contains("\"dui_check_digit\""));
         assert!(ValidationErrors::inline().contains("FieldError"));
+    }
+
+    /// Bindings are exported elsewhere; here we check every public type has a declaration and
+    /// none uses `bigint` (serde_json sends plain numbers, a `bigint` would lie to the UI).
+    #[test]
+    fn every_public_type_has_a_typescript_declaration_without_bigint() {
+        use crate::{audit, case_note, consent, follow_up, ids, person, plan, provider, referral};
+        use crate::{return_event, user, vulnerability};
+        let decls = [
+            ids::PersonId::decl(),
+            ids::ReturnEventId::decl(),
+            ids::ConsentId::decl(),
+            ids::GoalId::decl(),
+            ids::ReferralId::decl(),
+            ids::FollowUpId::decl(),
+            ids::CaseNoteId::decl(),
+            ids::ProviderId::decl(),
+            ids::UserId::decl(),
+            ids::DeviceId::decl(),
+            ids::FamilyGroupId::decl(),
+            ids::AuditId::decl(),
+            Dui::decl(),
+            person::Person::decl(),
+            person::BeneficiaryType::decl(),
+            person::ContactChannel::decl(),
+            person::Sex::decl(),
+            person::Education::decl(),
+            person::DocumentKind::decl(),
+            person::OtherDocument::decl(),
+            person::BirthDate::decl(),
+            person::ClosureReason::decl(),
+            person::CaseStatus::decl(),
+            person::CaseFlag::decl(),
+            return_event::ReturnEvent::decl(),
+            return_event::ReturnModality::decl(),
+            return_event::ReceptionCenter::decl(),
+            return_event::TravelCompanion::decl(),
+            return_event::ImmediateAssistance::decl(),
+            vulnerability::Vulnerability::decl(),
+            consent::Consent::decl(),
+            consent::ConsentPurpose::decl(),
+            plan::ReintegrationPlan::decl(),
+            plan::Goal::decl(),
+            plan::Dimension::decl(),
+            plan::GoalStatus::decl(),
+            plan::PlanProgress::decl(),
+            referral::Referral::decl(),
+            referral::ReferralStep::decl(),
+            referral::ReferralStatus::decl(),
+            referral::ServiceType::decl(),
+            referral::Priority::decl(),
+            referral::UsdCents::decl(),
+            referral::Entrepreneurship::decl(),
+            follow_up::FollowUp::decl(),
+            follow_up::FollowUpChannel::decl(),
+            case_note::CaseNote::decl(),
+            provider::ServiceProvider::decl(),
+            provider::ProviderContact::decl(),
+            provider::PersonField::decl(),
+            user::User::decl(),
+            user::Role::decl(),
+            user::Device::decl(),
+            audit::AuditEntry::decl(),
+            audit::AuditAction::decl(),
+            audit::EntityKind::decl(),
+            audit::EntityRef::decl(),
+            FieldError::decl(),
+            Problem::decl(),
+            ValidationErrors::decl(),
+        ];
+        for d in decls {
+            assert!(d.starts_with("type "), "{d}");
+            assert!(!d.contains("bigint"), "{d}");
+        }
     }
 
     #[test]
@@ -333,7 +448,12 @@ mod tests {
         e.not_in_future("ok_date", today, today);
         e.known_district("destination_district", "no-such-code");
         e.phone("phone", "7777-12");
-        e.not_before("withdrawn_on", date(2025, 1, 1), "given_on", date(2025, 2, 1));
+        e.not_before(
+            "withdrawn_on",
+            date(2025, 1, 1),
+            "given_on",
+            date(2025, 2, 1),
+        );
         assert!(e.has("given_names", "required"));
         assert!(e.has("birth_date", "date_in_future"));
         assert!(!e.has("ok_date", "date_in_future"));
@@ -347,9 +467,18 @@ mod tests {
 
     #[test]
     fn dui_field_errors_distinguish_format_from_check_digit() {
-        assert_eq!(parse_dui_field("dui", "00016297-5").map(|d| d.to_string()), Ok("00016297-5".into()));
-        assert_eq!(parse_dui_field("dui", "0001629-75").map_err(|e| e.code()), Err("dui_format"));
-        assert_eq!(parse_dui_field("dui", "00016297-4").map_err(|e| e.code()), Err("dui_check_digit"));
+        assert_eq!(
+            parse_dui_field("dui", "00016297-5").map(|d| d.to_string()),
+            Ok("00016297-5".into())
+        );
+        assert_eq!(
+            parse_dui_field("dui", "0001629-75").map_err(|e| e.code()),
+            Err("dui_format")
+        );
+        assert_eq!(
+            parse_dui_field("dui", "00016297-4").map_err(|e| e.code()),
+            Err("dui_check_digit")
+        );
     }
 
     #[test]
