@@ -31,7 +31,7 @@ pub enum AuditAction {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
-pub enum EntityKind {
+pub enum RecordKind {
     Person,
     Referral,
     FollowUp,
@@ -47,12 +47,12 @@ pub enum EntityKind {
 /// The record an entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 pub struct EntityRef {
-    pub kind: EntityKind,
+    pub kind: RecordKind,
     pub id: Uuid,
 }
 
 impl EntityRef {
-    pub fn new(kind: EntityKind, id: impl Into<Uuid>) -> Self {
+    pub fn new(kind: RecordKind, id: impl Into<Uuid>) -> Self {
         EntityRef {
             kind,
             id: id.into(),
@@ -152,7 +152,7 @@ mod tests {
             at,
             UserId::new(Uuid::from_u128(2)),
             AuditAction::Update,
-            EntityRef::new(EntityKind::Person, person),
+            EntityRef::new(RecordKind::Person, person),
         )
         .on_device(DeviceId::new(Uuid::from_u128(4)))
         .with_changed_fields(["phone", "occupation"])

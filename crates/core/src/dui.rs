@@ -192,6 +192,15 @@ mod tests {
     }
 
     #[test]
+    fn some_single_digit_typos_slip_through_by_design_of_the_weights() {
+        // 00016297-5 with its fifth digit (weight 5) raised by 2: 5 × 2 = 10 leaves the sum's
+        // last digit unchanged, so the typo also validates. Dedup must not trust DUIs blindly.
+        assert!(Dui::parse("00018297-5").is_ok());
+        // the check digit itself is always caught
+        assert!(Dui::parse("00016297-6").is_err());
+    }
+
+    #[test]
     fn from_body_computes_the_digit() {
         assert_eq!(
             Dui::from_body("00016297").map(String::from),

@@ -417,7 +417,7 @@ mod tests {
             user::Device::decl(),
             audit::AuditEntry::decl(),
             audit::AuditAction::decl(),
-            audit::EntityKind::decl(),
+            audit::RecordKind::decl(),
             audit::EntityRef::decl(),
             FieldError::decl(),
             Problem::decl(),
