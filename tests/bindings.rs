@@ -24,7 +24,11 @@ fn read_ts_files(dir: &Path) -> BTreeMap<String, String> {
     for entry in fs::read_dir(dir).expect("read bindings dir") {
         let path = entry.expect("dir entry").path();
         if path.extension().is_some_and(|e| e == "ts") {
-            let name = path.file_name().expect("file name").to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned();
             files.insert(name, fs::read_to_string(&path).expect("read binding"));
         }
     }

@@ -171,11 +171,15 @@ async fn home_opens_in_spanish_and_finds_districts_without_accents() {
     }
 
     app.type_into("#district-search", "tacachico").await;
-    app.wait_text("#district-results", "San Pablo Tacachico").await;
+    app.wait_text("#district-results", "San Pablo Tacachico")
+        .await;
 
     app.type_into("#district-search", "Nueva Concepcion").await;
     let results = app.wait_text("#district-results", "Nueva Concepción").await;
-    assert!(results.contains("Chalatenango"), "district shown with its department: {results}");
+    assert!(
+        results.contains("Chalatenango"),
+        "district shown with its department: {results}"
+    );
 
     app.click("#district-results li:first-child button").await;
     app.wait_text("#selected-place", "Nueva Concepción").await;
@@ -186,9 +190,11 @@ async fn home_opens_in_spanish_and_finds_districts_without_accents() {
     );
 
     app.type_into("#district-search", "zzzz").await;
-    app.wait_text("#district-no-results", "Ningún distrito").await;
+    app.wait_text("#district-no-results", "Ningún distrito")
+        .await;
     app.type_into("#district-search", "tacachico").await;
-    app.wait_text("#district-results", "San Pablo Tacachico").await;
+    app.wait_text("#district-results", "San Pablo Tacachico")
+        .await;
     app.screenshot("home.png").await;
     app.quit().await;
 }
@@ -202,7 +208,8 @@ async fn language_switch_changes_labels_and_is_remembered() {
     app.wait_text("#nav-reception", "Reception").await;
     app.wait_text("#nav-cases", "Cases").await;
     app.wait_text("main h1", "Home").await;
-    app.wait_text("label[for=district-search]", "Search district").await;
+    app.wait_text("label[for=district-search]", "Search district")
+        .await;
     app.quit().await;
 
     // A new start of the app with the same profile remembers English.

@@ -30,7 +30,11 @@ fn invoke(command: &str, args: Value) -> Result<Value, Value> {
 #[test]
 fn district_search_is_accent_insensitive() {
     let found: Vec<Place> = serde_json::from_value(
-        invoke("territory_search", json!({"query": "nueva concepcion", "limit": 5})).expect("ok"),
+        invoke(
+            "territory_search",
+            json!({"query": "nueva concepcion", "limit": 5}),
+        )
+        .expect("ok"),
     )
     .expect("places");
     assert_eq!(found[0].district_name, "Nueva Concepción");

@@ -48,7 +48,12 @@ fn crates_depending_on(forbidden: impl Fn(&str) -> bool) -> Vec<String> {
                 .iter()
                 .any(|d| forbidden(d))
         })
-        .map(|dir| dir.file_name().expect("name").to_string_lossy().into_owned())
+        .map(|dir| {
+            dir.file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect()
 }
 
@@ -58,9 +63,15 @@ fn only_the_store_uses_sled() {
         .into_iter()
         .filter(|name| name != "store")
         .collect();
-    assert!(offenders.is_empty(), "only crates/store may use sled: {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "only crates/store may use sled: {offenders:?}"
+    );
     let root_deps = direct_dependencies(&root().join("Cargo.toml"));
-    assert!(!root_deps.iter().any(|d| d == "sled"), "the app must reach sled through crates/store");
+    assert!(
+        !root_deps.iter().any(|d| d == "sled"),
+        "the app must reach sled through crates/store"
+    );
 }
 
 #[test]
@@ -80,7 +91,10 @@ fn dependency_scan_sees_every_section() {
 #[test]
 fn only_the_app_uses_tauri() {
     let offenders = crates_depending_on(|d| d.starts_with("tauri"));
-    assert!(offenders.is_empty(), "only the root app package may depend on Tauri: {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "only the root app package may depend on Tauri: {offenders:?}"
+    );
 }
 
 #[test]
@@ -108,7 +122,10 @@ fn core_does_no_io_and_reads_no_clock() {
             }
         }
     }
-    assert!(offences.is_empty(), "crates/core must do no IO and read no clock: {offences:#?}");
+    assert!(
+        offences.is_empty(),
+        "crates/core must do no IO and read no clock: {offences:#?}"
+    );
 }
 
 #[test]
@@ -118,10 +135,7 @@ fn only_the_ipc_module_talks_to_tauri_from_the_ui() {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 walk(&path, out);
-            } else if path
-                .extension()
-                .is_some_and(|e| e == "ts" || e == "svelte")
-            {
+            } else if path.extension().is_some_and(|e| e == "ts" || e == "svelte") {
                 out.push(path);
             }
         }
@@ -138,5 +152,8 @@ fn only_the_ipc_module_talks_to_tauri_from_the_ui() {
                 .contains("@tauri-apps/")
         })
         .collect();
-    assert!(offenders.is_empty(), "only ui/src/ipc may import @tauri-apps: {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "only ui/src/ipc may import @tauri-apps: {offenders:?}"
+    );
 }

@@ -9,7 +9,10 @@ mod dedup;
 mod store;
 
 #[derive(Parser)]
-#[command(name = "reintegra-bench", about = "Benchmarks de Reintegra (imprimen números)")]
+#[command(
+    name = "reintegra-bench",
+    about = "Benchmarks de Reintegra (imprimen números)"
+)]
 struct Cli {
     #[command(subcommand)]
     bench: Bench,

@@ -90,7 +90,10 @@ impl Territory {
                 }
             }
         }
-        Territory { departments, places }
+        Territory {
+            departments,
+            places,
+        }
     }
 
     pub fn departments(&self) -> &[Department] {
@@ -178,7 +181,10 @@ mod tests {
 
     #[test]
     fn the_eight_prioritized_localities() {
-        let mut names: Vec<_> = sv().prioritized().map(|p| p.district_name.as_str()).collect();
+        let mut names: Vec<_> = sv()
+            .prioritized()
+            .map(|p| p.district_name.as_str())
+            .collect();
         names.sort_unstable();
         assert_eq!(
             names,
