@@ -262,11 +262,12 @@ pub struct Index {
     blocks: FxHashMap<u64, Posting>,
 }
 
-fn block_key(tag: u8, a: &str, b: &str) -> u64 {
+fn block_key(tag: u8, a: &str, b: &str, year: u16) -> u64 {
     let mut h = FxHasher::default();
     tag.hash(&mut h);
     a.hash(&mut h);
     b.hash(&mut h);
+    year.hash(&mut h);
     h.finish()
 }
 
@@ -277,39 +278,61 @@ fn block_key_num(tag: u8, n: u32) -> u64 {
     h.finish()
 }
 
-/// Blocking keys: a query only looks at people sharing at least one key. Names by sound
-/// (each of the first two given names with each surname, each pair of surnames in either
-/// order), each half of the DUI (one mistyped digit leaves the other half), and the full
-/// date of birth with the sound of the first given name's initial.
-fn block_keys(v: &View<'_>, out: &mut Vec<u64>) {
+/// Whether keys are wanted for storing a person or for looking one up: a stored person has
+/// one birth year (0 if unknown); a lookup tries the year before and after and "unknown".
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyUse {
+    Store,
+    Lookup,
+}
+
+/// Blocking keys: a query only looks at people sharing at least one key, so common names
+/// do not drag in thousands of people.
+/// - sound of each of the first two given names with the sound of each surname, and each
+///   pair of surnames (either order), within the birth year (±1 on lookup; a person without
+///   a date is under year 0, which every lookup also tries);
+/// - the sound of the whole name, any birth date (a mistyped year);
+/// - each half of the DUI (one mistyped digit leaves the other half);
+/// - the full date of birth with the initial of the first given name.
+fn block_keys(v: &View<'_>, usage: KeyUse, out: &mut Vec<u64>) {
     out.clear();
     let pg: Vec<String> = v.given[..v.n_given.min(2)].iter().map(|t| phonetic::key(t)).collect();
     let ps: Vec<String> = v.surnames[..v.n_surnames].iter().map(|t| phonetic::key(t)).collect();
-    for g in &pg {
-        for s in &ps {
-            out.push(block_key(1, g, s));
+    let year = v.dob.map_or(0, |d| d.year);
+    let years: &[u16] = match (usage, year) {
+        (KeyUse::Store, y) => &[y],
+        (KeyUse::Lookup, 0) => &[0],
+        (KeyUse::Lookup, y) => &[y - 1, y, y + 1, 0],
+    };
+    for &y in years {
+        for g in &pg {
+            for s in &ps {
+                out.push(block_key(1, g, s, y));
+            }
+        }
+        for (i, a) in ps.iter().enumerate() {
+            for b in &ps[i + 1..] {
+                let (x, z) = if a <= b { (a, b) } else { (b, a) };
+                out.push(block_key(2, x, z, y));
+            }
+        }
+        if ps.is_empty() {
+            for g in &pg {
+                out.push(block_key(3, g, "", y));
+            }
         }
     }
-    for (i, a) in ps.iter().enumerate() {
-        for b in &ps[i + 1..] {
-            let (x, y) = if a <= b { (a, b) } else { (b, a) };
-            out.push(block_key(2, x, y));
-        }
-    }
-    if ps.is_empty() && pg.len() == 2 {
-        out.push(block_key(3, &pg[0], &pg[1]));
-    }
-    if ps.is_empty() && pg.len() == 1 {
-        out.push(block_key(3, &pg[0], ""));
-    }
+    let mut whole: Vec<&str> = pg.iter().chain(&ps).map(String::as_str).collect();
+    whole.sort_unstable();
+    out.push(block_key(4, &whole.join(" "), "", 0));
     if let Some(dui) = v.dui {
-        out.push(block_key_num(4, dui.base() / 10_000));
-        out.push(block_key_num(5, dui.base() % 10_000));
+        out.push(block_key_num(5, dui.base() / 10_000));
+        out.push(block_key_num(6, dui.base() % 10_000));
     }
     if let (Some(dob), Some(g)) = (v.dob, pg.first()) {
         if !dob.year_only() {
             let initial = g.as_bytes().first().copied().unwrap_or(0);
-            out.push(block_key_num(6, dob.pack() << 8 | u32::from(initial)));
+            out.push(block_key_num(7, dob.pack() << 8 | u32::from(initial)));
         }
     }
     out.sort_unstable();
@@ -388,7 +411,7 @@ impl Index {
         self.ids[slot as usize] = Some(id.clone());
         self.slots.insert(id, slot);
         let mut keys = Vec::with_capacity(12);
-        block_keys(&self.entry_view(&e), &mut keys);
+        block_keys(&self.entry_view(&e), KeyUse::Store, &mut keys);
         for k in keys {
             match self.blocks.get_mut(&k) {
                 None => {
@@ -409,7 +432,7 @@ impl Index {
         let Some(slot) = self.slots.remove(id) else { return false };
         let e = self.entries[slot as usize];
         let mut keys = Vec::with_capacity(12);
-        block_keys(&self.entry_view(&e), &mut keys);
+        block_keys(&self.entry_view(&e), KeyUse::Store, &mut keys);
         for k in keys {
             let empty = match self.blocks.get_mut(&k) {
                 Some(Posting::One(s)) => *s == slot,
@@ -544,7 +567,7 @@ impl Index {
             return Vec::new();
         }
         let mut keys = Vec::with_capacity(12);
-        block_keys(q, &mut keys);
+        block_keys(q, KeyUse::Lookup, &mut keys);
         let mut cands: Vec<u32> = Vec::new();
         for k in &keys {
             if let Some(p) = self.blocks.get(k) {
