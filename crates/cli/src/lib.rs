@@ -1,16 +1,328 @@
 //! Headless subcommands of the `reintegra` binary. `reintegra` with no subcommand opens the window.
+//!
+//! - `reintegra dedup --records R.jsonl --queries Q.jsonl --top 10 --out results.jsonl`
+//! - `reintegra dedup-generate --persons 100000 --queries 5000 --seed 42 --out-dir DIR`
+//! - `reintegra dedup-score --results results.jsonl --labels labels.jsonl`
+//!
+//! See docs/dedup.md.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use reintegra_dedup::eval::{self, Ranked, Scored};
+use reintegra_dedup::generate::{self, Label};
+use reintegra_dedup::{Index, Record, SearchOptions, MATCH_THRESHOLD};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// Whether `arg` (the first command-line argument) names a headless subcommand.
 pub fn is_subcommand(arg: &str) -> bool {
-    matches!(arg, "dedup" | "help" | "--help" | "-h")
+    matches!(
+        arg,
+        "dedup" | "dedup-generate" | "dedup-score" | "help" | "--help" | "-h"
+    )
 }
 
 /// Runs a headless subcommand; `args` includes the program name.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let _ = args.into_iter().count();
-    eprintln!("(being written)");
-    ExitCode::FAILURE
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match execute(cli.command, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("reintegra: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "reintegra",
+    about = "Reintegra: subcomandos sin ventana (sin subcomando se abre la aplicación)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Busca duplicados: para cada consulta, los registros más parecidos, el mejor primero.
+    Dedup {
+        /// Registros (JSONL, una persona por línea).
+        #[arg(long)]
+        records: PathBuf,
+        /// Consultas (JSONL, mismo formato).
+        #[arg(long)]
+        queries: PathBuf,
+        /// Candidatos por consulta.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Resultados (JSONL): {"query_id", "candidates": [{"id", "score"}, ...]}.
+        #[arg(long)]
+        out: PathBuf,
+        /// Añade a cada candidato las razones en palabras ("reasons").
+        #[arg(long)]
+        reasons: bool,
+    },
+    /// Genera datos sintéticos salvadoreños con duplicados etiquetados:
+    /// DIR/records.jsonl, DIR/queries.jsonl, DIR/labels.jsonl.
+    DedupGenerate {
+        /// Personas en records.jsonl.
+        #[arg(long, default_value_t = 10_000)]
+        persons: usize,
+        /// Consultas (70 % duplicados con variaciones, 20 % mismo nombre otra persona,
+        /// 10 % personas nuevas).
+        #[arg(long, default_value_t = 1_000)]
+        queries: usize,
+        /// Semilla (los mismos parámetros dan los mismos datos).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Carpeta de salida (se crea si falta).
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
+    /// Mide resultados contra etiquetas: recall@1, recall@10, top-1 aceptado, tasa de
+    /// coincidencias falsas.
+    DedupScore {
+        /// Salida de `reintegra dedup`.
+        #[arg(long)]
+        results: PathBuf,
+        /// labels.jsonl de `reintegra dedup-generate` (o propio: {"query_id", "match_id", "kind"}).
+        #[arg(long)]
+        labels: PathBuf,
+        /// Umbral de coincidencia.
+        #[arg(long, default_value_t = MATCH_THRESHOLD)]
+        threshold: f32,
+        /// Desglose por tipo de variación.
+        #[arg(long)]
+        by_kind: bool,
+    },
+}
+
+fn execute(command: Command, out: &mut dyn Write) -> Result<(), String> {
+    match command {
+        Command::Dedup {
+            records,
+            queries,
+            top,
+            out: out_path,
+            reasons,
+        } => dedup(&records, &queries, top, &out_path, reasons, out),
+        Command::DedupGenerate {
+            persons,
+            queries,
+            seed,
+            out_dir,
+        } => dedup_generate(persons, queries, seed, &out_dir, out),
+        Command::DedupScore {
+            results,
+            labels,
+            threshold,
+            by_kind,
+        } => dedup_score(&results, &labels, threshold, by_kind, out),
+    }
+}
+
+/// Reads a JSONL file: one value per non-blank line; errors name the file and line.
+fn read_jsonl<T: DeserializeOwned>(
+    path: &Path,
+    mut check: impl FnMut(&T) -> Result<(), String>,
+) -> Result<Vec<T>, String> {
+    let file =
+        File::open(path).map_err(|e| format!("no se puede abrir {}: {e}", path.display()))?;
+    let mut items = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let n = i + 1;
+        let line = line.map_err(|e| format!("{}:{n}: no se puede leer: {e}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if !line.trim_start().starts_with('{') {
+            return Err(format!(
+                "{}:{n}: línea inválida: se espera un objeto JSON {{...}}",
+                path.display()
+            ));
+        }
+        let item: T = serde_json::from_str(&line)
+            .map_err(|e| format!("{}:{n}: línea inválida: {e}", path.display()))?;
+        check(&item).map_err(|e| format!("{}:{n}: {e}", path.display()))?;
+        items.push(item);
+    }
+    Ok(items)
+}
+
+fn read_records(path: &Path) -> Result<Vec<Record>, String> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut line = 0;
+    read_jsonl(path, |r: &Record| {
+        line += 1;
+        r.validate().map_err(|e| e.to_string())?;
+        if let Some(first) = seen.insert(r.id.trim().to_string(), line) {
+            return Err(format!(
+                "id repetido \"{}\" (ya en el registro n.º {first})",
+                r.id
+            ));
+        }
+        Ok(())
+    })
+}
+
+fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("no se puede escribir {}: {e}", path.display());
+    let file = File::create(path).map_err(|e| err(&e))?;
+    let mut w = BufWriter::new(file);
+    for item in items {
+        serde_json::to_writer(&mut w, item).map_err(|e| err(&e))?;
+        w.write_all(b"\n").map_err(|e| err(&e))?;
+    }
+    w.flush().map_err(|e| err(&e))
+}
+
+#[derive(Serialize)]
+struct OutCandidate<'a> {
+    id: &'a str,
+    score: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasons: Option<Vec<&'static str>>,
+}
+
+#[derive(Serialize)]
+struct OutLine<'a> {
+    query_id: &'a str,
+    candidates: Vec<OutCandidate<'a>>,
+}
+
+fn dedup(
+    records: &Path,
+    queries: &Path,
+    top: usize,
+    out_path: &Path,
+    with_reasons: bool,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let t = Instant::now();
+    let recs = read_records(records)?;
+    let index = Index::build(&recs).map_err(|(i, e)| format!("registro {}: {e}", i + 1))?;
+    drop(recs);
+    let build = t.elapsed();
+    let qs = read_jsonl(queries, |r: &Record| {
+        r.validate().map_err(|e| e.to_string())
+    })?;
+    let opts = SearchOptions {
+        top,
+        ..SearchOptions::default()
+    };
+    let t = Instant::now();
+    let file = File::create(out_path)
+        .map_err(|e| format!("no se puede escribir {}: {e}", out_path.display()))?;
+    let mut w = BufWriter::new(file);
+    for q in &qs {
+        let cands = index
+            .search(q, &opts)
+            .map_err(|e| format!("consulta {}: {e}", q.id))?;
+        let line = OutLine {
+            query_id: &q.id,
+            candidates: cands
+                .iter()
+                .map(|c| OutCandidate {
+                    id: &c.id,
+                    score: (f64::from(c.score) * 10_000.0).round() / 10_000.0,
+                    reasons: with_reasons.then(|| c.reasons.iter().map(|r| r.text()).collect()),
+                })
+                .collect(),
+        };
+        serde_json::to_writer(&mut w, &line)
+            .map_err(io::Error::from)
+            .and_then(|()| w.write_all(b"\n"))
+            .map_err(|e| format!("no se puede escribir {}: {e}", out_path.display()))?;
+    }
+    w.flush()
+        .map_err(|e| format!("no se puede escribir {}: {e}", out_path.display()))?;
+    let _ = writeln!(
+        out,
+        "{} registros indexados en {:.2} s; {} consultas en {:.2} s → {}",
+        index.len(),
+        build.as_secs_f64(),
+        qs.len(),
+        t.elapsed().as_secs_f64(),
+        out_path.display()
+    );
+    Ok(())
+}
+
+fn dedup_generate(
+    persons: usize,
+    queries: usize,
+    seed: u64,
+    dir: &Path,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("no se puede crear {}: {e}", dir.display()))?;
+    let data = generate::generate(&generate::Config {
+        persons,
+        queries,
+        seed,
+        ..generate::Config::default()
+    });
+    write_jsonl(&dir.join("records.jsonl"), &data.records)?;
+    write_jsonl(&dir.join("queries.jsonl"), &data.queries)?;
+    write_jsonl(&dir.join("labels.jsonl"), &data.labels)?;
+    let _ = writeln!(
+        out,
+        "{} registros, {} consultas → {}/{{records,queries,labels}}.jsonl",
+        data.records.len(),
+        data.queries.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+fn dedup_score(
+    results: &Path,
+    labels: &Path,
+    threshold: f32,
+    by_kind: bool,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let results: Vec<Ranked> = read_jsonl(results, |r: &Ranked| {
+        if r.candidates.iter().any(|c: &Scored| !c.score.is_finite()) {
+            return Err("puntaje no numérico".into());
+        }
+        Ok(())
+    })?;
+    let labels: Vec<Label> = read_jsonl(labels, |_: &Label| Ok(()))?;
+    let m = eval::evaluate(&results, &labels, threshold);
+    let text = if by_kind {
+        m.to_string()
+    } else {
+        m.to_string()
+            .lines()
+            .take(5)
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests;

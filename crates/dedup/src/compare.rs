@@ -101,7 +101,11 @@ pub fn token_similarity(a: &str, b: &str) -> f32 {
         return 1.0;
     }
     if a.len() == 1 || b.len() == 1 {
-        return if a.as_bytes().first() == b.as_bytes().first() { 0.9 } else { 0.0 };
+        return if a.as_bytes().first() == b.as_bytes().first() {
+            0.9
+        } else {
+            0.0
+        };
     }
     let jw = strsim::jaro_winkler(a, b) as f32;
     if jw < 0.96 && jw > 0.6 && phonetic::key(a) == phonetic::key(b) {
@@ -118,7 +122,14 @@ pub type Matrix = [[f32; 3]; 3];
 /// The assignment of query tokens to candidate tokens with the highest total similarity;
 /// returns `(pairs, n)` where `pairs[..n]` holds `(i, j, sim)`.
 fn best_assignment(k: usize, m: usize, sims: &Matrix) -> ([(usize, usize, f32); 3], usize) {
-    const PERMS: [[usize; 3]; 6] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    const PERMS: [[usize; 3]; 6] = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
     let n = k.min(m);
     let mut best = ([(0, 0, 0.0f32); 3], 0);
     let mut best_sum = f32::MIN;
@@ -266,7 +277,9 @@ pub fn surnames(
 
 /// Dates of birth: exact, day and month swapped, year off by one, year only.
 pub fn birth_dates(q: Option<BirthDate>, c: Option<BirthDate>, reasons: &mut Vec<Reason>) -> f32 {
-    let (Some(q), Some(c)) = (q, c) else { return 0.0 };
+    let (Some(q), Some(c)) = (q, c) else {
+        return 0.0;
+    };
     let dy = (i32::from(q.year) - i32::from(c.year)).abs();
     if q.year_only() || c.year_only() {
         return if dy == 0 {
@@ -290,7 +303,9 @@ pub fn birth_dates(q: Option<BirthDate>, c: Option<BirthDate>, reasons: &mut Vec
     } else if dy == 1 && same_md {
         reasons.push(Reason::BirthYearOffByOne);
         2.5
-    } else if (dy == 0 && (q.month == c.month || q.day == c.day)) || (same_md && dy % 10 == 0 && dy < 100) {
+    } else if (dy == 0 && (q.month == c.month || q.day == c.day))
+        || (same_md && dy % 10 == 0 && dy < 100)
+    {
         // One part mistyped: day, month, or one digit of the year.
         reasons.push(Reason::BirthDateClose);
         0.5
@@ -303,7 +318,9 @@ pub fn birth_dates(q: Option<BirthDate>, c: Option<BirthDate>, reasons: &mut Vec
 /// DUIs: exact, same but for the check digit, one digit off (or two adjacent digits swapped),
 /// different.
 pub fn duis(q: Option<Dui>, c: Option<Dui>, reasons: &mut Vec<Reason>) -> f32 {
-    let (Some(q), Some(c)) = (q, c) else { return 0.0 };
+    let (Some(q), Some(c)) = (q, c) else {
+        return 0.0;
+    };
     let invalid = !q.is_valid() || !c.is_valid();
     let points = if q == c {
         reasons.push(Reason::SameDui);
@@ -413,8 +430,14 @@ mod tests {
 
     #[test]
     fn given_name_variations() {
-        assert_eq!(given(&["maria", "jose"], &["maria", "jose"]).1, vec![Reason::SameGivenNames]);
-        assert_eq!(given(&["jose", "maria"], &["maria", "jose"]).1, vec![Reason::SameGivenNames]);
+        assert_eq!(
+            given(&["maria", "jose"], &["maria", "jose"]).1,
+            vec![Reason::SameGivenNames]
+        );
+        assert_eq!(
+            given(&["jose", "maria"], &["maria", "jose"]).1,
+            vec![Reason::SameGivenNames]
+        );
         let (p, r) = given(&["maria"], &["maria", "jose"]);
         assert!(p > 1.0);
         assert_eq!(r, vec![Reason::GivenNameShortened]);
@@ -430,26 +453,37 @@ mod tests {
 
     #[test]
     fn surname_variations() {
-        let same = sur(&[("lopez", false), ("perez", false)], &[("lopez", false), ("perez", false)]);
+        let same = sur(
+            &[("lopez", false), ("perez", false)],
+            &[("lopez", false), ("perez", false)],
+        );
         assert_eq!(same.1, vec![Reason::SameSurnames]);
-        let swapped =
-            sur(&[("perez", false), ("lopez", false)], &[("lopez", false), ("perez", false)]);
+        let swapped = sur(
+            &[("perez", false), ("lopez", false)],
+            &[("lopez", false), ("perez", false)],
+        );
         assert_eq!(swapped.1, vec![Reason::SurnamesSwapped]);
         assert_eq!(swapped.0, same.0);
         let missing = sur(&[("lopez", false)], &[("lopez", false), ("perez", false)]);
         assert_eq!(missing.1, vec![Reason::SecondSurnameMissing]);
         assert!(missing.0 > 1.5);
-        let married =
-            sur(&[("lopez", false), ("martinez", true)], &[("lopez", false), ("perez", false)]);
+        let married = sur(
+            &[("lopez", false), ("martinez", true)],
+            &[("lopez", false), ("perez", false)],
+        );
         assert!(married.1.contains(&Reason::MarriedName), "{married:?}");
         assert!(married.0 > 1.5);
-        let different =
-            sur(&[("lopez", false), ("gomez", false)], &[("lopez", false), ("perez", false)]);
+        let different = sur(
+            &[("lopez", false), ("gomez", false)],
+            &[("lopez", false), ("perez", false)],
+        );
         assert!(different.0 < 0.5, "{different:?}");
         let none = sur(&[("rivas", false)], &[("lopez", false), ("perez", false)]);
         assert_eq!(none, (-4.0, vec![Reason::DifferentSurnames]));
-        let typo =
-            sur(&[("hernandes", false), ("lopez", false)], &[("hernandez", false), ("lopez", false)]);
+        let typo = sur(
+            &[("hernandes", false), ("lopez", false)],
+            &[("hernandez", false), ("lopez", false)],
+        );
         assert!(typo.1.contains(&Reason::SimilarSurnames));
         assert!(typo.0 > 2.5);
     }
@@ -457,7 +491,10 @@ mod tests {
     #[test]
     fn birth_date_variations() {
         let mut r = Vec::new();
-        assert_eq!(birth_dates(date("1990-05-17"), date("1990-05-17"), &mut r), 4.0);
+        assert_eq!(
+            birth_dates(date("1990-05-17"), date("1990-05-17"), &mut r),
+            4.0
+        );
         assert!(birth_dates(date("1990-05-07"), date("1990-07-05"), &mut r) > 2.0);
         assert!(birth_dates(date("1990-05-17"), date("1991-05-17"), &mut r) > 2.0);
         assert!(birth_dates(date("1990"), date("1990-05-17"), &mut r) > 1.0);
@@ -482,10 +519,16 @@ mod tests {
         assert_eq!(r, vec![Reason::SameDui]);
         r.clear();
         assert_eq!(duis(dui("01234567-3"), dui("01234567-8"), &mut r), 5.0);
-        assert_eq!(r, vec![Reason::SameDuiButCheckDigit, Reason::DuiInvalidCheckDigit]);
+        assert_eq!(
+            r,
+            vec![Reason::SameDuiButCheckDigit, Reason::DuiInvalidCheckDigit]
+        );
         r.clear();
         assert_eq!(duis(dui("01234577-8"), dui("01234567-8"), &mut r), 3.0);
-        assert_eq!(r, vec![Reason::DuiOneDigitOff, Reason::DuiInvalidCheckDigit]);
+        assert_eq!(
+            r,
+            vec![Reason::DuiOneDigitOff, Reason::DuiInvalidCheckDigit]
+        );
         r.clear();
         assert_eq!(duis(dui("01234657-8"), dui("01234567-8"), &mut r), 3.0);
         r.clear();

@@ -67,7 +67,10 @@ fn ratio(n: usize, d: usize) -> f64 {
 pub fn evaluate(results: &[Ranked], labels: &[Label], threshold: f32) -> Metrics {
     let by_query: HashMap<&str, &Ranked> =
         results.iter().map(|r| (r.query_id.as_str(), r)).collect();
-    let mut m = Metrics { threshold, ..Metrics::default() };
+    let mut m = Metrics {
+        threshold,
+        ..Metrics::default()
+    };
     let (mut at1, mut at10, mut accepted, mut wrong) = (0, 0, 0, 0);
     let (mut fm_hard, mut fm_all) = (0, 0);
     for label in labels {
@@ -129,8 +132,16 @@ impl fmt::Display for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "recall@1: {:.4}", self.recall_at_1)?;
         writeln!(f, "recall@10: {:.4}", self.recall_at_10)?;
-        writeln!(f, "top-1 accepted (score >= {}): {:.4}", self.threshold, self.top1_accepted)?;
-        writeln!(f, "false-match rate (same name, other person): {:.4}", self.false_match_rate)?;
+        writeln!(
+            f,
+            "top-1 accepted (score >= {}): {:.4}",
+            self.threshold, self.top1_accepted
+        )?;
+        writeln!(
+            f,
+            "false-match rate (same name, other person): {:.4}",
+            self.false_match_rate
+        )?;
         writeln!(
             f,
             "false-match rate (all non-matches): {:.4}  wrong top-1 accepted: {:.4}",
@@ -141,7 +152,10 @@ impl fmt::Display for Metrics {
             "queries: {} duplicates, {} same-name other people, {} non-matches in all, {} without results",
             self.duplicates, self.hard_negatives, self.non_matches, self.missing_results
         )?;
-        writeln!(f, "by kind: queries  found@1  found@10  accepted  false-accepted")?;
+        writeln!(
+            f,
+            "by kind: queries  found@1  found@10  accepted  false-accepted"
+        )?;
         for (kind, s) in &self.by_kind {
             writeln!(
                 f,
@@ -160,12 +174,22 @@ mod tests {
     fn ranked(q: &str, c: &[(&str, f32)]) -> Ranked {
         Ranked {
             query_id: q.into(),
-            candidates: c.iter().map(|(id, s)| Scored { id: (*id).into(), score: *s }).collect(),
+            candidates: c
+                .iter()
+                .map(|(id, s)| Scored {
+                    id: (*id).into(),
+                    score: *s,
+                })
+                .collect(),
         }
     }
 
     fn label(q: &str, m: Option<&str>, kind: &str) -> Label {
-        Label { query_id: q.into(), match_id: m.map(Into::into), kind: kind.into() }
+        Label {
+            query_id: q.into(),
+            match_id: m.map(Into::into),
+            kind: kind.into(),
+        }
     }
 
     #[test]

@@ -14,44 +14,288 @@ use crate::normalize::GIVEN_ALIASES;
 use crate::record::{BirthDate, Dui, Record};
 
 const FEMALE: &[&str] = &[
-    "María", "Ana", "Rosa", "Karla", "Gabriela", "Marta", "Sandra", "Claudia", "Evelyn", "Jessica",
-    "Yesenia", "Blanca", "Reina", "Dolores", "Guadalupe", "Carmen", "Sonia", "Delmy", "Iris",
-    "Zoila", "Lidia", "Yanira", "Fátima", "Cecilia", "Beatriz", "Silvia", "Verónica", "Patricia",
-    "Roxana", "Vilma", "Marisol", "Jennifer", "Daniela", "Alejandra", "Andrea", "Tatiana",
-    "Brenda", "Milagro", "Esmeralda", "Jackeline", "Kenia", "Lorena", "Mercedes", "Concepción",
-    "Isabel", "Elsa", "Ingrid", "Jazmín", "Paola", "Raquel", "Rebeca", "Sara", "Susana", "Elena",
-    "Alicia", "Josefina", "Xiomara", "Wendy", "Glenda", "Katherine", "Rosario", "Teresa",
-    "Estela", "Margarita", "Lucía", "Yolanda", "Noemí", "Griselda", "Hilda", "Juana",
+    "María",
+    "Ana",
+    "Rosa",
+    "Karla",
+    "Gabriela",
+    "Marta",
+    "Sandra",
+    "Claudia",
+    "Evelyn",
+    "Jessica",
+    "Yesenia",
+    "Blanca",
+    "Reina",
+    "Dolores",
+    "Guadalupe",
+    "Carmen",
+    "Sonia",
+    "Delmy",
+    "Iris",
+    "Zoila",
+    "Lidia",
+    "Yanira",
+    "Fátima",
+    "Cecilia",
+    "Beatriz",
+    "Silvia",
+    "Verónica",
+    "Patricia",
+    "Roxana",
+    "Vilma",
+    "Marisol",
+    "Jennifer",
+    "Daniela",
+    "Alejandra",
+    "Andrea",
+    "Tatiana",
+    "Brenda",
+    "Milagro",
+    "Esmeralda",
+    "Jackeline",
+    "Kenia",
+    "Lorena",
+    "Mercedes",
+    "Concepción",
+    "Isabel",
+    "Elsa",
+    "Ingrid",
+    "Jazmín",
+    "Paola",
+    "Raquel",
+    "Rebeca",
+    "Sara",
+    "Susana",
+    "Elena",
+    "Alicia",
+    "Josefina",
+    "Xiomara",
+    "Wendy",
+    "Glenda",
+    "Katherine",
+    "Rosario",
+    "Teresa",
+    "Estela",
+    "Margarita",
+    "Lucía",
+    "Yolanda",
+    "Noemí",
+    "Griselda",
+    "Hilda",
+    "Juana",
 ];
 
 const MALE: &[&str] = &[
-    "José", "Juan", "Carlos", "Luis", "Francisco", "Jorge", "Miguel", "Mario", "Óscar", "René",
-    "Salvador", "Manuel", "Kevin", "Bryan", "Jonathan", "Josué", "Edwin", "Wilfredo", "Nelson",
-    "Douglas", "Henry", "Walter", "William", "Rigoberto", "Santos", "Víctor", "Ricardo",
-    "Roberto", "Rafael", "Ernesto", "Mauricio", "Giovanni", "Rolando", "Marvin", "Erick",
-    "Cristian", "Alexander", "Élmer", "Héctor", "Julio", "César", "Pedro", "Pablo", "Ángel",
-    "Fredy", "Ronald", "Samuel", "Alexis", "Jaime", "Javier", "Guillermo", "Enrique", "Antonio",
-    "Ignacio", "Vicente", "Eduardo", "Rubén", "Israel", "David", "Daniel", "Jesús", "Moisés",
-    "Alberto", "Armando", "Alonso", "Ernesto", "Gustavo", "Hugo", "Raúl", "Sergio", "Orlando",
+    "José",
+    "Juan",
+    "Carlos",
+    "Luis",
+    "Francisco",
+    "Jorge",
+    "Miguel",
+    "Mario",
+    "Óscar",
+    "René",
+    "Salvador",
+    "Manuel",
+    "Kevin",
+    "Bryan",
+    "Jonathan",
+    "Josué",
+    "Edwin",
+    "Wilfredo",
+    "Nelson",
+    "Douglas",
+    "Henry",
+    "Walter",
+    "William",
+    "Rigoberto",
+    "Santos",
+    "Víctor",
+    "Ricardo",
+    "Roberto",
+    "Rafael",
+    "Ernesto",
+    "Mauricio",
+    "Giovanni",
+    "Rolando",
+    "Marvin",
+    "Erick",
+    "Cristian",
+    "Alexander",
+    "Élmer",
+    "Héctor",
+    "Julio",
+    "César",
+    "Pedro",
+    "Pablo",
+    "Ángel",
+    "Fredy",
+    "Ronald",
+    "Samuel",
+    "Alexis",
+    "Jaime",
+    "Javier",
+    "Guillermo",
+    "Enrique",
+    "Antonio",
+    "Ignacio",
+    "Vicente",
+    "Eduardo",
+    "Rubén",
+    "Israel",
+    "David",
+    "Daniel",
+    "Jesús",
+    "Moisés",
+    "Alberto",
+    "Armando",
+    "Alonso",
+    "Ernesto",
+    "Gustavo",
+    "Hugo",
+    "Raúl",
+    "Sergio",
+    "Orlando",
 ];
 
 const SURNAMES: &[&str] = &[
-    "Hernández", "Martínez", "López", "García", "Rodríguez", "González", "Pérez", "Ramírez",
-    "Flores", "Rivas", "Romero", "Sánchez", "Cruz", "Reyes", "Díaz", "Gómez", "Mejía", "Vásquez",
-    "Ramos", "Torres", "Aguilar", "Castillo", "Chávez", "Guevara", "Portillo", "Alvarado",
-    "Ayala", "Campos", "Orellana", "Escobar", "Menjívar", "Argueta", "Quintanilla", "Alfaro",
-    "Bonilla", "Cortez", "Deras", "Fuentes", "Gutiérrez", "Henríquez", "Lemus", "Molina",
-    "Moreno", "Navarro", "Ortiz", "Palacios", "Peña", "Rosales", "Salazar", "Serrano", "Valle",
-    "Velásquez", "Zelaya", "Mendoza", "Montoya", "Marroquín", "Canales", "Ventura", "Villalta",
-    "Zepeda", "Amaya", "Barrera", "Beltrán", "Cárcamo", "Contreras", "Córdova", "Coto", "Durán",
-    "Figueroa", "Franco", "Galdámez", "Hidalgo", "Iraheta", "Jovel", "Lara", "Leiva", "Linares",
-    "Lovato", "Machado", "Maldonado", "Mancía", "Márquez", "Melgar", "Miranda", "Monterrosa",
-    "Morales", "Muñoz", "Murillo", "Nolasco", "Osorio", "Pineda", "Platero", "Quijada",
-    "Recinos", "Rivera", "Saravia", "Segovia", "Sorto", "Tejada", "Umaña", "Urquilla", "Vargas",
-    "Vigil", "Villatoro", "Ábrego", "Acosta", "de la Cruz", "del Cid", "de León", "Echeverría",
-    "Interiano", "Juárez", "Landaverde", "Mata", "Ochoa", "Parada", "Santos", "Sibrián", "Ulloa",
-    "Zavala", "Castro", "Calderón", "Cabrera", "Carranza", "Chicas", "Cañas", "Jiménez",
-    "Guardado", "Hércules", "Yanes", "Llanes", "Benítez", "Zúniga", "Quezada", "Villegas",
+    "Hernández",
+    "Martínez",
+    "López",
+    "García",
+    "Rodríguez",
+    "González",
+    "Pérez",
+    "Ramírez",
+    "Flores",
+    "Rivas",
+    "Romero",
+    "Sánchez",
+    "Cruz",
+    "Reyes",
+    "Díaz",
+    "Gómez",
+    "Mejía",
+    "Vásquez",
+    "Ramos",
+    "Torres",
+    "Aguilar",
+    "Castillo",
+    "Chávez",
+    "Guevara",
+    "Portillo",
+    "Alvarado",
+    "Ayala",
+    "Campos",
+    "Orellana",
+    "Escobar",
+    "Menjívar",
+    "Argueta",
+    "Quintanilla",
+    "Alfaro",
+    "Bonilla",
+    "Cortez",
+    "Deras",
+    "Fuentes",
+    "Gutiérrez",
+    "Henríquez",
+    "Lemus",
+    "Molina",
+    "Moreno",
+    "Navarro",
+    "Ortiz",
+    "Palacios",
+    "Peña",
+    "Rosales",
+    "Salazar",
+    "Serrano",
+    "Valle",
+    "Velásquez",
+    "Zelaya",
+    "Mendoza",
+    "Montoya",
+    "Marroquín",
+    "Canales",
+    "Ventura",
+    "Villalta",
+    "Zepeda",
+    "Amaya",
+    "Barrera",
+    "Beltrán",
+    "Cárcamo",
+    "Contreras",
+    "Córdova",
+    "Coto",
+    "Durán",
+    "Figueroa",
+    "Franco",
+    "Galdámez",
+    "Hidalgo",
+    "Iraheta",
+    "Jovel",
+    "Lara",
+    "Leiva",
+    "Linares",
+    "Lovato",
+    "Machado",
+    "Maldonado",
+    "Mancía",
+    "Márquez",
+    "Melgar",
+    "Miranda",
+    "Monterrosa",
+    "Morales",
+    "Muñoz",
+    "Murillo",
+    "Nolasco",
+    "Osorio",
+    "Pineda",
+    "Platero",
+    "Quijada",
+    "Recinos",
+    "Rivera",
+    "Saravia",
+    "Segovia",
+    "Sorto",
+    "Tejada",
+    "Umaña",
+    "Urquilla",
+    "Vargas",
+    "Vigil",
+    "Villatoro",
+    "Ábrego",
+    "Acosta",
+    "de la Cruz",
+    "del Cid",
+    "de León",
+    "Echeverría",
+    "Interiano",
+    "Juárez",
+    "Landaverde",
+    "Mata",
+    "Ochoa",
+    "Parada",
+    "Santos",
+    "Sibrián",
+    "Ulloa",
+    "Zavala",
+    "Castro",
+    "Calderón",
+    "Cabrera",
+    "Carranza",
+    "Chicas",
+    "Cañas",
+    "Jiménez",
+    "Guardado",
+    "Hércules",
+    "Yanes",
+    "Llanes",
+    "Benítez",
+    "Zúniga",
+    "Quezada",
+    "Villegas",
 ];
 
 /// What makes a query differ from the record it duplicates (or that it is no duplicate).
@@ -194,9 +438,12 @@ fn zipf(n: usize, s: f64) -> WeightedIndex<f64> {
 
 impl Gen {
     fn new(seed: u64) -> Gen {
-        let places: Vec<_> = reintegra_core::territory::Territory::el_salvador().places().collect();
-        let district = WeightedIndex::new(places.iter().map(|p| if p.prioritized { 8.0 } else { 1.0 }))
-            .unwrap_or_else(|_| unreachable!());
+        let places: Vec<_> = reintegra_core::territory::Territory::el_salvador()
+            .places()
+            .collect();
+        let district =
+            WeightedIndex::new(places.iter().map(|p| if p.prioritized { 8.0 } else { 1.0 }))
+                .unwrap_or_else(|_| unreachable!());
         Gen {
             rng: StdRng::seed_from_u64(seed),
             female: zipf(FEMALE.len(), 0.9),
@@ -243,7 +490,9 @@ impl Gen {
             self.rng.gen_range(1955..=2007)
         };
         let month = self.rng.gen_range(1..=12u8);
-        let day = self.rng.gen_range(1..=crate::record::days_in_month(year, month.into()) as u8);
+        let day = self
+            .rng
+            .gen_range(1..=crate::record::days_in_month(year, month.into()) as u8);
         BirthDate { year, month, day }
     }
 
@@ -274,8 +523,11 @@ impl Gen {
         } else {
             dob.to_string()
         };
-        let dui =
-            if adult && self.rng.gen_bool(0.88) { self.fresh_dui().to_string() } else { String::new() };
+        let dui = if adult && self.rng.gen_bool(0.88) {
+            self.fresh_dui().to_string()
+        } else {
+            String::new()
+        };
         Record {
             id,
             given_names: self.given(female),
@@ -285,7 +537,11 @@ impl Gen {
             birth_date,
             dui,
             district: self.district(),
-            phone: if self.rng.gen_bool(0.75) { self.phone() } else { String::new() },
+            phone: if self.rng.gen_bool(0.75) {
+                self.phone()
+            } else {
+                String::new()
+            },
         }
     }
 
@@ -312,7 +568,11 @@ impl Gen {
     fn apply(&mut self, v: Variation, r: &mut Record) {
         match v {
             Variation::AccentsCase => {
-                for f in [&mut r.given_names, &mut r.first_surname, &mut r.second_surname] {
+                for f in [
+                    &mut r.given_names,
+                    &mut r.first_surname,
+                    &mut r.second_surname,
+                ] {
                     let plain = strip_accents(f);
                     *f = match self.rng.gen_range(0..3) {
                         0 => plain.to_uppercase(),
@@ -321,15 +581,25 @@ impl Gen {
                     };
                 }
             }
-            Variation::SurnamesSwapped => std::mem::swap(&mut r.first_surname, &mut r.second_surname),
+            Variation::SurnamesSwapped => {
+                std::mem::swap(&mut r.first_surname, &mut r.second_surname)
+            }
             Variation::SecondSurnameMissing => r.second_surname.clear(),
             Variation::GivenNameShortened => {
                 let parts: Vec<&str> = r.given_names.split(' ').collect();
                 let folded = reintegra_core::text::fold(parts[0]);
-                let nicknames: Vec<&str> =
-                    GIVEN_ALIASES.iter().filter(|(_, full)| *full == folded).map(|(a, _)| *a).collect();
+                let nicknames: Vec<&str> = GIVEN_ALIASES
+                    .iter()
+                    .filter(|(_, full)| *full == folded)
+                    .map(|(a, _)| *a)
+                    .collect();
                 r.given_names = if parts.len() >= 2 && self.rng.gen_bool(0.8) {
-                    if self.rng.gen_bool(0.75) { parts[0] } else { parts[1] }.to_string()
+                    if self.rng.gen_bool(0.75) {
+                        parts[0]
+                    } else {
+                        parts[1]
+                    }
+                    .to_string()
                 } else if !nicknames.is_empty() {
                     let nick = nicknames[self.rng.gen_range(0..nicknames.len())];
                     let mut rest = vec![capitalize(nick)];
@@ -353,7 +623,11 @@ impl Gen {
                 *target = typo(&mut self.rng, target);
             }
             Variation::PhoneticSpelling => {
-                let fields = [&mut r.given_names, &mut r.first_surname, &mut r.second_surname];
+                let fields = [
+                    &mut r.given_names,
+                    &mut r.first_surname,
+                    &mut r.second_surname,
+                ];
                 let mut done = false;
                 for f in fields {
                     if !done {
@@ -393,15 +667,25 @@ impl Gen {
             }
             Variation::DobYearOffByOne => {
                 if let Ok(Some(d)) = BirthDate::parse(&r.birth_date) {
-                    let year = if self.rng.gen_bool(0.5) { d.year + 1 } else { d.year - 1 };
-                    let day = d.day.min(crate::record::days_in_month(year, d.month.into()) as u8);
+                    let year = if self.rng.gen_bool(0.5) {
+                        d.year + 1
+                    } else {
+                        d.year - 1
+                    };
+                    let day = d
+                        .day
+                        .min(crate::record::days_in_month(year, d.month.into()) as u8);
                     r.birth_date = format!("{:04}-{:02}-{:02}", year, d.month, day);
                 }
             }
             Variation::DobYearOnly => r.birth_date.truncate(4),
             Variation::Moved => {
                 r.district = self.district();
-                r.phone = if self.rng.gen_bool(0.5) { self.phone() } else { String::new() };
+                r.phone = if self.rng.gen_bool(0.5) {
+                    self.phone()
+                } else {
+                    String::new()
+                };
             }
         }
     }
@@ -417,8 +701,11 @@ impl Gen {
         let first = main[self.rng.gen_range(0..main.len())];
         let mut applied = vec![first];
         if self.rng.gen_bool(0.25) {
-            let others: Vec<Variation> =
-                main.iter().copied().filter(|v| v.group() != first.group()).collect();
+            let others: Vec<Variation> = main
+                .iter()
+                .copied()
+                .filter(|v| v.group() != first.group())
+                .collect();
             if let Some(&v) = others.choose(&mut self.rng) {
                 applied.push(v);
             }
@@ -441,7 +728,10 @@ impl Gen {
         q.first_surname = base.first_surname.clone();
         q.second_surname = base.second_surname.clone();
         q.sex = base.sex.clone();
-        let base_year = BirthDate::parse(&base.birth_date).ok().flatten().map_or(1980, |d| d.year);
+        let base_year = BirthDate::parse(&base.birth_date)
+            .ok()
+            .flatten()
+            .map_or(1980, |d| d.year);
         let mut dob = self.birth_date();
         while (i32::from(dob.year) - i32::from(base_year)).abs() < 2 {
             dob = self.birth_date();
@@ -485,14 +775,19 @@ fn strip_accents(s: &str) -> String {
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
 /// One keyboard slip in the longest word of `s`: a letter replaced, dropped, doubled, or two
 /// letters swapped (never the first letter).
 fn typo(rng: &mut StdRng, s: &str) -> String {
     let words: Vec<&str> = s.split(' ').collect();
-    let Some((wi, w)) = words.iter().enumerate().max_by_key(|(_, w)| w.chars().count()) else {
+    let Some((wi, w)) = words
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, w)| w.chars().count())
+    else {
         return s.to_string();
     };
     let mut chars: Vec<char> = w.chars().collect();
@@ -505,7 +800,10 @@ fn typo(rng: &mut StdRng, s: &str) -> String {
             let letters = "abcdeilmnorstu";
             let mut c = chars[pos];
             while c == chars[pos] {
-                c = letters.chars().nth(rng.gen_range(0..letters.len())).unwrap_or('e');
+                c = letters
+                    .chars()
+                    .nth(rng.gen_range(0..letters.len()))
+                    .unwrap_or('e');
             }
             chars[pos] = c;
         }
@@ -567,7 +865,11 @@ pub fn generate(cfg: &Config) -> Dataset {
         let roll: f64 = g.rng.gen();
         if data.records.is_empty() || roll < cfg.new_persons {
             data.queries.push(g.person(id.clone()));
-            data.labels.push(Label { query_id: id, match_id: None, kind: NEW_PERSON.into() });
+            data.labels.push(Label {
+                query_id: id,
+                match_id: None,
+                kind: NEW_PERSON.into(),
+            });
         } else if roll < cfg.new_persons + cfg.hard_negatives {
             // A registered person with a DUI and a full date, so "other DOB and DUI" is visible.
             let mut base = &data.records[g.rng.gen_range(0..data.records.len())];
@@ -605,7 +907,11 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic_and_valid() {
-        let cfg = Config { persons: 500, queries: 300, ..Config::default() };
+        let cfg = Config {
+            persons: 500,
+            queries: 300,
+            ..Config::default()
+        };
         let a = generate(&cfg);
         let b = generate(&cfg);
         assert_eq!(a.records, b.records);
@@ -617,7 +923,9 @@ mod tests {
         for v in Variation::ALL {
             if v != Variation::AccentsCase {
                 assert!(
-                    a.labels.iter().any(|l| l.kind.split('+').any(|k| k == v.as_str())),
+                    a.labels
+                        .iter()
+                        .any(|l| l.kind.split('+').any(|k| k == v.as_str())),
                     "no {v:?}"
                 );
             }

@@ -32,6 +32,8 @@ fn score_of(points: f32) -> f32 {
 struct Interner {
     ids: FxHashMap<Box<str>, u32>,
     texts: Vec<Box<str>>,
+    /// Phonetic key of each text (name tokens only).
+    sounds: Vec<Box<str>>,
 }
 
 impl Interner {
@@ -41,8 +43,13 @@ impl Interner {
         }
         let id = self.texts.len() as u32;
         self.texts.push(s.into());
+        self.sounds.push(phonetic::key(s).into());
         self.ids.insert(s.into(), id);
         id
+    }
+
+    fn sound(&self, id: u32) -> &str {
+        self.sounds.get(id as usize).map_or("", |s| s)
     }
 
     fn get(&self, s: &str) -> Option<u32> {
@@ -55,8 +62,10 @@ impl Interner {
 
     fn heap_bytes(&self) -> usize {
         let strings: usize = self.texts.iter().map(|s| s.len()).sum();
+        let sounds: usize = self.sounds.iter().map(|s| s.len()).sum();
         2 * strings
-            + self.texts.capacity() * std::mem::size_of::<Box<str>>()
+            + sounds
+            + (self.texts.capacity() + self.sounds.capacity()) * std::mem::size_of::<Box<str>>()
             + self.ids.capacity() * (std::mem::size_of::<(Box<str>, u32)>() + 1)
     }
 }
@@ -82,7 +91,11 @@ impl Entry {
         self.surnames.iter().take_while(|&&t| t != NONE).count()
     }
     fn married_flags(&self) -> [bool; MAX_SURNAMES] {
-        [self.married & 1 != 0, self.married & 2 != 0, self.married & 4 != 0]
+        [
+            self.married & 1 != 0,
+            self.married & 2 != 0,
+            self.married & 4 != 0,
+        ]
     }
 }
 
@@ -245,7 +258,11 @@ pub struct SearchOptions<'a> {
 
 impl Default for SearchOptions<'_> {
     fn default() -> Self {
-        SearchOptions { top: 10, min_score: 0.0, not_same: None }
+        SearchOptions {
+            top: 10,
+            min_score: 0.0,
+            not_same: None,
+        }
     }
 }
 
@@ -278,6 +295,14 @@ fn block_key_num(tag: u8, n: u32) -> u64 {
     h.finish()
 }
 
+/// Phonetic keys of a person's name tokens.
+struct Sounds<'a> {
+    given: [&'a str; MAX_GIVEN],
+    n_given: usize,
+    surnames: [&'a str; MAX_SURNAMES],
+    n_surnames: usize,
+}
+
 /// Whether keys are wanted for storing a person or for looking one up: a stored person has
 /// one birth year (0 if unknown); a lookup tries the year before and after and "unknown".
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -294,10 +319,10 @@ enum KeyUse {
 /// - the sound of the whole name, any birth date (a mistyped year);
 /// - each half of the DUI (one mistyped digit leaves the other half);
 /// - the full date of birth with the initial of the first given name.
-fn block_keys(v: &View<'_>, usage: KeyUse, out: &mut Vec<u64>) {
+fn block_keys(sounds: &Sounds<'_>, v: &View<'_>, usage: KeyUse, out: &mut Vec<u64>) {
     out.clear();
-    let pg: Vec<String> = v.given[..v.n_given.min(2)].iter().map(|t| phonetic::key(t)).collect();
-    let ps: Vec<String> = v.surnames[..v.n_surnames].iter().map(|t| phonetic::key(t)).collect();
+    let pg = &sounds.given[..sounds.n_given.min(2)];
+    let ps = &sounds.surnames[..sounds.n_surnames];
     let year = v.dob.map_or(0, |d| d.year);
     let years: &[u16] = match (usage, year) {
         (KeyUse::Store, y) => &[y],
@@ -305,8 +330,8 @@ fn block_keys(v: &View<'_>, usage: KeyUse, out: &mut Vec<u64>) {
         (KeyUse::Lookup, y) => &[y - 1, y, y + 1, 0],
     };
     for &y in years {
-        for g in &pg {
-            for s in &ps {
+        for g in pg {
+            for s in ps {
                 out.push(block_key(1, g, s, y));
             }
         }
@@ -317,12 +342,12 @@ fn block_keys(v: &View<'_>, usage: KeyUse, out: &mut Vec<u64>) {
             }
         }
         if ps.is_empty() {
-            for g in &pg {
+            for g in pg {
                 out.push(block_key(3, g, "", y));
             }
         }
     }
-    let mut whole: Vec<&str> = pg.iter().chain(&ps).map(String::as_str).collect();
+    let mut whole: Vec<&str> = pg.iter().chain(ps).copied().collect();
     whole.sort_unstable();
     out.push(block_key(4, &whole.join(" "), "", 0));
     if let Some(dui) = v.dui {
@@ -411,7 +436,12 @@ impl Index {
         self.ids[slot as usize] = Some(id.clone());
         self.slots.insert(id, slot);
         let mut keys = Vec::with_capacity(12);
-        block_keys(&self.entry_view(&e), KeyUse::Store, &mut keys);
+        block_keys(
+            &self.entry_sounds(&e),
+            &self.entry_view(&e),
+            KeyUse::Store,
+            &mut keys,
+        );
         for k in keys {
             match self.blocks.get_mut(&k) {
                 None => {
@@ -429,10 +459,17 @@ impl Index {
 
     /// Removes a person (deleted or merged away). Returns whether it was indexed.
     pub fn remove(&mut self, id: &str) -> bool {
-        let Some(slot) = self.slots.remove(id) else { return false };
+        let Some(slot) = self.slots.remove(id) else {
+            return false;
+        };
         let e = self.entries[slot as usize];
         let mut keys = Vec::with_capacity(12);
-        block_keys(&self.entry_view(&e), KeyUse::Store, &mut keys);
+        block_keys(
+            &self.entry_sounds(&e),
+            &self.entry_view(&e),
+            KeyUse::Store,
+            &mut keys,
+        );
         for k in keys {
             let empty = match self.blocks.get_mut(&k) {
                 Some(Posting::One(s)) => *s == slot,
@@ -453,6 +490,26 @@ impl Index {
         self.ids[slot as usize] = None;
         self.free.push(slot);
         true
+    }
+
+    fn entry_sounds(&self, e: &Entry) -> Sounds<'_> {
+        let mut sounds = Sounds {
+            given: [""; MAX_GIVEN],
+            n_given: e.given_len(),
+            surnames: [""; MAX_SURNAMES],
+            n_surnames: e.surnames_len(),
+        };
+        for (g, &t) in sounds.given.iter_mut().zip(&e.given[..sounds.n_given]) {
+            *g = self.tokens.sound(t);
+        }
+        for (s, &t) in sounds
+            .surnames
+            .iter_mut()
+            .zip(&e.surnames[..sounds.n_surnames])
+        {
+            *s = self.tokens.sound(t);
+        }
+        sounds
     }
 
     fn entry_view(&self, e: &Entry) -> View<'_> {
@@ -524,7 +581,27 @@ impl Index {
     ) -> Result<Vec<Candidate>, RecordError> {
         let probe = Probe::from_record(record)?;
         let view = self.probe_view(&probe);
-        Ok(self.search_view(&view, record.id.trim(), opts))
+        let given: Vec<String> = view.given[..view.n_given]
+            .iter()
+            .map(|t| phonetic::key(t))
+            .collect();
+        let surnames: Vec<String> = view.surnames[..view.n_surnames]
+            .iter()
+            .map(|t| phonetic::key(t))
+            .collect();
+        let mut sounds = Sounds {
+            given: [""; MAX_GIVEN],
+            n_given: given.len(),
+            surnames: [""; MAX_SURNAMES],
+            n_surnames: surnames.len(),
+        };
+        for (slot, k) in sounds.given.iter_mut().zip(&given) {
+            *slot = k;
+        }
+        for (slot, k) in sounds.surnames.iter_mut().zip(&surnames) {
+            *slot = k;
+        }
+        Ok(self.search_view(&sounds, &view, record.id.trim(), opts))
     }
 
     /// Likely duplicates of a person already in the index (`None` if not indexed).
@@ -532,7 +609,7 @@ impl Index {
         let slot = *self.slots.get(id)?;
         let e = self.entries[slot as usize];
         let view = self.entry_view(&e);
-        Some(self.search_view(&view, id, opts))
+        Some(self.search_view(&self.entry_sounds(&e), &view, id, opts))
     }
 
     /// Every pair of indexed persons scoring at least `opts.min_score` (at most `opts.top`
@@ -542,10 +619,14 @@ impl Index {
         let mut pairs = Vec::new();
         for (slot, id) in self.ids.iter().enumerate() {
             let Some(id) = id else { continue };
-            let view = self.entry_view(&self.entries[slot]);
-            for c in self.search_view(&view, id, opts) {
+            let e = &self.entries[slot];
+            for c in self.search_view(&self.entry_sounds(e), &self.entry_view(e), id, opts) {
                 let other: Arc<str> = c.id.as_str().into();
-                let (a, b) = if *id <= other { (id.clone(), other) } else { (other, id.clone()) };
+                let (a, b) = if *id <= other {
+                    (id.clone(), other)
+                } else {
+                    (other, id.clone())
+                };
                 if seen.insert((a.clone(), b.clone())) {
                     pairs.push(Pair {
                         a: a.to_string(),
@@ -557,17 +638,26 @@ impl Index {
             }
         }
         pairs.sort_by(|x, y| {
-            y.score.total_cmp(&x.score).then_with(|| x.a.cmp(&y.a)).then_with(|| x.b.cmp(&y.b))
+            y.score
+                .total_cmp(&x.score)
+                .then_with(|| x.a.cmp(&y.a))
+                .then_with(|| x.b.cmp(&y.b))
         });
         pairs
     }
 
-    fn search_view(&self, q: &View<'_>, own_id: &str, opts: &SearchOptions<'_>) -> Vec<Candidate> {
+    fn search_view(
+        &self,
+        sounds: &Sounds<'_>,
+        q: &View<'_>,
+        own_id: &str,
+        opts: &SearchOptions<'_>,
+    ) -> Vec<Candidate> {
         if opts.top == 0 {
             return Vec::new();
         }
-        let mut keys = Vec::with_capacity(12);
-        block_keys(q, KeyUse::Lookup, &mut keys);
+        let mut keys = Vec::with_capacity(32);
+        block_keys(sounds, q, KeyUse::Lookup, &mut keys);
         let mut cands: Vec<u32> = Vec::new();
         for k in &keys {
             if let Some(p) = self.blocks.get(k) {
@@ -581,7 +671,9 @@ impl Index {
         let mut reasons = Vec::new();
         let mut scored: Vec<(f32, u32)> = Vec::with_capacity(cands.len());
         for &slot in &cands {
-            let Some(id) = &self.ids[slot as usize] else { continue };
+            let Some(id) = &self.ids[slot as usize] else {
+                continue;
+            };
             if &**id == own_id {
                 continue;
             }
@@ -605,7 +697,9 @@ impl Index {
             }
             out.clear();
             for &(score, slot) in scored.iter().take(limit) {
-                let Some(id) = &self.ids[slot as usize] else { continue };
+                let Some(id) = &self.ids[slot as usize] else {
+                    continue;
+                };
                 if opts.not_same.is_some_and(|ns| ns.contains(own_id, id)) {
                     continue;
                 }
@@ -626,11 +720,16 @@ impl Index {
                 self.points(q, &self.entries[slot as usize], &mut memo, &mut reasons);
                 // Reasons for the match first, then against.
                 reasons.sort_by_key(|r| r.is_against());
-                Some(Candidate { id: id.to_string(), score, reasons })
+                Some(Candidate {
+                    id: id.to_string(),
+                    score,
+                    reasons,
+                })
             })
             .collect()
     }
 
+    #[allow(clippy::needless_range_loop)]
     fn points(&self, q: &View<'_>, e: &Entry, memo: &mut Memo, reasons: &mut Vec<Reason>) -> f32 {
         let mut total = 0.0;
         // Given names.
@@ -659,7 +758,11 @@ impl Index {
             _ => Sex::Unknown,
         };
         total += compare::sexes(q.sex, sex, reasons);
-        total += compare::districts(q.district, (e.district != NONE).then_some(e.district), reasons);
+        total += compare::districts(
+            q.district,
+            (e.district != NONE).then_some(e.district),
+            reasons,
+        );
         total += compare::phones(q.phone, (e.phone != 0).then_some(e.phone), reasons);
         total
     }
@@ -695,10 +798,16 @@ struct Memo {
 
 impl Memo {
     fn new(_q: &View<'_>) -> Memo {
-        Memo { maps: (0..MAX_GIVEN + MAX_SURNAMES).map(|_| FxHashMap::default()).collect() }
+        Memo {
+            maps: (0..MAX_GIVEN + MAX_SURNAMES)
+                .map(|_| FxHashMap::default())
+                .collect(),
+        }
     }
 
     fn sim(&mut self, qi: usize, q: &str, c: u32, tokens: &Interner) -> f32 {
-        *self.maps[qi].entry(c).or_insert_with(|| compare::token_similarity(q, tokens.text(c)))
+        *self.maps[qi]
+            .entry(c)
+            .or_insert_with(|| compare::token_similarity(q, tokens.text(c)))
     }
 }

@@ -4,7 +4,9 @@
 use reintegra_core::text::fold;
 
 /// Particles that join or introduce names and carry no identity of their own.
-const PARTICLES: &[&str] = &["de", "del", "la", "las", "los", "y", "e", "da", "di", "van", "von"];
+const PARTICLES: &[&str] = &[
+    "de", "del", "la", "las", "los", "y", "e", "da", "di", "van", "von",
+];
 
 /// Abbreviations and nicknames people use for a given name, mapped to the full name (folded).
 pub(crate) const GIVEN_ALIASES: &[(&str, &str)] = &[
@@ -111,7 +113,10 @@ pub fn surnames(first_surname: &str, second_surname: &str) -> Vec<Surname> {
                 }
                 continue;
             }
-            out.push(Surname { text: (*token).to_string(), married: after_de });
+            out.push(Surname {
+                text: (*token).to_string(),
+                married: after_de,
+            });
             after_de = false;
         }
     }
@@ -148,7 +153,10 @@ mod tests {
     #[test]
     fn given_names_fold_accents_case_spaces_and_particles() {
         assert_eq!(given_tokens("  MARÍA   José "), vec!["maria", "jose"]);
-        assert_eq!(given_tokens("María de los Ángeles"), vec!["maria", "angeles"]);
+        assert_eq!(
+            given_tokens("María de los Ángeles"),
+            vec!["maria", "angeles"]
+        );
         assert_eq!(given_tokens("Manuel de Jesús"), vec!["manuel", "jesus"]);
         assert_eq!(given_tokens("Ma. José"), vec!["maria", "jose"]);
         assert_eq!(given_tokens("Chepe Luis"), vec!["jose", "luis"]);
@@ -157,9 +165,18 @@ mod tests {
 
     #[test]
     fn surnames_drop_particles_and_detect_married_names() {
-        assert_eq!(texts(&surnames("Hernández", "López")), vec![("hernandez", false), ("lopez", false)]);
-        assert_eq!(texts(&surnames("de la Cruz", "del Cid")), vec![("cruz", false), ("cid", false)]);
-        assert_eq!(texts(&surnames("López", "de Martínez")), vec![("lopez", false), ("martinez", true)]);
+        assert_eq!(
+            texts(&surnames("Hernández", "López")),
+            vec![("hernandez", false), ("lopez", false)]
+        );
+        assert_eq!(
+            texts(&surnames("de la Cruz", "del Cid")),
+            vec![("cruz", false), ("cid", false)]
+        );
+        assert_eq!(
+            texts(&surnames("López", "de Martínez")),
+            vec![("lopez", false), ("martinez", true)]
+        );
         assert_eq!(
             texts(&surnames("López de Martínez", "")),
             vec![("lopez", false), ("martinez", true)]

@@ -62,14 +62,20 @@ impl fmt::Display for RecordError {
         match self {
             RecordError::MissingId => write!(f, "falta el campo \"id\" (o está vacío)"),
             RecordError::NoName => {
-                write!(f, "sin nombre: \"given_names\" y los apellidos están vacíos")
+                write!(
+                    f,
+                    "sin nombre: \"given_names\" y los apellidos están vacíos"
+                )
             }
             RecordError::BirthDate(v) => write!(
                 f,
                 "fecha de nacimiento inválida \"{v}\" (se espera AAAA-MM-DD, AAAA o vacío)"
             ),
             RecordError::Dui(v) => {
-                write!(f, "DUI inválido \"{v}\" (se esperan 9 dígitos, ########-#, o vacío)")
+                write!(
+                    f,
+                    "DUI inválido \"{v}\" (se esperan 9 dígitos, ########-#, o vacío)"
+                )
             }
         }
     }
@@ -101,13 +107,21 @@ impl BirthDate {
         };
         let parts: Vec<&str> = s.split('-').collect();
         let date = match parts.as_slice() {
-            [y] => BirthDate { year: num(y, 4)?, month: 0, day: 0 },
+            [y] => BirthDate {
+                year: num(y, 4)?,
+                month: 0,
+                day: 0,
+            },
             [y, m, d] => {
                 let (year, month, day) = (num(y, 4)?, num(m, 2)?, num(d, 2)?);
                 if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
                     return Err(err());
                 }
-                BirthDate { year, month: month as u8, day: day as u8 }
+                BirthDate {
+                    year,
+                    month: month as u8,
+                    day: day as u8,
+                }
             }
             _ => return Err(err()),
         };
@@ -127,7 +141,7 @@ impl BirthDate {
     }
 
     pub(crate) fn unpack(v: u32) -> Option<BirthDate> {
-        (v != 0).then(|| BirthDate {
+        (v != 0).then_some(BirthDate {
             year: (v >> 9) as u16,
             month: ((v >> 5) & 0xF) as u8,
             day: (v & 0x1F) as u8,
@@ -168,7 +182,9 @@ impl Dui {
             return Ok(None);
         }
         let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
-        let separators_ok = s.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ');
+        let separators_ok = s
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ');
         if digits.len() != 9 || !separators_ok {
             return Err(RecordError::Dui(s.to_string()));
         }
@@ -267,14 +283,29 @@ mod tests {
     fn dates_parse_full_and_year_only() {
         assert_eq!(
             BirthDate::parse("1990-05-17").unwrap(),
-            Some(BirthDate { year: 1990, month: 5, day: 17 })
+            Some(BirthDate {
+                year: 1990,
+                month: 5,
+                day: 17
+            })
         );
         assert_eq!(
             BirthDate::parse("1985").unwrap(),
-            Some(BirthDate { year: 1985, month: 0, day: 0 })
+            Some(BirthDate {
+                year: 1985,
+                month: 0,
+                day: 0
+            })
         );
         assert_eq!(BirthDate::parse("").unwrap(), None);
-        for bad in ["1990-13-01", "1990-02-30", "90-01-01", "1990/01/01", "abcd", "1990-1-1"] {
+        for bad in [
+            "1990-13-01",
+            "1990-02-30",
+            "90-01-01",
+            "1990/01/01",
+            "abcd",
+            "1990-1-1",
+        ] {
             assert!(BirthDate::parse(bad).is_err(), "{bad}");
         }
         assert!(BirthDate::parse("2000-02-29").is_ok());

@@ -1,0 +1,258 @@
+//! CLI tests: the JSONL formats, the round trip generate → dedup → score, and bad input.
+
+use std::path::Path;
+
+use super::*;
+
+fn cli(args: &[&str]) -> Result<String, String> {
+    let argv = std::iter::once("reintegra").chain(args.iter().copied());
+    let parsed = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    execute(parsed.command, &mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+const RECORDS: &str = r#"{"id":"r1","given_names":"María José","first_surname":"Hernández","second_surname":"López","sex":"F","birth_date":"1990-05-17","dui":"01234567-8","district":"San Salvador Centro","phone":"7123-4567"}
+{"id":"r2","given_names":"José Luis","first_surname":"Martínez","second_surname":"Rivas","sex":"M","birth_date":"1985","dui":"","district":"Soyapango","phone":""}
+
+{"id":"r3","given_names":"María José","first_surname":"Hernández","second_surname":"López","sex":"F","birth_date":"1972-11-02","dui":"04567890-3","district":"San Miguel Centro","phone":""}
+"#;
+
+#[test]
+fn subcommands_are_recognised() {
+    for s in ["dedup", "dedup-generate", "dedup-score", "--help"] {
+        assert!(is_subcommand(s), "{s}");
+    }
+    assert!(!is_subcommand("--devtools"));
+    assert!(!is_subcommand(""));
+}
+
+#[test]
+fn dedup_writes_ranked_candidates_without_the_query_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write(dir.path(), "r.jsonl", RECORDS);
+    let q = write(
+        dir.path(),
+        "q.jsonl",
+        concat!(
+            r#"{"id":"q1","given_names":"MARIA","first_surname":"Lopez","second_surname":"Hernandez","sex":"F","birth_date":"1990-05-17","dui":"","district":"San Salvador Centro","phone":null}"#,
+            "\n",
+            r#"{"id":"r2","given_names":"Jose Luis","first_surname":"Martinez","second_surname":"","sex":"M","birth_date":"1985-03-04","dui":"","district":"Soyapango","phone":""}"#,
+            "\n"
+        ),
+    );
+    let out = dir.path().join("out.jsonl");
+    let msg = cli(&[
+        "dedup",
+        "--records",
+        &r,
+        "--queries",
+        &q,
+        "--top",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert!(msg.contains("3 registros"), "{msg}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["query_id"], "q1");
+    let cands = lines[0]["candidates"].as_array().unwrap();
+    assert_eq!(cands[0]["id"], "r1");
+    let scores: Vec<f64> = cands.iter().map(|c| c["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(scores[0] >= f64::from(MATCH_THRESHOLD));
+    assert_eq!(
+        cands[0].as_object().unwrap().len(),
+        2,
+        "only id and score by default"
+    );
+    // The query's own id is left out even though r2 is in the records.
+    assert_eq!(lines[1]["query_id"], "r2");
+    assert!(lines[1]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["id"] != "r2"));
+}
+
+#[test]
+fn dedup_can_add_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write(dir.path(), "r.jsonl", RECORDS);
+    let q = write(
+        dir.path(),
+        "q.jsonl",
+        r#"{"id":"q1","given_names":"Maria Jose","first_surname":"Hernandez","second_surname":"Lopez","birth_date":"1990-05-17","dui":"01234567-8"}"#,
+    );
+    let out = dir.path().join("out.jsonl");
+    cli(&[
+        "dedup",
+        "--records",
+        &r,
+        "--queries",
+        &q,
+        "--out",
+        out.to_str().unwrap(),
+        "--reasons",
+    ])
+    .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&out).unwrap().trim()).unwrap();
+    let reasons = v["candidates"][0]["reasons"].as_array().unwrap();
+    assert!(reasons.iter().any(|r| r == "mismo DUI"), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r == "misma fecha de nacimiento"),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn bad_lines_are_reported_with_file_line_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = write(dir.path(), "q.jsonl", r#"{"id":"q1","given_names":"Ana"}"#);
+    let out = dir.path().join("out.jsonl");
+    let out = out.to_str().unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        ("{\"id\":\"a\",\"given_names\":\"Ana\"}\n{not json\n", "r.jsonl:2:", "línea inválida"),
+        (
+            "{\"id\":\"a\",\"given_names\":\"Ana\"}\n\n{\"id\":\"b\",\"given_names\":\"Eva\",\"dui\":\"1234\"}\n",
+            "r.jsonl:3:",
+            "DUI inválido",
+        ),
+        (
+            "{\"id\":\"a\",\"given_names\":\"Ana\",\"birth_date\":\"1990-13-01\"}\n",
+            "r.jsonl:1:",
+            "fecha de nacimiento inválida",
+        ),
+        ("{\"given_names\":\"Ana\"}\n", "r.jsonl:1:", "id"),
+        ("{\"id\":\"a\",\"given_names\":\"\"}\n", "r.jsonl:1:", "sin nombre"),
+        (
+            "{\"id\":\"a\",\"given_names\":\"Ana\"}\n{\"id\":\"a\",\"given_names\":\"Eva\"}\n",
+            "r.jsonl:2:",
+            "id repetido",
+        ),
+        ("[1,2]\n", "r.jsonl:1:", "línea inválida"),
+    ];
+    for (text, place, reason) in cases {
+        let r = write(dir.path(), "r.jsonl", text);
+        let err = cli(&["dedup", "--records", &r, "--queries", &q, "--out", out]).unwrap_err();
+        assert!(
+            err.contains(place) && err.contains(reason),
+            "{text:?} → {err}"
+        );
+    }
+    // Bad queries too.
+    let r = write(dir.path(), "r.jsonl", RECORDS);
+    let q = write(
+        dir.path(),
+        "q.jsonl",
+        "{\"id\":\"q1\",\"given_names\":\"Ana\",\"birth_date\":\"17/05/1990\"}\n",
+    );
+    let err = cli(&["dedup", "--records", &r, "--queries", &q, "--out", out]).unwrap_err();
+    assert!(
+        err.contains("q.jsonl:1:") && err.contains("17/05/1990"),
+        "{err}"
+    );
+    // Missing file.
+    let err = cli(&[
+        "dedup",
+        "--records",
+        "/nonexistent/r.jsonl",
+        "--queries",
+        &q,
+        "--out",
+        out,
+    ])
+    .unwrap_err();
+    assert!(err.contains("no se puede abrir"), "{err}");
+    // Missing argument: a usage error from clap, exit code 2, no panic.
+    let code = run(["reintegra", "dedup", "--records", &r].map(OsString::from));
+    assert_eq!(format!("{code:?}"), format!("{:?}", ExitCode::from(2)));
+}
+
+#[test]
+fn generate_dedup_score_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let msg = cli(&[
+        "dedup-generate",
+        "--persons",
+        "3000",
+        "--queries",
+        "300",
+        "--seed",
+        "7",
+        "--out-dir",
+        d,
+    ])
+    .unwrap();
+    assert!(msg.contains("3000 registros"), "{msg}");
+    let labels = std::fs::read_to_string(dir.path().join("labels.jsonl")).unwrap();
+    assert_eq!(labels.lines().count(), 300);
+    let first: serde_json::Value = serde_json::from_str(labels.lines().next().unwrap()).unwrap();
+    assert!(first.get("query_id").is_some() && first.get("match_id").is_some());
+    let out = dir.path().join("results.jsonl");
+    let r = dir.path().join("records.jsonl");
+    let q = dir.path().join("queries.jsonl");
+    cli(&[
+        "dedup",
+        "--records",
+        r.to_str().unwrap(),
+        "--queries",
+        q.to_str().unwrap(),
+        "--top",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
+    let l = dir.path().join("labels.jsonl");
+    let report = cli(&[
+        "dedup-score",
+        "--results",
+        out.to_str().unwrap(),
+        "--labels",
+        l.to_str().unwrap(),
+    ])
+    .unwrap();
+    let value = |name: &str| -> f64 {
+        let line = report.lines().find(|l| l.starts_with(name)).unwrap();
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value("recall@1:") > 0.95, "{report}");
+    assert!(value("recall@10:") > 0.97, "{report}");
+    assert!(value("top-1 accepted") > 0.9, "{report}");
+    assert!(value("false-match rate (same name") < 0.05, "{report}");
+}
+
+#[test]
+fn score_reports_bad_result_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let res = write(
+        dir.path(),
+        "res.jsonl",
+        "{\"query_id\":\"q1\",\"candidates\":[{\"id\":\"a\"}]}\n",
+    );
+    let lab = write(
+        dir.path(),
+        "lab.jsonl",
+        "{\"query_id\":\"q1\",\"match_id\":\"a\",\"kind\":\"x\"}\n",
+    );
+    let err = cli(&["dedup-score", "--results", &res, "--labels", &lab]).unwrap_err();
+    assert!(
+        err.contains("res.jsonl:1:") && err.contains("score"),
+        "{err}"
+    );
+}
