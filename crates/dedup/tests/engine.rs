@@ -1,6 +1,8 @@
 //! The engine's API as the app uses it: build, upsert on save, remove, search with reasons,
 //! "not the same person" pairs and the store-wide list of likely pairs.
 
+#![allow(clippy::unwrap_used)]
+
 use reintegra_dedup::{Index, NotSamePerson, Reason, Record, SearchOptions, MATCH_THRESHOLD};
 
 fn person(id: &str, given: &str, s1: &str, s2: &str, dob: &str, dui: &str) -> Record {

@@ -3,6 +3,8 @@
 //! as a match. The fixture's persons are mixed into a few thousand synthetic ones, namesakes
 //! included, so the engine has to rank, not just find.
 
+#![allow(clippy::unwrap_used)]
+
 use reintegra_dedup::generate::{self, Config, Label};
 use reintegra_dedup::{Index, Record, SearchOptions, MATCH_THRESHOLD};
 
