@@ -26,6 +26,9 @@ pub struct Args {
     /// Match threshold (default: the engine's).
     #[arg(long)]
     threshold: Option<f32>,
+    /// Probability that a duplicate carries a second variation in another field.
+    #[arg(long, default_value_t = 0.25)]
+    second_variation: f64,
     /// Print the per-variation breakdown.
     #[arg(long)]
     by_kind: bool,
@@ -53,11 +56,12 @@ pub fn run(args: Args) -> Result<(), String> {
         persons: args.persons,
         queries: args.queries,
         seed: args.seed,
+        second_variation: args.second_variation,
         ..Config::default()
     };
     println!(
-        "dedup: {} persons, {} queries, seed {}, top {}, threshold {}",
-        cfg.persons, cfg.queries, cfg.seed, args.top, threshold
+        "dedup: {} persons, {} queries, seed {}, second variation {}, top {}, threshold {}",
+        cfg.persons, cfg.queries, cfg.seed, cfg.second_variation, args.top, threshold
     );
     let t = Instant::now();
     let data = generate::generate(&cfg);

@@ -690,7 +690,12 @@ impl Gen {
         }
     }
 
-    fn duplicate(&mut self, base: &Record, id: String) -> (Record, Vec<Variation>) {
+    fn duplicate(
+        &mut self,
+        base: &Record,
+        id: String,
+        second_variation: f64,
+    ) -> (Record, Vec<Variation>) {
         let mut q = base.clone();
         q.id = id;
         let main: Vec<Variation> = Variation::ALL
@@ -700,7 +705,7 @@ impl Gen {
             .collect();
         let first = main[self.rng.gen_range(0..main.len())];
         let mut applied = vec![first];
-        if self.rng.gen_bool(0.25) {
+        if self.rng.gen_bool(second_variation.clamp(0.0, 1.0)) {
             let others: Vec<Variation> = main
                 .iter()
                 .copied()
@@ -888,7 +893,7 @@ pub fn generate(cfg: &Config) -> Dataset {
             });
         } else {
             let base = &data.records[g.rng.gen_range(0..data.records.len())];
-            let (q, applied) = g.duplicate(base, id.clone());
+            let (q, applied) = g.duplicate(base, id.clone(), cfg.second_variation);
             let kind: Vec<&str> = applied.iter().map(|v| v.as_str()).collect();
             data.labels.push(Label {
                 query_id: id,
