@@ -122,9 +122,21 @@ impl Keys {
         );
         match inner.split_first() {
             Some((&RAW, rest)) => Ok(Zeroizing::new(rest.to_vec())),
-            Some((&ZSTD, rest)) => zstd::bulk::decompress(rest, MAX_PLAINTEXT)
-                .map(Zeroizing::new)
-                .map_err(|_| Error::Corrupt("a compressed value does not decompress".into())),
+            Some((&ZSTD, rest)) => {
+                let bad = || Error::Corrupt("a compressed value does not decompress".into());
+                // The frame records its size: allocate exactly that (bounded), not the maximum.
+                let size = zstd::zstd_safe::get_frame_content_size(rest)
+                    .ok()
+                    .flatten()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .filter(|n| *n <= MAX_PLAINTEXT)
+                    .ok_or_else(bad)?;
+                let out = zstd::bulk::decompress(rest, size).map_err(|_| bad())?;
+                if out.len() != size {
+                    return Err(bad());
+                }
+                Ok(Zeroizing::new(out))
+            }
             _ => Err(corrupt()),
         }
     }
