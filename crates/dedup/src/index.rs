@@ -373,8 +373,14 @@ impl Index {
     pub fn build<'a>(
         records: impl IntoIterator<Item = &'a Record>,
     ) -> Result<Index, (usize, RecordError)> {
+        let records = records.into_iter();
+        let n = records.size_hint().0;
         let mut index = Index::new();
-        for (i, r) in records.into_iter().enumerate() {
+        index.entries.reserve(n);
+        index.ids.reserve(n);
+        index.slots.reserve(n);
+        index.blocks.reserve(n * 4);
+        for (i, r) in records.enumerate() {
             index.upsert(r).map_err(|e| (i, e))?;
         }
         Ok(index)

@@ -248,7 +248,7 @@ pub enum Sex {
 
 impl Sex {
     pub fn parse(s: &str) -> Sex {
-        match reintegra_core::text::fold(s).as_str() {
+        match crate::normalize::fold(s).as_str() {
             "f" | "femenino" | "mujer" | "female" | "fem" => Sex::Female,
             "m" | "masculino" | "hombre" | "male" | "masc" | "h" => Sex::Male,
             _ => Sex::Unknown,
