@@ -274,6 +274,9 @@ impl LockedStore {
         if !dir.exists() || dir_is_empty(&dir)? {
             return Err(Error::NotFound(dir));
         }
+        if dir.join("db").is_file() && !dir.join("conf").is_file() {
+            return Err(Error::Corrupt("the storage engine's configuration file is missing".into()));
+        }
         if !looks_like_store(&dir) {
             return Err(Error::NotAStore(dir));
         }
