@@ -32,6 +32,9 @@ pub struct Args {
     /// Print the per-variation breakdown.
     #[arg(long)]
     by_kind: bool,
+    /// Print up to this many misses and false matches (query, candidate, reasons).
+    #[arg(long, default_value_t = 0)]
+    show_errors: usize,
 }
 
 /// Resident memory of this process from /proc (Linux), in bytes.
@@ -87,6 +90,7 @@ pub fn run(args: Args) -> Result<(), String> {
         ..SearchOptions::default()
     };
     let mut latencies = Vec::with_capacity(data.queries.len());
+    let mut reasons: Vec<Vec<String>> = Vec::new();
     let mut results = Vec::with_capacity(data.queries.len());
     let t_all = Instant::now();
     for q in &data.queries {
@@ -95,6 +99,13 @@ pub fn run(args: Args) -> Result<(), String> {
             .search(q, &opts)
             .map_err(|e| format!("query {}: {e}", q.id))?;
         latencies.push(t.elapsed());
+        if args.show_errors > 0 {
+            reasons.push(
+                cands.first().map_or_else(Vec::new, |c| {
+                    c.reasons.iter().map(|r| r.text().to_string()).collect()
+                }),
+            );
+        }
         results.push(Ranked {
             query_id: q.id.clone(),
             candidates: cands
@@ -131,5 +142,54 @@ pub fn run(args: Args) -> Result<(), String> {
     if args.by_kind {
         print!("{m}");
     }
+    if args.show_errors > 0 {
+        show_errors(&data, &results, &reasons, threshold, args.show_errors);
+    }
     Ok(())
+}
+
+/// Prints duplicates not accepted at the top and non-matches accepted, with the top candidate.
+fn show_errors(
+    data: &generate::Dataset,
+    results: &[Ranked],
+    reasons: &[Vec<String>],
+    threshold: f32,
+    limit: usize,
+) {
+    let records: std::collections::HashMap<&str, &reintegra_dedup::Record> =
+        data.records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let show = |r: &reintegra_dedup::Record| {
+        format!(
+            "{} | {} | {} | {} | {} | {} | {} | {}",
+            r.given_names, r.first_surname, r.second_surname, r.sex, r.birth_date, r.dui, r.district, r.phone
+        )
+    };
+    let mut shown = 0;
+    for (i, (label, res)) in data.labels.iter().zip(results).enumerate() {
+        let top = res.candidates.first();
+        let accepted = top.is_some_and(|c| c.score >= threshold);
+        let right = top.is_some_and(|c| Some(&c.id) == label.match_id.as_ref());
+        let error = match &label.match_id {
+            Some(_) => !(right && accepted),
+            None => accepted,
+        };
+        if !error {
+            continue;
+        }
+        println!("--- {} ({})", label.query_id, label.kind);
+        println!("  query:    {}", show(&data.queries[i]));
+        if let Some(want) = label.match_id.as_deref().and_then(|id| records.get(id)) {
+            println!("  expected: {}", show(want));
+        }
+        if let Some(c) = top {
+            if let Some(r) = records.get(c.id.as_str()) {
+                println!("  top {:.3}: {}", c.score, show(r));
+                println!("  reasons: {}", reasons[i].join(", "));
+            }
+        }
+        shown += 1;
+        if shown >= limit {
+            break;
+        }
+    }
 }

@@ -356,8 +356,23 @@ fn block_keys(sounds: &Sounds<'_>, v: &View<'_>, usage: KeyUse, out: &mut Vec<u6
     }
     if let (Some(dob), Some(g)) = (v.dob, pg.first()) {
         if !dob.year_only() {
-            let initial = g.as_bytes().first().copied().unwrap_or(0);
-            out.push(block_key_num(7, dob.pack() << 8 | u32::from(initial)));
+            let initial = u32::from(g.as_bytes().first().copied().unwrap_or(0));
+            out.push(block_key_num(7, dob.pack() << 8 | initial));
+            if usage == KeyUse::Lookup {
+                // The same date a year off, or with day and month swapped.
+                for year in [dob.year - 1, dob.year + 1] {
+                    let d = BirthDate { year, ..dob };
+                    out.push(block_key_num(7, d.pack() << 8 | initial));
+                }
+                if dob.day <= 12 && dob.day != dob.month {
+                    let d = BirthDate {
+                        year: dob.year,
+                        month: dob.day,
+                        day: dob.month,
+                    };
+                    out.push(block_key_num(7, d.pack() << 8 | initial));
+                }
+            }
         }
     }
     out.sort_unstable();
