@@ -6,7 +6,15 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use reintegra_core::audit::AuditEntry;
+use reintegra_core::case_note::CaseNote;
+use reintegra_core::follow_up::FollowUp;
+use reintegra_core::person::Person;
+use reintegra_core::provider::ServiceProvider;
+use reintegra_core::referral::Referral;
 use reintegra_core::territory::{Department, Place};
+use reintegra_core::user::{Device, User};
+use reintegra_core::validation::ValidationErrors;
 use ts_rs::TS;
 
 /// Every type that crosses the IPC boundary; ts-rs follows their dependencies.
@@ -16,7 +24,19 @@ fn export_all(dir: &Path) {
             $( <$ty>::export_all_to(dir).expect(concat!("export ", stringify!($ty))); )*
         };
     }
-    export!(Department, Place);
+    export!(
+        Department,
+        Place,
+        Person,
+        Referral,
+        FollowUp,
+        CaseNote,
+        ServiceProvider,
+        User,
+        Device,
+        AuditEntry,
+        ValidationErrors,
+    );
 }
 
 fn read_ts_files(dir: &Path) -> BTreeMap<String, String> {
