@@ -394,7 +394,6 @@ impl Index {
         index.entries.reserve(n);
         index.ids.reserve(n);
         index.slots.reserve(n);
-        index.blocks.reserve(n * 4);
         for (i, r) in records.enumerate() {
             index.upsert(r).map_err(|e| (i, e))?;
         }
