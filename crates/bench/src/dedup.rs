@@ -100,11 +100,9 @@ pub fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("query {}: {e}", q.id))?;
         latencies.push(t.elapsed());
         if args.show_errors > 0 {
-            reasons.push(
-                cands.first().map_or_else(Vec::new, |c| {
-                    c.reasons.iter().map(|r| r.text().to_string()).collect()
-                }),
-            );
+            reasons.push(cands.first().map_or_else(Vec::new, |c| {
+                c.reasons.iter().map(|r| r.text().to_string()).collect()
+            }));
         }
         results.push(Ranked {
             query_id: q.id.clone(),
@@ -161,7 +159,14 @@ fn show_errors(
     let show = |r: &reintegra_dedup::Record| {
         format!(
             "{} | {} | {} | {} | {} | {} | {} | {}",
-            r.given_names, r.first_surname, r.second_surname, r.sex, r.birth_date, r.dui, r.district, r.phone
+            r.given_names,
+            r.first_surname,
+            r.second_surname,
+            r.sex,
+            r.birth_date,
+            r.dui,
+            r.district,
+            r.phone
         )
     };
     let mut shown = 0;
