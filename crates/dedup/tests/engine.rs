@@ -192,3 +192,10 @@ fn bad_records_are_errors_not_panics() {
     let r = Reason::SameDui;
     assert_eq!(r.to_string(), "mismo DUI");
 }
+
+#[test]
+fn index_can_live_in_shared_app_state() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Index>();
+    send_sync::<NotSamePerson>();
+}
