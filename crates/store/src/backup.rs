@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{KeySlot, Keys};
 use crate::engine::{
-    open_sled, slot_aad_with, slot_key_with, LockedStore, Store, META_DEVICE, META_SCHEMA, META_SLOT_SALT,
-    META_STORE_ID, P_SLOT, SCHEMA_VERSION,
+    open_sled, slot_aad_with, slot_key_with, LockedStore, Store, META_DEVICE, META_SCHEMA,
+    META_SLOT_SALT, META_STORE_ID, P_SLOT, SCHEMA_VERSION,
 };
 use crate::error::{Error, Result};
 
@@ -118,11 +118,20 @@ impl Store {
                 let (k, v) = item?;
                 slots.push((k.to_vec(), String::from_utf8_lossy(&v).into_owned()));
             }
-            let header = Header { schema: SCHEMA_VERSION, store_id: store_id.clone(), slot_salt, slots };
+            let header = Header {
+                schema: SCHEMA_VERSION,
+                store_id: store_id.clone(),
+                slot_salt,
+                slots,
+            };
             let header = serde_json::to_vec(&header).map_err(|e| Error::Engine(e.to_string()))?;
 
             let file = File::create(tmp)?;
-            let mut out = HashingWriter { inner: BufWriter::new(file), hasher: blake3::Hasher::new(), bytes: 0 };
+            let mut out = HashingWriter {
+                inner: BufWriter::new(file),
+                hasher: blake3::Hasher::new(),
+                bytes: 0,
+            };
             out.write_all(MAGIC)?;
             out.write_all(&FORMAT.to_be_bytes())?;
             out.write_all(&len_u32(header.len())?)?;
@@ -133,7 +142,10 @@ impl Store {
             let mut chunk: zeroize::Zeroizing<Vec<u8>> = zeroize::Zeroizing::new(Vec::new());
             let mut index = 0u64;
             let mut entries = 0u64;
-            let mut emit = |chunk: &mut Vec<u8>, last: bool, out: &mut HashingWriter<BufWriter<File>>| -> Result<()> {
+            let mut emit = |chunk: &mut Vec<u8>,
+                            last: bool,
+                            out: &mut HashingWriter<BufWriter<File>>|
+             -> Result<()> {
                 let sealed = self.keys.seal(&chunk_aad(&store_id, index, last), chunk)?;
                 out.write_all(&len_u32(sealed.len())?)?;
                 out.write_all(&sealed)?;
@@ -159,25 +171,36 @@ impl Store {
             let checksum = out.hasher.finalize();
             out.inner.write_all(checksum.as_bytes())?;
             let bytes = out.bytes + 32;
-            let file = out.inner.into_inner().map_err(|e| Error::Io(e.into_error()))?;
+            let file = out
+                .inner
+                .into_inner()
+                .map_err(|e| Error::Io(e.into_error()))?;
             file.sync_all()?;
-            Ok(BackupInfo { bytes, entries, checksum: checksum.to_hex().to_string() })
+            Ok(BackupInfo {
+                bytes,
+                entries,
+                checksum: checksum.to_hex().to_string(),
+            })
         })
     }
 }
 
 fn read_u32(r: &mut impl Read) -> Result<u32> {
     let mut b = [0u8; 4];
-    r.read_exact(&mut b).map_err(|_| Error::CorruptBackup("unexpected end of file".into()))?;
+    r.read_exact(&mut b)
+        .map_err(|_| Error::CorruptBackup("unexpected end of file".into()))?;
     Ok(u32::from_be_bytes(b))
 }
 
 fn read_vec(r: &mut impl Read, n: u32, max: u32) -> Result<Vec<u8>> {
     if n > max {
-        return Err(Error::CorruptBackup("a length field is out of range".into()));
+        return Err(Error::CorruptBackup(
+            "a length field is out of range".into(),
+        ));
     }
     let mut v = vec![0u8; n as usize];
-    r.read_exact(&mut v).map_err(|_| Error::CorruptBackup("unexpected end of file".into()))?;
+    r.read_exact(&mut v)
+        .map_err(|_| Error::CorruptBackup("unexpected end of file".into()))?;
     Ok(v)
 }
 
@@ -186,7 +209,9 @@ fn verify_checksum(path: &Path) -> Result<u64> {
     let file = File::open(path)?;
     let len = file.metadata()?.len();
     if len < (MAGIC.len() + 8 + 32) as u64 {
-        return Err(Error::CorruptBackup("the file is too short to be a backup".into()));
+        return Err(Error::CorruptBackup(
+            "the file is too short to be a backup".into(),
+        ));
     }
     let body = len - 32;
     let mut reader = BufReader::new(file);
@@ -225,7 +250,8 @@ pub fn restore(
     let body = verify_checksum(backup)?;
     let mut r = BufReader::new(File::open(backup)?).take(body);
     let mut magic = [0u8; 16];
-    r.read_exact(&mut magic).map_err(|_| Error::CorruptBackup("not a backup file".into()))?;
+    r.read_exact(&mut magic)
+        .map_err(|_| Error::CorruptBackup("not a backup file".into()))?;
     if &magic != MAGIC {
         return Err(Error::CorruptBackup("not a Reintegra backup file".into()));
     }
@@ -237,10 +263,21 @@ pub fn restore(
     let header: Header = serde_json::from_slice(&read_vec(&mut r, header_len, MAX_HEADER)?)
         .map_err(|_| Error::CorruptBackup("bad header".into()))?;
     if header.schema > SCHEMA_VERSION {
-        return Err(Error::NewerSchema { found: header.schema, supported: SCHEMA_VERSION });
+        return Err(Error::NewerSchema {
+            found: header.schema,
+            supported: SCHEMA_VERSION,
+        });
     }
-    let salt: [u8; 32] = header.slot_salt.as_slice().try_into().map_err(|_| Error::CorruptBackup("bad header".into()))?;
-    let store_id: [u8; 16] = header.store_id.as_slice().try_into().map_err(|_| Error::CorruptBackup("bad header".into()))?;
+    let salt: [u8; 32] = header
+        .slot_salt
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::CorruptBackup("bad header".into()))?;
+    let store_id: [u8; 16] = header
+        .store_id
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::CorruptBackup("bad header".into()))?;
     let skey = slot_key_with(&salt, login);
     let slot_json = header
         .slots
@@ -248,7 +285,8 @@ pub fn restore(
         .find(|(k, _)| *k == skey)
         .map(|(_, v)| v)
         .ok_or_else(|| Error::UnknownUser(login.trim().to_string()))?;
-    let slot: KeySlot = serde_json::from_str(slot_json).map_err(|_| Error::CorruptBackup("bad key slot".into()))?;
+    let slot: KeySlot =
+        serde_json::from_str(slot_json).map_err(|_| Error::CorruptBackup("bad key slot".into()))?;
     let keys = Keys::new(slot.unwrap_key(passphrase, &slot_aad_with(&store_id, &skey))?);
 
     let created = !dir.exists();
@@ -273,12 +311,22 @@ fn cleanup(dir: &Path, created: bool) {
     } else if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             let p: PathBuf = entry.path();
-            let _ = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
         }
     }
 }
 
-fn write_restore(r: &mut impl Read, keys: &Keys, store_id: &[u8; 16], dir: &Path, device: DeviceId) -> Result<()> {
+fn write_restore(
+    r: &mut impl Read,
+    keys: &Keys,
+    store_id: &[u8; 16],
+    dir: &Path,
+    device: DeviceId,
+) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let db = open_sled(dir)?;
     let mut index = 0u64;
@@ -310,7 +358,9 @@ fn write_restore(r: &mut impl Read, keys: &Keys, store_id: &[u8; 16], dir: &Path
     }
     let mut trailing = [0u8; 1];
     if r.read(&mut trailing)? != 0 {
-        return Err(Error::CorruptBackup("unexpected data after the last chunk".into()));
+        return Err(Error::CorruptBackup(
+            "unexpected data after the last chunk".into(),
+        ));
     }
     if db.get(META_SCHEMA)?.is_none() && db.get(META_STORE_ID)?.is_none() {
         return Err(Error::CorruptBackup("the backup holds no store".into()));

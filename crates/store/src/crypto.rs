@@ -38,14 +38,26 @@ pub struct KdfParams {
 
 impl KdfParams {
     /// For real users: 64 MiB, 3 passes, 1 lane (about half a second on a modest laptop).
-    pub const RECOMMENDED: KdfParams = KdfParams { m_kib: 64 * 1024, t: 3, p: 1 };
+    pub const RECOMMENDED: KdfParams = KdfParams {
+        m_kib: 64 * 1024,
+        t: 3,
+        p: 1,
+    };
     /// Only for tests and benchmarks of other things: fast and weak. Still recorded in the store.
-    pub const INSECURE_FAST: KdfParams = KdfParams { m_kib: 64, t: 1, p: 1 };
+    pub const INSECURE_FAST: KdfParams = KdfParams {
+        m_kib: 64,
+        t: 1,
+        p: 1,
+    };
 
     fn argon2(&self) -> Result<argon2::Argon2<'static>> {
         let params = argon2::Params::new(self.m_kib, self.t, self.p, Some(32))
             .map_err(|e| Error::BadKdfParams(e.to_string()))?;
-        Ok(argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params))
+        Ok(argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            params,
+        ))
     }
 }
 
@@ -73,9 +85,16 @@ pub(crate) struct Keys {
 
 impl Keys {
     pub(crate) fn new(data: Secret) -> Keys {
-        let index = Zeroizing::new(blake3::derive_key("reintegra store 2024 index key v1", data.as_ref()));
+        let index = Zeroizing::new(blake3::derive_key(
+            "reintegra store 2024 index key v1",
+            data.as_ref(),
+        ));
         let cipher = XChaCha20Poly1305::new(data.as_ref().into());
-        Keys { data, index, cipher }
+        Keys {
+            data,
+            index,
+            cipher,
+        }
     }
 
     pub(crate) fn data_key(&self) -> &Secret {
@@ -117,7 +136,13 @@ impl Keys {
         let nonce = XNonce::from_slice(&sealed[1..1 + NONCE_LEN]);
         let inner = Zeroizing::new(
             self.cipher
-                .decrypt(nonce, Payload { msg: &sealed[1 + NONCE_LEN..], aad })
+                .decrypt(
+                    nonce,
+                    Payload {
+                        msg: &sealed[1 + NONCE_LEN..],
+                        aad,
+                    },
+                )
                 .map_err(|_| corrupt())?,
         );
         match inner.split_first() {
@@ -148,7 +173,13 @@ impl Keys {
         }
         let nonce = XNonce::from_slice(&sealed[..NONCE_LEN]);
         self.cipher
-            .decrypt(nonce, Payload { msg: &sealed[NONCE_LEN..], aad })
+            .decrypt(
+                nonce,
+                Payload {
+                    msg: &sealed[NONCE_LEN..],
+                    aad,
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| Error::Corrupt("a schema-v0 value does not decrypt".into()))
     }
@@ -159,7 +190,13 @@ impl Keys {
         let mut out = nonce.to_vec();
         out.extend(
             self.cipher
-                .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+                .encrypt(
+                    XNonce::from_slice(&nonce),
+                    Payload {
+                        msg: plaintext,
+                        aad,
+                    },
+                )
                 .expect("encrypt"),
         );
         out
@@ -211,9 +248,21 @@ impl KeySlot {
         let nonce: [u8; NONCE_LEN] = random_bytes();
         let kek = derive_kek(passphrase, &salt, &kdf)?;
         let wrapped = XChaCha20Poly1305::new(kek.as_ref().into())
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: data_key.as_ref(), aad })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: data_key.as_ref(),
+                    aad,
+                },
+            )
             .map_err(|_| Error::Engine("key wrapping failed".into()))?;
-        Ok(KeySlot { kdf, salt: salt.to_vec(), nonce: nonce.to_vec(), wrapped, user_id })
+        Ok(KeySlot {
+            kdf,
+            salt: salt.to_vec(),
+            nonce: nonce.to_vec(),
+            wrapped,
+            user_id,
+        })
     }
 
     /// Unwraps the data key; a wrong passphrase fails authentication.
@@ -223,7 +272,13 @@ impl KeySlot {
         }
         let kek = derive_kek(passphrase, &self.salt, &self.kdf)?;
         let mut plain = XChaCha20Poly1305::new(kek.as_ref().into())
-            .decrypt(XNonce::from_slice(&self.nonce), Payload { msg: &self.wrapped, aad })
+            .decrypt(
+                XNonce::from_slice(&self.nonce),
+                Payload {
+                    msg: &self.wrapped,
+                    aad,
+                },
+            )
             .map_err(|_| Error::WrongPassphrase)?;
         if plain.len() != 32 {
             plain.zeroize();
@@ -274,7 +329,10 @@ mod tests {
             assert!(matches!(keys.open(b"k2", &sealed), Err(Error::Corrupt(_))));
         }
         // Random nonce: same plaintext twice gives different bytes.
-        assert_ne!(keys.seal(b"k", b"same").unwrap(), keys.seal(b"k", b"same").unwrap());
+        assert_ne!(
+            keys.seal(b"k", b"same").unwrap(),
+            keys.seal(b"k", b"same").unwrap()
+        );
     }
 
     #[test]
@@ -292,9 +350,19 @@ mod tests {
     #[test]
     fn slot_unwraps_only_with_the_right_passphrase() {
         let key = random_secret();
-        let slot = KeySlot::wrap(&key, "correcto", KdfParams::INSECURE_FAST, uuid::Uuid::nil(), b"a").unwrap();
+        let slot = KeySlot::wrap(
+            &key,
+            "correcto",
+            KdfParams::INSECURE_FAST,
+            uuid::Uuid::nil(),
+            b"a",
+        )
+        .unwrap();
         assert_eq!(*slot.unwrap_key("correcto", b"a").unwrap(), *key);
-        assert!(matches!(slot.unwrap_key("incorrecto", b"a"), Err(Error::WrongPassphrase)));
+        assert!(matches!(
+            slot.unwrap_key("incorrecto", b"a"),
+            Err(Error::WrongPassphrase)
+        ));
         let json = serde_json::to_string(&slot).unwrap();
         let back: KeySlot = serde_json::from_str(&json).unwrap();
         assert_eq!(*back.unwrap_key("correcto", b"a").unwrap(), *key);

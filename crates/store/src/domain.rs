@@ -12,7 +12,9 @@ use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
 use reintegra_core::dui::Dui;
 use reintegra_core::follow_up::FollowUp;
-use reintegra_core::ids::{AuditId, CaseNoteId, FollowUpId, PersonId, ProviderId, ReferralId, UserId};
+use reintegra_core::ids::{
+    AuditId, CaseNoteId, FollowUpId, PersonId, ProviderId, ReferralId, UserId,
+};
 use reintegra_core::op::EntityKind;
 use reintegra_core::person::Person;
 use reintegra_core::provider::ServiceProvider;
@@ -23,7 +25,7 @@ use reintegra_core::user::User;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::engine::{IndexKey, Record, RecentChange, Saved, Store};
+use crate::engine::{IndexKey, RecentChange, Record, Saved, Store};
 use crate::error::{Error, Result};
 
 /// Index numbers (stable: they are part of the on-disk format).
@@ -41,16 +43,23 @@ mod ix {
 }
 
 fn hashed(index: u8, value: impl AsRef<[u8]>) -> IndexKey {
-    IndexKey::Hashed { index, value: value.as_ref().to_vec() }
+    IndexKey::Hashed {
+        index,
+        value: value.as_ref().to_vec(),
+    }
 }
 
 /// A date as 4 bytes that sort like the dates.
 fn date_bytes(d: NaiveDate) -> Vec<u8> {
-    (d.num_days_from_ce() as u32 ^ 0x8000_0000).to_be_bytes().to_vec()
+    (d.num_days_from_ce() as u32 ^ 0x8000_0000)
+        .to_be_bytes()
+        .to_vec()
 }
 
 fn municipality_of(district: &str) -> Option<String> {
-    Territory::el_salvador().place(district).map(|p| p.municipality_code.clone())
+    Territory::el_salvador()
+        .place(district)
+        .map(|p| p.municipality_code.clone())
 }
 
 impl Record for Person {
@@ -69,7 +78,10 @@ impl Record for Person {
         if let Some(dui) = &self.dui {
             keys.push(hashed(ix::PERSON_DUI, dui.as_str()));
         }
-        let names = fold(&format!("{} {} {}", self.given_names, self.first_surname, self.second_surname));
+        let names = fold(&format!(
+            "{} {} {}",
+            self.given_names, self.first_surname, self.second_surname
+        ));
         let mut words: Vec<&str> = names.split(' ').filter(|w| !w.is_empty()).collect();
         words.sort_unstable();
         words.dedup();
@@ -98,7 +110,10 @@ impl Record for FollowUp {
     }
     fn index_keys(&self) -> Vec<IndexKey> {
         vec![
-            IndexKey::Ordered { index: ix::FOLLOW_UP_DUE, value: date_bytes(self.due_on) },
+            IndexKey::Ordered {
+                index: ix::FOLLOW_UP_DUE,
+                value: date_bytes(self.due_on),
+            },
             hashed(ix::FOLLOW_UP_PERSON, self.person.as_uuid().as_bytes()),
         ]
     }
@@ -195,7 +210,8 @@ impl Store {
     }
 
     pub fn delete_person(&self, id: PersonId) -> Result<Saved> {
-        self.delete::<Person>(id.as_uuid())?.ok_or_else(|| not_found("person", id.as_uuid()))
+        self.delete::<Person>(id.as_uuid())?
+            .ok_or_else(|| not_found("person", id.as_uuid()))
     }
 
     /// Persons whose destination is this district (code, e.g. `SV-LI-...`).
@@ -204,7 +220,10 @@ impl Store {
     }
 
     /// Persons whose destination district belongs to this municipality (code).
-    pub fn persons_by_destination_municipality(&self, municipality_code: &str) -> Result<Vec<Person>> {
+    pub fn persons_by_destination_municipality(
+        &self,
+        municipality_code: &str,
+    ) -> Result<Vec<Person>> {
         self.lookup(&hashed(ix::PERSON_MUNICIPALITY, municipality_code))
     }
 
@@ -237,7 +256,8 @@ impl Store {
     }
 
     pub fn delete_referral(&self, id: ReferralId) -> Result<Saved> {
-        self.delete::<Referral>(id.as_uuid())?.ok_or_else(|| not_found("referral", id.as_uuid()))
+        self.delete::<Referral>(id.as_uuid())?
+            .ok_or_else(|| not_found("referral", id.as_uuid()))
     }
 
     /// Referrals whose current status is `status`.
@@ -264,7 +284,8 @@ impl Store {
     }
 
     pub fn delete_follow_up(&self, id: FollowUpId) -> Result<Saved> {
-        self.delete::<FollowUp>(id.as_uuid())?.ok_or_else(|| not_found("follow-up", id.as_uuid()))
+        self.delete::<FollowUp>(id.as_uuid())?
+            .ok_or_else(|| not_found("follow-up", id.as_uuid()))
     }
 
     /// Follow-ups due between `from` and `to` (inclusive), by due date, done or not.
@@ -277,7 +298,11 @@ impl Store {
 
     /// Follow-ups not done yet and due on or before `day` (today's list, overdue first).
     pub fn pending_follow_ups_due_by(&self, day: NaiveDate) -> Result<Vec<FollowUp>> {
-        let mut out = self.range::<FollowUp>(ix::FOLLOW_UP_DUE, &date_bytes(NaiveDate::MIN), &date_bytes(day))?;
+        let mut out = self.range::<FollowUp>(
+            ix::FOLLOW_UP_DUE,
+            &date_bytes(NaiveDate::MIN),
+            &date_bytes(day),
+        )?;
         out.retain(|f| !f.is_done());
         Ok(out)
     }
@@ -297,12 +322,14 @@ impl Store {
     }
 
     pub fn delete_case_note(&self, id: CaseNoteId) -> Result<Saved> {
-        self.delete::<CaseNote>(id.as_uuid())?.ok_or_else(|| not_found("case note", id.as_uuid()))
+        self.delete::<CaseNote>(id.as_uuid())?
+            .ok_or_else(|| not_found("case note", id.as_uuid()))
     }
 
     /// A person's notes, oldest first.
     pub fn case_notes_of_person(&self, person: PersonId) -> Result<Vec<CaseNote>> {
-        let mut notes: Vec<CaseNote> = self.lookup(&hashed(ix::NOTE_PERSON, person.as_uuid().as_bytes()))?;
+        let mut notes: Vec<CaseNote> =
+            self.lookup(&hashed(ix::NOTE_PERSON, person.as_uuid().as_bytes()))?;
         notes.sort_by_key(|n| (n.at, n.id));
         Ok(notes)
     }
@@ -322,7 +349,8 @@ impl Store {
     }
 
     pub fn delete_provider(&self, id: ProviderId) -> Result<Saved> {
-        self.delete::<ServiceProvider>(id.as_uuid())?.ok_or_else(|| not_found("provider", id.as_uuid()))
+        self.delete::<ServiceProvider>(id.as_uuid())?
+            .ok_or_else(|| not_found("provider", id.as_uuid()))
     }
 
     // ---- users (the domain records; who can unlock is `add_user`/`remove_user`) ----
@@ -357,7 +385,8 @@ impl Store {
 
     /// The audit entries about one record, oldest first.
     pub fn audit_of(&self, entity_id: Uuid) -> Result<Vec<AuditEntry>> {
-        let mut out: Vec<AuditEntry> = self.lookup(&hashed(ix::AUDIT_ENTITY, entity_id.as_bytes()))?;
+        let mut out: Vec<AuditEntry> =
+            self.lookup(&hashed(ix::AUDIT_ENTITY, entity_id.as_bytes()))?;
         out.sort_by_key(|a| (a.at, a.id));
         Ok(out)
     }
@@ -369,13 +398,25 @@ impl Store {
         let mut out = Vec::new();
         for RecentChange { entity, id, .. } in self.recent_changes(limit)? {
             let loaded = match entity {
-                EntityKind::Person => self.get::<Person>(id)?.map(|r| Changed::Person(Box::new(r))),
-                EntityKind::Referral => self.get::<Referral>(id)?.map(|r| Changed::Referral(Box::new(r))),
-                EntityKind::FollowUp => self.get::<FollowUp>(id)?.map(|r| Changed::FollowUp(Box::new(r))),
-                EntityKind::CaseNote => self.get::<CaseNote>(id)?.map(|r| Changed::CaseNote(Box::new(r))),
-                EntityKind::Provider => self.get::<ServiceProvider>(id)?.map(|r| Changed::Provider(Box::new(r))),
+                EntityKind::Person => self
+                    .get::<Person>(id)?
+                    .map(|r| Changed::Person(Box::new(r))),
+                EntityKind::Referral => self
+                    .get::<Referral>(id)?
+                    .map(|r| Changed::Referral(Box::new(r))),
+                EntityKind::FollowUp => self
+                    .get::<FollowUp>(id)?
+                    .map(|r| Changed::FollowUp(Box::new(r))),
+                EntityKind::CaseNote => self
+                    .get::<CaseNote>(id)?
+                    .map(|r| Changed::CaseNote(Box::new(r))),
+                EntityKind::Provider => self
+                    .get::<ServiceProvider>(id)?
+                    .map(|r| Changed::Provider(Box::new(r))),
                 EntityKind::User => self.get::<User>(id)?.map(|r| Changed::User(Box::new(r))),
-                EntityKind::Audit => self.get::<AuditEntry>(id)?.map(|r| Changed::Audit(Box::new(r))),
+                EntityKind::Audit => self
+                    .get::<AuditEntry>(id)?
+                    .map(|r| Changed::Audit(Box::new(r))),
             };
             out.extend(loaded);
         }

@@ -137,7 +137,9 @@ fn opid_key(op_id: Uuid) -> [u8; 17] {
 }
 
 pub(crate) fn be_u64(bytes: &[u8]) -> Result<u64> {
-    let arr: [u8; 8] = bytes.try_into().map_err(|_| Error::Corrupt("bad counter".into()))?;
+    let arr: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt("bad counter".into()))?;
     Ok(u64::from_be_bytes(arr))
 }
 
@@ -168,7 +170,9 @@ pub(crate) fn open_sled(dir: &Path) -> Result<sled::Db> {
     match opened {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) => Err(Error::from_sled(e, dir)),
-        Err(_) => Err(Error::Corrupt("the storage engine could not read its files".into())),
+        Err(_) => Err(Error::Corrupt(
+            "the storage engine could not read its files".into(),
+        )),
     }
 }
 
@@ -182,7 +186,10 @@ pub(crate) fn read_schema(db: &sled::Db) -> Result<u32> {
     match db.get(META_SCHEMA)? {
         None => Ok(0),
         Some(v) => {
-            let arr: [u8; 4] = v.as_ref().try_into().map_err(|_| Error::Corrupt("bad schema version".into()))?;
+            let arr: [u8; 4] = v
+                .as_ref()
+                .try_into()
+                .map_err(|_| Error::Corrupt("bad schema version".into()))?;
             Ok(u32::from_be_bytes(arr))
         }
     }
@@ -234,7 +241,9 @@ fn read_slot(db: &sled::Db, key: &[u8], login: &str) -> Result<KeySlot> {
 
 fn check_passphrase(passphrase: &str) -> Result<()> {
     if passphrase.chars().count() < MIN_PASSPHRASE {
-        return Err(Error::WeakPassphrase { min: MIN_PASSPHRASE });
+        return Err(Error::WeakPassphrase {
+            min: MIN_PASSPHRASE,
+        });
     }
     Ok(())
 }
@@ -262,7 +271,10 @@ pub struct LockedStore {
 
 impl std::fmt::Debug for LockedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LockedStore").field("dir", &self.dir).field("schema", &self.schema).finish()
+        f.debug_struct("LockedStore")
+            .field("dir", &self.dir)
+            .field("schema", &self.schema)
+            .finish()
     }
 }
 
@@ -275,7 +287,9 @@ impl LockedStore {
             return Err(Error::NotFound(dir));
         }
         if dir.join("db").is_file() && !dir.join("conf").is_file() {
-            return Err(Error::Corrupt("the storage engine's configuration file is missing".into()));
+            return Err(Error::Corrupt(
+                "the storage engine's configuration file is missing".into(),
+            ));
         }
         if !looks_like_store(&dir) {
             return Err(Error::NotAStore(dir));
@@ -288,7 +302,10 @@ impl LockedStore {
             read_schema(&db)
         })?;
         if schema > SCHEMA_VERSION {
-            return Err(Error::NewerSchema { found: schema, supported: SCHEMA_VERSION });
+            return Err(Error::NewerSchema {
+                found: schema,
+                supported: SCHEMA_VERSION,
+            });
         }
         Ok(LockedStore { db, dir, schema })
     }
@@ -317,11 +334,24 @@ impl LockedStore {
         batch.insert(META_SEQ, &0u64.to_be_bytes());
         let skey = slot_key_with(&salt, new.login);
         let aad = slot_aad_with(&store_id, &skey);
-        let slot = KeySlot::wrap(&data_key, new.passphrase, new.kdf, new.user_id.as_uuid(), &aad)?;
-        batch.insert(skey, serde_json::to_vec(&slot).map_err(|e| Error::Engine(e.to_string()))?);
+        let slot = KeySlot::wrap(
+            &data_key,
+            new.passphrase,
+            new.kdf,
+            new.user_id.as_uuid(),
+            &aad,
+        )?;
+        batch.insert(
+            skey,
+            serde_json::to_vec(&slot).map_err(|e| Error::Engine(e.to_string()))?,
+        );
         db.apply_batch(batch)?;
         db.flush()?;
-        let locked = LockedStore { db, dir, schema: SCHEMA_VERSION };
+        let locked = LockedStore {
+            db,
+            dir,
+            schema: SCHEMA_VERSION,
+        };
         locked.unlock(new.login, new.passphrase)
     }
 
@@ -349,12 +379,20 @@ impl LockedStore {
             crate::migrate::migrate(&self.db, &keys, schema, UserId::new(user_id))?;
         }
         let (device, hlc, seq) = guarded(|| {
-            let device = DeviceId::new(Uuid::from_bytes(read_fixed(&self.db, META_DEVICE, "device id")?));
+            let device = DeviceId::new(Uuid::from_bytes(read_fixed(
+                &self.db,
+                META_DEVICE,
+                "device id",
+            )?));
             let hlc = match self.db.get(META_HLC)? {
                 // The node is this device's even if the clock came from a restored backup.
                 Some(b) => Hlc {
                     node: node_of(device),
-                    ..Hlc::from_bytes(b.as_ref().try_into().map_err(|_| Error::Corrupt("bad clock".into()))?)
+                    ..Hlc::from_bytes(
+                        b.as_ref()
+                            .try_into()
+                            .map_err(|_| Error::Corrupt("bad clock".into()))?,
+                    )
                 },
                 None => Hlc::zero(node_of(device)),
             };
@@ -376,15 +414,23 @@ impl LockedStore {
 
     /// Changes a user's passphrase: only that user's wrapped key is rewritten (no data is
     /// re-encrypted). The old passphrase must be right.
-    pub fn change_passphrase(&self, login: &str, old: &str, new: &str, kdf: KdfParams) -> Result<()> {
+    pub fn change_passphrase(
+        &self,
+        login: &str,
+        old: &str,
+        new: &str,
+        kdf: KdfParams,
+    ) -> Result<()> {
         check_passphrase(new)?;
         let skey = slot_key(&self.db, login)?;
         let slot = read_slot(&self.db, &skey, login)?;
         let aad = slot_aad(&self.db, &skey)?;
         let key = slot.unwrap_key(old, &aad)?;
         let new_slot = KeySlot::wrap(&key, new, kdf, slot.user_id, &aad)?;
-        self.db
-            .insert(skey, serde_json::to_vec(&new_slot).map_err(|e| Error::Engine(e.to_string()))?)?;
+        self.db.insert(
+            skey,
+            serde_json::to_vec(&new_slot).map_err(|e| Error::Engine(e.to_string()))?,
+        )?;
         self.db.flush()?;
         Ok(())
     }
@@ -412,14 +458,21 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("dir", &self.dir).field("user", &self.user).finish()
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("user", &self.user)
+            .finish()
     }
 }
 
 impl Store {
     /// Forgets the keys (zeroized) and returns the store locked.
     pub fn lock(self) -> LockedStore {
-        LockedStore { db: self.db.clone(), dir: self.dir.clone(), schema: SCHEMA_VERSION }
+        LockedStore {
+            db: self.db.clone(),
+            dir: self.dir.clone(),
+            schema: SCHEMA_VERSION,
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -440,16 +493,30 @@ impl Store {
     }
 
     /// Lets another login unlock this store with its own passphrase.
-    pub fn add_user(&self, login: &str, user_id: UserId, passphrase: &str, kdf: KdfParams) -> Result<()> {
+    pub fn add_user(
+        &self,
+        login: &str,
+        user_id: UserId,
+        passphrase: &str,
+        kdf: KdfParams,
+    ) -> Result<()> {
         check_passphrase(passphrase)?;
         let skey = slot_key(&self.db, login)?;
         if self.db.get(&skey)?.is_some() {
             return Err(Error::UserExists(login.trim().to_string()));
         }
         let aad = slot_aad(&self.db, &skey)?;
-        let slot = KeySlot::wrap(self.keys.data_key(), passphrase, kdf, user_id.as_uuid(), &aad)?;
-        self.db
-            .insert(skey, serde_json::to_vec(&slot).map_err(|e| Error::Engine(e.to_string()))?)?;
+        let slot = KeySlot::wrap(
+            self.keys.data_key(),
+            passphrase,
+            kdf,
+            user_id.as_uuid(),
+            &aad,
+        )?;
+        self.db.insert(
+            skey,
+            serde_json::to_vec(&slot).map_err(|e| Error::Engine(e.to_string()))?,
+        )?;
         self.db.flush()?;
         Ok(())
     }
@@ -469,9 +536,19 @@ impl Store {
     }
 
     /// See [`LockedStore::change_passphrase`].
-    pub fn change_passphrase(&self, login: &str, old: &str, new: &str, kdf: KdfParams) -> Result<()> {
-        LockedStore { db: self.db.clone(), dir: self.dir.clone(), schema: SCHEMA_VERSION }
-            .change_passphrase(login, old, new, kdf)
+    pub fn change_passphrase(
+        &self,
+        login: &str,
+        old: &str,
+        new: &str,
+        kdf: KdfParams,
+    ) -> Result<()> {
+        LockedStore {
+            db: self.db.clone(),
+            dir: self.dir.clone(),
+            schema: SCHEMA_VERSION,
+        }
+        .change_passphrase(login, old, new, kdf)
     }
 
     fn index_db_key(&self, key: &IndexKey, id: Uuid) -> Vec<u8> {
@@ -484,7 +561,9 @@ impl Store {
 
     /// Reads and opens a record: its change sequence and JSON bytes.
     fn read_raw(&self, key: &[u8]) -> Result<Option<(u64, Zeroizing<Vec<u8>>)>> {
-        let Some(sealed) = self.db.get(key)? else { return Ok(None) };
+        let Some(sealed) = self.db.get(key)? else {
+            return Ok(None);
+        };
         let plain = self.keys.open(key, &sealed)?;
         if plain.len() < 8 {
             return Err(Error::Corrupt("a record is truncated".into()));
@@ -494,7 +573,8 @@ impl Store {
     }
 
     fn decode<R: Record>(json: &[u8]) -> Result<R> {
-        serde_json::from_slice(json).map_err(|e| Error::Corrupt(format!("a stored record does not read back: {e}")))
+        serde_json::from_slice(json)
+            .map_err(|e| Error::Corrupt(format!("a stored record does not read back: {e}")))
     }
 
     /// Saves a record (create or update). The record, its index entries, its change-log entry
@@ -518,22 +598,34 @@ impl Store {
             None => (None, None, Vec::new()),
         };
         let Some(change) = Change::between(R::KIND, id, old_json.as_ref(), &new_json) else {
-            return Ok(Saved { op_id: None, hlc: w.hlc });
+            return Ok(Saved {
+                op_id: None,
+                hlc: w.hlc,
+            });
         };
         let new_index = record.index_keys();
         let seq = w.seq + 1;
         let hlc = w.hlc.tick(now_ms());
-        let op = Op { op_id: Uuid::now_v7(), author: self.user, device: self.device, hlc, change };
+        let op = Op {
+            op_id: Uuid::now_v7(),
+            author: self.user,
+            device: self.device,
+            hlc,
+            change,
+        };
 
         let mut plain = Zeroizing::new(seq.to_be_bytes().to_vec());
         serde_json::to_writer(&mut *plain, &new_json).map_err(|e| Error::Invalid(e.to_string()))?;
         let sealed_record = self.keys.seal(&rkey, &plain)?;
         let okey = outbox_key(seq, op.op_id);
-        let op_json = Zeroizing::new(serde_json::to_vec(&op).map_err(|e| Error::Invalid(e.to_string()))?);
+        let op_json =
+            Zeroizing::new(serde_json::to_vec(&op).map_err(|e| Error::Invalid(e.to_string()))?);
         let sealed_op = self.keys.seal(&okey, &op_json)?;
 
-        let old_set: BTreeSet<Vec<u8>> = old_index.iter().map(|k| self.index_db_key(k, id)).collect();
-        let new_set: BTreeSet<Vec<u8>> = new_index.iter().map(|k| self.index_db_key(k, id)).collect();
+        let old_set: BTreeSet<Vec<u8>> =
+            old_index.iter().map(|k| self.index_db_key(k, id)).collect();
+        let new_set: BTreeSet<Vec<u8>> =
+            new_index.iter().map(|k| self.index_db_key(k, id)).collect();
         let mut change_value = vec![R::KIND.code()];
         change_value.extend_from_slice(id.as_bytes());
 
@@ -559,7 +651,10 @@ impl Store {
             .map_err(tx_error)?;
         self.db.flush()?;
         w.seq = seq;
-        Ok(Saved { op_id: Some(op.op_id), hlc })
+        Ok(Saved {
+            op_id: Some(op.op_id),
+            hlc,
+        })
     }
 
     /// Deletes a record (and its index entries), writing a delete op. `Ok(None)` when it did
@@ -568,9 +663,15 @@ impl Store {
         guarded(|| {
             let mut w = self.write_lock();
             let rkey = record_key(R::KIND, id);
-            let Some((old_seq, bytes)) = self.read_raw(&rkey)? else { return Ok(None) };
+            let Some((old_seq, bytes)) = self.read_raw(&rkey)? else {
+                return Ok(None);
+            };
             let old: R = Self::decode(&bytes)?;
-            let old_set: Vec<Vec<u8>> = old.index_keys().iter().map(|k| self.index_db_key(k, id)).collect();
+            let old_set: Vec<Vec<u8>> = old
+                .index_keys()
+                .iter()
+                .map(|k| self.index_db_key(k, id))
+                .collect();
             let seq = w.seq + 1;
             let hlc = w.hlc.tick(now_ms());
             let op = Op {
@@ -578,7 +679,11 @@ impl Store {
                 author: self.user,
                 device: self.device,
                 hlc,
-                change: Change { entity: R::KIND, id, action: reintegra_core::op::Action::Delete },
+                change: Change {
+                    entity: R::KIND,
+                    id,
+                    action: reintegra_core::op::Action::Delete,
+                },
             };
             let okey = outbox_key(seq, op.op_id);
             let op_json = serde_json::to_vec(&op).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -599,7 +704,10 @@ impl Store {
                 .map_err(tx_error)?;
             self.db.flush()?;
             w.seq = seq;
-            Ok(Some(Saved { op_id: Some(op.op_id), hlc }))
+            Ok(Some(Saved {
+                op_id: Some(op.op_id),
+                hlc,
+            }))
         })
     }
 
@@ -619,7 +727,9 @@ impl Store {
             for item in self.db.scan_prefix(prefix) {
                 let (key, sealed) = item?;
                 let plain = self.keys.open(&key, &sealed)?;
-                let json = plain.get(8..).ok_or_else(|| Error::Corrupt("a record is truncated".into()))?;
+                let json = plain
+                    .get(8..)
+                    .ok_or_else(|| Error::Corrupt("a record is truncated".into()))?;
                 out.push(Self::decode(json)?);
             }
             Ok(out)
@@ -651,7 +761,10 @@ impl Store {
             let mut ids = Vec::new();
             for item in self.db.range(lo..hi) {
                 let (key, _) = item?;
-                let start = key.len().checked_sub(16).ok_or_else(|| Error::Corrupt("bad index key".into()))?;
+                let start = key
+                    .len()
+                    .checked_sub(16)
+                    .ok_or_else(|| Error::Corrupt("bad index key".into()))?;
                 ids.push(uuid_at(&key[start..])?);
             }
             self.load_all(ids)
@@ -662,7 +775,10 @@ impl Store {
         let mut ids = Vec::new();
         for item in self.db.scan_prefix(prefix) {
             let (key, _) = item?;
-            ids.push(uuid_at(key.get(at..).ok_or_else(|| Error::Corrupt("bad index key".into()))?)?);
+            ids.push(uuid_at(
+                key.get(at..)
+                    .ok_or_else(|| Error::Corrupt("bad index key".into()))?,
+            )?);
         }
         Ok(ids)
     }
@@ -786,6 +902,8 @@ pub(crate) fn opid_key_of(op_id: Uuid) -> [u8; 17] {
 fn tx_error(e: sled::transaction::TransactionError<()>) -> Error {
     match e {
         sled::transaction::TransactionError::Storage(e) => Error::from(e),
-        sled::transaction::TransactionError::Abort(()) => Error::Engine("transaction aborted".into()),
+        sled::transaction::TransactionError::Abort(()) => {
+            Error::Engine("transaction aborted".into())
+        }
     }
 }

@@ -35,12 +35,17 @@ pub enum Error {
     Corrupt(String),
     #[error("the backup file is damaged or incomplete ({0})")]
     CorruptBackup(String),
-    #[error("the backup was made by a newer version of Reintegra (format {found}); update the app")]
+    #[error(
+        "the backup was made by a newer version of Reintegra (format {found}); update the app"
+    )]
     NewerBackup { found: u32 },
     #[error("operation {0} is not in the outbox")]
     UnknownOp(uuid::Uuid),
     #[error("{entity} {id} does not exist")]
-    NotFoundRecord { entity: &'static str, id: uuid::Uuid },
+    NotFoundRecord {
+        entity: &'static str,
+        id: uuid::Uuid,
+    },
     #[error("invalid record: {0}")]
     Invalid(String),
     #[error("disk error: {0}")]

@@ -18,7 +18,7 @@ mod migrate;
 pub use backup::{restore, BackupInfo};
 pub use crypto::KdfParams;
 pub use engine::{
-    IndexKey, LockedStore, NewStore, OutboxEntry, RecentChange, Record, Saved, Store, MIN_PASSPHRASE,
-    SCHEMA_VERSION,
+    IndexKey, LockedStore, NewStore, OutboxEntry, RecentChange, Record, Saved, Store,
+    MIN_PASSPHRASE, SCHEMA_VERSION,
 };
 pub use error::{Error, Result};

@@ -16,8 +16,8 @@ use zeroize::Zeroizing;
 
 use crate::crypto::Keys;
 use crate::engine::{
-    change_key, index_db_key, node_of, now_ms, opid_key_of, outbox_key_of, read_schema, META_DEVICE,
-    META_HLC, META_SCHEMA, META_SEQ, P_RECORD, SCHEMA_VERSION,
+    change_key, index_db_key, node_of, now_ms, opid_key_of, outbox_key_of, read_schema,
+    META_DEVICE, META_HLC, META_SCHEMA, META_SEQ, P_RECORD, SCHEMA_VERSION,
 };
 use crate::error::{Error, Result};
 
@@ -48,7 +48,10 @@ fn v0_to_v1(db: &sled::Db, keys: &Keys, user: UserId) -> Result<()> {
     let mut batch = sled::Batch::default();
     for item in db.scan_prefix([P_RECORD]) {
         let (key, sealed) = item?;
-        let (kind, id) = match (key.get(1).and_then(|c| EntityKind::from_code(*c)), key.get(2..)) {
+        let (kind, id) = match (
+            key.get(1).and_then(|c| EntityKind::from_code(*c)),
+            key.get(2..),
+        ) {
             (Some(kind), Some(id)) => (
                 kind,
                 Uuid::from_slice(id).map_err(|_| Error::Corrupt("bad record key".into()))?,
@@ -75,10 +78,15 @@ fn v0_to_v1(db: &sled::Db, keys: &Keys, user: UserId) -> Result<()> {
             author: user,
             device,
             hlc: hlc_now,
-            change: Change { entity: kind, id, action: Action::Create { record: value } },
+            change: Change {
+                entity: kind,
+                id,
+                action: Action::Create { record: value },
+            },
         };
         let okey = outbox_key_of(seq, op.op_id);
-        let op_json = Zeroizing::new(serde_json::to_vec(&op).map_err(|e| Error::Engine(e.to_string()))?);
+        let op_json =
+            Zeroizing::new(serde_json::to_vec(&op).map_err(|e| Error::Engine(e.to_string()))?);
         batch.insert(&okey, keys.seal(&okey, &op_json)?);
         batch.insert(&opid_key_of(op.op_id), &seq.to_be_bytes());
     }
@@ -91,6 +99,7 @@ fn v0_to_v1(db: &sled::Db, keys: &Keys, user: UserId) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod fixture {
     //! Writes `tests/fixtures/schema-v0/`, a store in the schema-v0 layout, as the first
     //! prototype wrote it. Run once: `cargo test -p reintegra-store write_schema_v0_fixture -- --ignored`.
@@ -106,7 +115,10 @@ mod fixture {
     use uuid::Uuid;
 
     use crate::crypto::{random_secret, KdfParams, KeySlot, Keys};
-    use crate::engine::{open_sled, record_key, slot_aad_with, slot_key_with, Record, META_DEVICE, META_SLOT_SALT, META_STORE_ID};
+    use crate::engine::{
+        open_sled, record_key, slot_aad_with, slot_key_with, Record, META_DEVICE, META_SLOT_SALT,
+        META_STORE_ID,
+    };
 
     fn put<R: Record>(db: &sled::Db, keys: &Keys, r: &R) {
         let key = record_key(R::KIND, r.record_id());
@@ -129,7 +141,11 @@ mod fixture {
         let salt = [9u8; 32];
         db.insert(META_STORE_ID, &store_id).unwrap();
         db.insert(META_SLOT_SALT, &salt).unwrap();
-        db.insert(META_DEVICE, Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0d0d).as_bytes()).unwrap();
+        db.insert(
+            META_DEVICE,
+            Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0d0d).as_bytes(),
+        )
+        .unwrap();
         let skey = slot_key_with(&salt, "fixture");
         let slot = KeySlot::wrap(
             &data_key,
@@ -143,7 +159,11 @@ mod fixture {
 
         let at = Utc.with_ymd_and_hms(2024, 3, 1, 9, 0, 0).unwrap();
         let user = UserId::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
-        let pid = |n: u128| PersonId::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_1000 + n));
+        let pid = |n: u128| {
+            PersonId::new(Uuid::from_u128(
+                0x0190_0000_0000_7000_8000_0000_0000_1000 + n,
+            ))
+        };
         let mut a = Person::new(pid(1), "Rosa Amelia", "Martínez", at);
         a.second_surname = "Cruz".into();
         a.dui = Some(Dui::from_body("03456789").unwrap());
@@ -155,11 +175,29 @@ mod fixture {
         for p in [&a, &b, &c] {
             put(&db, &keys, p);
         }
-        let r = Referral::propose(ReferralId::new(Uuid::from_u128(0x2001)), pid(1), ServiceType::Vocational, at, user);
+        let r = Referral::propose(
+            ReferralId::new(Uuid::from_u128(0x2001)),
+            pid(1),
+            ServiceType::Vocational,
+            at,
+            user,
+        );
         put(&db, &keys, &r);
-        let f = FollowUp::new(FollowUpId::new(Uuid::from_u128(0x3001)), pid(1), NaiveDate::from_ymd_opt(2024, 4, 1).unwrap(), FollowUpChannel::Phone);
+        let f = FollowUp::new(
+            FollowUpId::new(Uuid::from_u128(0x3001)),
+            pid(1),
+            NaiveDate::from_ymd_opt(2024, 4, 1).unwrap(),
+            FollowUpChannel::Phone,
+        );
         put(&db, &keys, &f);
-        let n = CaseNote { id: CaseNoteId::new(Uuid::from_u128(0x4001)), person: pid(2), text: "Primera entrevista".into(), author: user, at, sensitive: false };
+        let n = CaseNote {
+            id: CaseNoteId::new(Uuid::from_u128(0x4001)),
+            person: pid(2),
+            text: "Primera entrevista".into(),
+            author: user,
+            at,
+            sensitive: false,
+        };
         put(&db, &keys, &n);
         db.flush().unwrap();
     }

@@ -1,4 +1,5 @@
 //! Backup → restore round trip; refusals; damaged backups.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 
@@ -17,7 +18,12 @@ fn filled_store(dir: &std::path::Path) -> reintegra_store::Store {
         store.save_person(&p).unwrap();
     }
     store
-        .add_user("bea", UserId::new(Uuid::from_u128(0xbea)), "contraseña de bea", KdfParams::INSECURE_FAST)
+        .add_user(
+            "bea",
+            UserId::new(Uuid::from_u128(0xbea)),
+            "contraseña de bea",
+            KdfParams::INSECURE_FAST,
+        )
         .unwrap();
     store
 }
@@ -36,20 +42,32 @@ fn backup_restores_everything_on_a_new_device() {
     let outbox = store.outbox(1000).unwrap();
 
     // Restored with another user's passphrase, onto another device.
-    let restored = restore(&file, tmp.path().join("b"), "bea", "contraseña de bea", NEW_DEVICE).unwrap();
+    let restored = restore(
+        &file,
+        tmp.path().join("b"),
+        "bea",
+        "contraseña de bea",
+        NEW_DEVICE,
+    )
+    .unwrap();
     assert_eq!(restored.persons().unwrap(), persons);
     assert_eq!(restored.outbox(1000).unwrap(), outbox);
     assert_eq!(restored.device(), NEW_DEVICE);
     assert_eq!(restored.persons_by_name_word("persona7").unwrap().len(), 1);
     // The restored store goes on: new ops come after the restored ones, by this device.
-    let saved = restored.save_person(&person(1000, "Nueva", "Persona")).unwrap();
+    let saved = restored
+        .save_person(&person(1000, "Nueva", "Persona"))
+        .unwrap();
     let last = restored.outbox(1000).unwrap().pop().unwrap();
     assert_eq!(Some(last.op.op_id), saved.op_id);
     assert_eq!(last.op.device, NEW_DEVICE);
     assert!(last.op.hlc > outbox.last().unwrap().op.hlc);
     drop(restored);
     // And it reopens with the original user's passphrase too.
-    let again = reintegra_store::LockedStore::open(tmp.path().join("b")).unwrap().unlock(LOGIN, PASS).unwrap();
+    let again = reintegra_store::LockedStore::open(tmp.path().join("b"))
+        .unwrap()
+        .unlock(LOGIN, PASS)
+        .unwrap();
     assert_eq!(again.person_count(), 301);
 }
 
@@ -67,11 +85,20 @@ fn restore_never_merges_into_a_non_empty_directory() {
     assert!(matches!(err, Error::RestoreTargetNotEmpty(_)), "{err}");
     assert_eq!(snapshot(&other), before);
     // Into the live store itself: refused too.
-    assert!(matches!(restore(&file, tmp.path().join("a"), LOGIN, PASS, NEW_DEVICE), Err(Error::RestoreTargetNotEmpty(_))));
+    assert!(matches!(
+        restore(&file, tmp.path().join("a"), LOGIN, PASS, NEW_DEVICE),
+        Err(Error::RestoreTargetNotEmpty(_))
+    ));
     // Wrong passphrase / unknown user: nothing created.
     let target = tmp.path().join("c");
-    assert!(matches!(restore(&file, &target, LOGIN, "no es", NEW_DEVICE), Err(Error::WrongPassphrase)));
-    assert!(matches!(restore(&file, &target, "nadie", PASS, NEW_DEVICE), Err(Error::UnknownUser(_))));
+    assert!(matches!(
+        restore(&file, &target, LOGIN, "no es", NEW_DEVICE),
+        Err(Error::WrongPassphrase)
+    ));
+    assert!(matches!(
+        restore(&file, &target, "nadie", PASS, NEW_DEVICE),
+        Err(Error::UnknownUser(_))
+    ));
     assert!(!target.exists());
 }
 
@@ -99,7 +126,9 @@ fn damaged_or_truncated_backups_are_refused_without_panic() {
     for (what, bytes) in cases {
         let path = tmp.path().join("bad.rbk");
         std::fs::write(&path, &bytes).unwrap();
-        let err = restore(&path, &target, LOGIN, PASS, NEW_DEVICE).err().unwrap_or_else(|| panic!("{what}: accepted"));
+        let err = restore(&path, &target, LOGIN, PASS, NEW_DEVICE)
+            .err()
+            .unwrap_or_else(|| panic!("{what}: accepted"));
         assert!(matches!(err, Error::CorruptBackup(_)), "{what}: {err:?}");
         assert!(!target.exists(), "{what}: left files behind");
     }
@@ -111,6 +140,9 @@ fn damaged_or_truncated_backups_are_refused_without_panic() {
     forged[body..].copy_from_slice(sum.as_bytes());
     let path = tmp.path().join("forged.rbk");
     std::fs::write(&path, &forged).unwrap();
-    assert!(matches!(restore(&path, &target, LOGIN, PASS, NEW_DEVICE), Err(Error::CorruptBackup(_))));
+    assert!(matches!(
+        restore(&path, &target, LOGIN, PASS, NEW_DEVICE),
+        Err(Error::CorruptBackup(_))
+    ));
     assert!(!target.exists());
 }

@@ -1,5 +1,6 @@
 //! Damaged store files give a clear error, never a panic, and nothing else in the directory is
 //! touched. A store of a newer schema is refused.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 
@@ -7,6 +8,8 @@ use std::path::Path;
 
 use common::*;
 use reintegra_store::{Error, LockedStore, SCHEMA_VERSION};
+
+type Damage = Box<dyn Fn(&Path)>;
 
 /// Opens, unlocks and reads everything; returns the first error.
 fn open_and_read_all(dir: &Path) -> Result<usize, Error> {
@@ -36,26 +39,49 @@ fn corrupted_or_truncated_store_files_are_errors_not_panics() {
 
     let neighbour = tmp.path().join("cases").join("otro-archivo.txt");
     let mut outcomes = Vec::new();
-    let mut variants: Vec<(String, Box<dyn Fn(&Path)>)> = Vec::new();
+    let mut variants: Vec<(String, Damage)> = Vec::new();
     for cut in [0usize, 7, 100, db_len / 3, db_len / 2, db_len - 100] {
-        variants.push((format!("db truncated to {cut}"), Box::new(move |d: &Path| {
-            let f = std::fs::OpenOptions::new().write(true).open(d.join("db")).unwrap();
-            f.set_len(cut as u64).unwrap();
-        })));
+        variants.push((
+            format!("db truncated to {cut}"),
+            Box::new(move |d: &Path| {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(d.join("db"))
+                    .unwrap();
+                f.set_len(cut as u64).unwrap();
+            }),
+        ));
     }
-    for at in [10usize, 500, 4000, db_len / 4, db_len / 2, db_len - 600, db_len - 50] {
-        variants.push((format!("db byte {at} flipped"), Box::new(move |d: &Path| {
-            let mut b = std::fs::read(d.join("db")).unwrap();
-            if at < b.len() {
-                for x in &mut b[at..(at + 16).min(db_len)] {
-                    *x ^= 0x5a;
+    for at in [
+        10usize,
+        500,
+        4000,
+        db_len / 4,
+        db_len / 2,
+        db_len - 600,
+        db_len - 50,
+    ] {
+        variants.push((
+            format!("db byte {at} flipped"),
+            Box::new(move |d: &Path| {
+                let mut b = std::fs::read(d.join("db")).unwrap();
+                if at < b.len() {
+                    for x in &mut b[at..(at + 16).min(db_len)] {
+                        *x ^= 0x5a;
+                    }
                 }
-            }
-            std::fs::write(d.join("db"), b).unwrap();
-        })));
+                std::fs::write(d.join("db"), b).unwrap();
+            }),
+        ));
     }
-    variants.push(("conf garbage".into(), Box::new(|d: &Path| std::fs::write(d.join("conf"), b"\x00\x01garbage").unwrap())));
-    variants.push(("conf removed".into(), Box::new(|d: &Path| std::fs::remove_file(d.join("conf")).unwrap())));
+    variants.push((
+        "conf garbage".into(),
+        Box::new(|d: &Path| std::fs::write(d.join("conf"), b"\x00\x01garbage").unwrap()),
+    ));
+    variants.push((
+        "conf removed".into(),
+        Box::new(|d: &Path| std::fs::remove_file(d.join("conf")).unwrap()),
+    ));
 
     for (i, (what, damage)) in variants.iter().enumerate() {
         let case = tmp.path().join("cases").join(format!("c{i}"));
@@ -77,14 +103,24 @@ fn corrupted_or_truncated_store_files_are_errors_not_panics() {
         if let Ok(n) = &outcome {
             assert!(*n <= 200, "{what}");
         }
-        outcomes.push(format!("{what}: {}", match &outcome {
-            Ok(n) => format!("recovered {n} persons"),
-            Err(e) => format!("error: {e}"),
-        }));
-        assert_eq!(std::fs::read_to_string(&neighbour).unwrap(), "no me toques", "{what}");
+        outcomes.push(format!(
+            "{what}: {}",
+            match &outcome {
+                Ok(n) => format!("recovered {n} persons"),
+                Err(e) => format!("error: {e}"),
+            }
+        ));
+        assert_eq!(
+            std::fs::read_to_string(&neighbour).unwrap(),
+            "no me toques",
+            "{what}"
+        );
     }
     println!("{}", outcomes.join("\n"));
-    assert!(outcomes.iter().filter(|o| o.contains("error")).count() >= 3, "{outcomes:#?}");
+    assert!(
+        outcomes.iter().filter(|o| o.contains("error")).count() >= 3,
+        "{outcomes:#?}"
+    );
 }
 
 #[test]
@@ -94,11 +130,14 @@ fn a_newer_schema_is_refused_with_a_clear_message() {
     drop(create(&dir));
     {
         let db = sled::open(&dir).unwrap();
-        db.insert(b"m:schema", &(SCHEMA_VERSION + 1).to_be_bytes()).unwrap();
+        db.insert(b"m:schema", &(SCHEMA_VERSION + 1).to_be_bytes())
+            .unwrap();
         db.flush().unwrap();
     }
     let err = LockedStore::open(&dir).unwrap_err();
-    assert!(matches!(err, Error::NewerSchema { found, supported } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION));
+    assert!(
+        matches!(err, Error::NewerSchema { found, supported } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION)
+    );
     assert!(err.to_string().contains("newer version"), "{err}");
 }
 

@@ -2,6 +2,7 @@
 //! every save it acknowledged must survive, complete, once in the outbox.
 //! 50 kills by default; `STORE_CRASH_TRIALS=500 cargo test -p reintegra-store --test crash`
 //! (or `store-crash-writer --trials 500`) for more.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::process::Command;
 
@@ -22,6 +23,12 @@ fn acknowledged_saves_survive_sigkill() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
-    assert!(out.status.success(), "crash test failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains(&format!("{trials} crash trials")), "{stdout}");
+    assert!(
+        out.status.success(),
+        "crash test failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("{trials} crash trials")),
+        "{stdout}"
+    );
 }

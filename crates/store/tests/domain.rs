@@ -1,4 +1,5 @@
 //! The domain API: saves, lookups, recent changes, outbox order, ack and compaction.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 
@@ -18,7 +19,15 @@ fn names(mut v: Vec<reintegra_core::person::Person>) -> Vec<String> {
 fn seed(store: &Store) {
     let dui = reintegra_core::dui::Dui::from_body("04567890").unwrap();
     store
-        .save_person(&person_with(1, "Ana", "López", "Peña", dui.as_str(), "7000-0001", "SV-AH-atiquizaya"))
+        .save_person(&person_with(
+            1,
+            "Ana",
+            "López",
+            "Peña",
+            dui.as_str(),
+            "7000-0001",
+            "SV-AH-atiquizaya",
+        ))
         .unwrap();
 }
 
@@ -30,57 +39,152 @@ fn lookups_by_place_dui_name_status_and_due_date() {
     let a = territory.place("SV-AH-atiquizaya").unwrap().clone();
     let b = territory.place("SV-AH-el-refugio").unwrap().clone();
     assert_eq!(a.municipality_code, b.municipality_code);
-    let other = territory.places().find(|p| p.municipality_code != a.municipality_code).unwrap().clone();
+    let other = territory
+        .places()
+        .find(|p| p.municipality_code != a.municipality_code)
+        .unwrap()
+        .clone();
 
     seed(&store);
     let dui2 = reintegra_core::dui::Dui::from_body("01234567").unwrap();
-    store.save_person(&person_with(2, "Beto", "Ruiz", "Ávalos", dui2.as_str(), "7000-0002", &b.district_code)).unwrap();
+    store
+        .save_person(&person_with(
+            2,
+            "Beto",
+            "Ruiz",
+            "Ávalos",
+            dui2.as_str(),
+            "7000-0002",
+            &b.district_code,
+        ))
+        .unwrap();
     let mut carla = person(3, "Carla", "Peña");
     carla.destination_district = other.district_code.clone();
     store.save_person(&carla).unwrap();
 
-    assert_eq!(names(store.persons_by_destination_district(&a.district_code).unwrap()), ["Ana"]);
-    assert_eq!(names(store.persons_by_destination_municipality(&a.municipality_code).unwrap()), ["Ana", "Beto"]);
-    assert_eq!(names(store.persons_by_destination_municipality(&other.municipality_code).unwrap()), ["Carla"]);
+    assert_eq!(
+        names(
+            store
+                .persons_by_destination_district(&a.district_code)
+                .unwrap()
+        ),
+        ["Ana"]
+    );
+    assert_eq!(
+        names(
+            store
+                .persons_by_destination_municipality(&a.municipality_code)
+                .unwrap()
+        ),
+        ["Ana", "Beto"]
+    );
+    assert_eq!(
+        names(
+            store
+                .persons_by_destination_municipality(&other.municipality_code)
+                .unwrap()
+        ),
+        ["Carla"]
+    );
     assert_eq!(names(store.persons_by_dui(&dui2).unwrap()), ["Beto"]);
-    assert_eq!(names(store.persons_by_name_word("PEÑA").unwrap()), ["Ana", "Carla"]);
-    assert_eq!(names(store.persons_by_name_word("avalos").unwrap()), ["Beto"]);
+    assert_eq!(
+        names(store.persons_by_name_word("PEÑA").unwrap()),
+        ["Ana", "Carla"]
+    );
+    assert_eq!(
+        names(store.persons_by_name_word("avalos").unwrap()),
+        ["Beto"]
+    );
     assert!(store.persons_by_name_word("").unwrap().is_empty());
 
     // Moving Carla updates the indexes.
     carla.destination_district = a.district_code.clone();
     store.save_person(&carla).unwrap();
-    assert_eq!(names(store.persons_by_destination_district(&a.district_code).unwrap()), ["Ana", "Carla"]);
-    assert!(store.persons_by_destination_municipality(&other.municipality_code).unwrap().is_empty());
+    assert_eq!(
+        names(
+            store
+                .persons_by_destination_district(&a.district_code)
+                .unwrap()
+        ),
+        ["Ana", "Carla"]
+    );
+    assert!(store
+        .persons_by_destination_municipality(&other.municipality_code)
+        .unwrap()
+        .is_empty());
 
     // Referrals by status.
-    let mut r1 = Referral::propose(ReferralId::new(Uuid::from_u128(11)), pid(1), ServiceType::Psychosocial, now(), USER);
+    let mut r1 = Referral::propose(
+        ReferralId::new(Uuid::from_u128(11)),
+        pid(1),
+        ServiceType::Psychosocial,
+        now(),
+        USER,
+    );
     r1.provider = Some(reintegra_core::ids::ProviderId::new(Uuid::from_u128(77)));
-    let r2 = Referral::propose(ReferralId::new(Uuid::from_u128(12)), pid(2), ServiceType::Health, now(), USER);
+    let r2 = Referral::propose(
+        ReferralId::new(Uuid::from_u128(12)),
+        pid(2),
+        ServiceType::Health,
+        now(),
+        USER,
+    );
     store.save_referral(&r1).unwrap();
     store.save_referral(&r2).unwrap();
-    assert_eq!(store.referrals_by_status(ReferralStatus::Proposed).unwrap().len(), 2);
+    assert_eq!(
+        store
+            .referrals_by_status(ReferralStatus::Proposed)
+            .unwrap()
+            .len(),
+        2
+    );
     r1.transition(ReferralStatus::Sent, now(), USER).unwrap();
     store.save_referral(&r1).unwrap();
-    assert_eq!(store.referrals_by_status(ReferralStatus::Proposed).unwrap(), vec![r2.clone()]);
-    assert_eq!(store.referrals_by_status(ReferralStatus::Sent).unwrap(), vec![r1.clone()]);
+    assert_eq!(
+        store.referrals_by_status(ReferralStatus::Proposed).unwrap(),
+        vec![r2.clone()]
+    );
+    assert_eq!(
+        store.referrals_by_status(ReferralStatus::Sent).unwrap(),
+        vec![r1.clone()]
+    );
     assert_eq!(store.referrals_of_person(pid(1)).unwrap(), vec![r1.clone()]);
 
     // Follow-ups by due date.
-    let f = |n: u128, d: u32| FollowUp::new(FollowUpId::new(Uuid::from_u128(100 + n)), pid(1), day(2024, 12, d), FollowUpChannel::Visit);
+    let f = |n: u128, d: u32| {
+        FollowUp::new(
+            FollowUpId::new(Uuid::from_u128(100 + n)),
+            pid(1),
+            day(2024, 12, d),
+            FollowUpChannel::Visit,
+        )
+    };
     let (f1, f2, mut f3) = (f(1, 10), f(2, 3), f(3, 20));
     for x in [&f1, &f2, &f3] {
         store.save_follow_up(x).unwrap();
     }
-    let due: Vec<_> = store.follow_ups_due_between(day(2024, 12, 1), day(2024, 12, 15)).unwrap();
+    let due: Vec<_> = store
+        .follow_ups_due_between(day(2024, 12, 1), day(2024, 12, 15))
+        .unwrap();
     assert_eq!(due, vec![f2.clone(), f1.clone()]);
     f3.complete(day(2024, 12, 1), "ok");
     store.save_follow_up(&f3).unwrap();
-    assert_eq!(store.pending_follow_ups_due_by(day(2024, 12, 31)).unwrap(), vec![f2.clone(), f1.clone()]);
+    assert_eq!(
+        store.pending_follow_ups_due_by(day(2024, 12, 31)).unwrap(),
+        vec![f2.clone(), f1.clone()]
+    );
     assert_eq!(store.follow_ups_of_person(pid(1)).unwrap().len(), 3);
     store.delete_follow_up(f2.id).unwrap();
-    assert_eq!(store.follow_ups_due_between(day(2024, 12, 1), day(2024, 12, 15)).unwrap(), vec![f1.clone()]);
-    assert!(matches!(store.delete_follow_up(f2.id), Err(Error::NotFoundRecord { .. })));
+    assert_eq!(
+        store
+            .follow_ups_due_between(day(2024, 12, 1), day(2024, 12, 15))
+            .unwrap(),
+        vec![f1.clone()]
+    );
+    assert!(matches!(
+        store.delete_follow_up(f2.id),
+        Err(Error::NotFoundRecord { .. })
+    ));
 
     // Recent changes: newest first, one entry per record.
     let recent = store.recent_changes(3).unwrap();
@@ -101,12 +205,20 @@ fn outbox_in_order_ack_and_compaction_survive_restart() {
     ops.push(store.save_person(&p).unwrap().op_id.unwrap());
     // Unchanged: no op.
     assert_eq!(store.save_person(&p).unwrap().op_id, None);
-    ops.push(store.save_person(&person(2, "Beto", "Ruiz")).unwrap().op_id.unwrap());
+    ops.push(
+        store
+            .save_person(&person(2, "Beto", "Ruiz"))
+            .unwrap()
+            .op_id
+            .unwrap(),
+    );
     ops.push(store.delete_person(pid(2)).unwrap().op_id.unwrap());
 
     let outbox = store.outbox(10).unwrap();
     assert_eq!(outbox.iter().map(|e| e.op.op_id).collect::<Vec<_>>(), ops);
-    assert!(outbox.windows(2).all(|w| w[0].op.hlc < w[1].op.hlc && w[0].seq < w[1].seq));
+    assert!(outbox
+        .windows(2)
+        .all(|w| w[0].op.hlc < w[1].op.hlc && w[0].seq < w[1].seq));
     assert!(matches!(outbox[0].op.change.action, Action::Create { .. }));
     match &outbox[1].op.change.action {
         Action::Update { fields } => assert_eq!(fields.keys().collect::<Vec<_>>(), ["phone"]),
@@ -120,14 +232,22 @@ fn outbox_in_order_ack_and_compaction_survive_restart() {
     let store = reopen(&dir);
     assert_eq!(store.outbox_len(), 4);
     assert_eq!(store.ack_through(ops[1]).unwrap(), 2);
-    assert!(matches!(store.ack_through(ops[0]), Err(Error::UnknownOp(_))));
+    assert!(matches!(
+        store.ack_through(ops[0]),
+        Err(Error::UnknownOp(_))
+    ));
     // New ops keep growing after the old ones and their clocks keep increasing.
     let last_hlc = store.outbox(10).unwrap().last().unwrap().op.hlc;
     let new = store.save_person(&person(3, "Carla", "Peña")).unwrap();
     assert!(new.hlc > last_hlc);
     drop(store);
     let store = reopen(&dir);
-    let left: Vec<_> = store.outbox(10).unwrap().into_iter().map(|e| e.op.op_id).collect();
+    let left: Vec<_> = store
+        .outbox(10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.op.op_id)
+        .collect();
     assert_eq!(left, vec![ops[2], ops[3], new.op_id.unwrap()]);
     assert_eq!(store.ack_through(new.op_id.unwrap()).unwrap(), 3);
     assert_eq!(store.outbox_len(), 0);

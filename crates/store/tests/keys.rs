@@ -1,4 +1,5 @@
 //! Passphrases and users: wrong passphrase, second user, passphrase change, lock.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 
@@ -35,9 +36,21 @@ fn a_second_user_unlocks_the_same_data_with_their_own_passphrase() {
     let store = create(&dir);
     store.save_person(&person(1, "Ana", "López")).unwrap();
     let bea = UserId::new(Uuid::from_u128(0xbea));
-    store.add_user("Bea.Supervisora", bea, "otra contraseña", KdfParams::INSECURE_FAST).unwrap();
+    store
+        .add_user(
+            "Bea.Supervisora",
+            bea,
+            "otra contraseña",
+            KdfParams::INSECURE_FAST,
+        )
+        .unwrap();
     assert!(matches!(
-        store.add_user("bea.supervisora", bea, "otra contraseña", KdfParams::INSECURE_FAST),
+        store.add_user(
+            "bea.supervisora",
+            bea,
+            "otra contraseña",
+            KdfParams::INSECURE_FAST
+        ),
         Err(Error::UserExists(_))
     ));
     assert!(matches!(
@@ -48,7 +61,9 @@ fn a_second_user_unlocks_the_same_data_with_their_own_passphrase() {
     assert_eq!(locked.user_count(), 2);
 
     // Login names ignore case and surrounding spaces.
-    let as_bea = locked.unlock("  bea.supervisora ", "otra contraseña").unwrap();
+    let as_bea = locked
+        .unlock("  bea.supervisora ", "otra contraseña")
+        .unwrap();
     assert_eq!(as_bea.user(), bea);
     assert_eq!(as_bea.persons().unwrap()[0].given_names, "Ana");
     // Bea's saves are authored by Bea.
@@ -60,9 +75,15 @@ fn a_second_user_unlocks_the_same_data_with_their_own_passphrase() {
     assert_eq!(ops[0].op.author, USER);
 
     as_bea.remove_user(LOGIN).unwrap();
-    assert!(matches!(as_bea.remove_user("bea.supervisora"), Err(Error::LastUser)));
+    assert!(matches!(
+        as_bea.remove_user("bea.supervisora"),
+        Err(Error::LastUser)
+    ));
     let locked = as_bea.lock();
-    assert!(matches!(locked.unlock(LOGIN, PASS), Err(Error::UnknownUser(_))));
+    assert!(matches!(
+        locked.unlock(LOGIN, PASS),
+        Err(Error::UnknownUser(_))
+    ));
 }
 
 #[test]
@@ -75,14 +96,22 @@ fn changing_a_passphrase_rewraps_only_the_key() {
     }
     let outbox_before = store.outbox(100).unwrap();
     assert!(matches!(
-        store.change_passphrase(LOGIN, "wrong old one", "nueva contraseña", KdfParams::INSECURE_FAST),
+        store.change_passphrase(
+            LOGIN,
+            "wrong old one",
+            "nueva contraseña",
+            KdfParams::INSECURE_FAST
+        ),
         Err(Error::WrongPassphrase)
     ));
     store
         .change_passphrase(LOGIN, PASS, "nueva contraseña", KdfParams::INSECURE_FAST)
         .unwrap();
     let locked = store.lock();
-    assert!(matches!(locked.unlock(LOGIN, PASS), Err(Error::WrongPassphrase)));
+    assert!(matches!(
+        locked.unlock(LOGIN, PASS),
+        Err(Error::WrongPassphrase)
+    ));
     let store = locked.unlock(LOGIN, "nueva contraseña").unwrap();
     assert_eq!(store.person_count(), 20);
     // No op was written: the data did not change, only the wrapped key.
@@ -90,16 +119,31 @@ fn changing_a_passphrase_rewraps_only_the_key() {
     // Also from a locked store.
     let locked = store.lock();
     locked
-        .change_passphrase(LOGIN, "nueva contraseña", "tercera contraseña", KdfParams::INSECURE_FAST)
+        .change_passphrase(
+            LOGIN,
+            "nueva contraseña",
+            "tercera contraseña",
+            KdfParams::INSECURE_FAST,
+        )
         .unwrap();
-    assert_eq!(locked.unlock(LOGIN, "tercera contraseña").unwrap().person_count(), 20);
+    assert_eq!(
+        locked
+            .unlock(LOGIN, "tercera contraseña")
+            .unwrap()
+            .person_count(),
+        20
+    );
 }
 
 #[test]
 fn kdf_parameters_are_checked() {
     let tmp = tempfile::tempdir().unwrap();
     let store = create(&tmp.path().join("s"));
-    let bad = KdfParams { m_kib: 1, t: 0, p: 0 };
+    let bad = KdfParams {
+        m_kib: 1,
+        t: 0,
+        p: 0,
+    };
     assert!(matches!(
         store.add_user("x", UserId::new(Uuid::nil()), "12345678901", bad),
         Err(Error::BadKdfParams(_))
@@ -125,7 +169,16 @@ fn create_refuses_an_existing_store_and_a_foreign_directory() {
     let foreign = tmp.path().join("foreign");
     std::fs::create_dir(&foreign).unwrap();
     std::fs::write(foreign.join("notes.txt"), "hola").unwrap();
-    assert!(matches!(LockedStore::open(&foreign), Err(Error::NotAStore(_))));
-    assert!(matches!(LockedStore::open(tmp.path().join("absent")), Err(Error::NotFound(_))));
-    assert_eq!(std::fs::read_to_string(foreign.join("notes.txt")).unwrap(), "hola");
+    assert!(matches!(
+        LockedStore::open(&foreign),
+        Err(Error::NotAStore(_))
+    ));
+    assert!(matches!(
+        LockedStore::open(tmp.path().join("absent")),
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "hola"
+    );
 }

@@ -1,5 +1,6 @@
 //! Migration from the committed schema-v0 fixture (`tests/fixtures/schema-v0`, written by
 //! `write_schema_v0_fixture` in src/migrate.rs): one atomic step at unlock.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 
@@ -24,7 +25,9 @@ fn fixture_copy(tmp: &Path) -> PathBuf {
 }
 
 fn pid(n: u128) -> PersonId {
-    PersonId::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_1000 + n))
+    PersonId::new(Uuid::from_u128(
+        0x0190_0000_0000_7000_8000_0000_0000_1000 + n,
+    ))
 }
 
 #[test]
@@ -33,7 +36,10 @@ fn a_schema_v0_store_is_migrated_at_unlock() {
     let dir = fixture_copy(tmp.path());
     let locked = LockedStore::open(&dir).unwrap();
     assert_eq!(locked.schema_version(), 0);
-    assert!(matches!(locked.unlock("fixture", "wrong passphrase"), Err(Error::WrongPassphrase)));
+    assert!(matches!(
+        locked.unlock("fixture", "wrong passphrase"),
+        Err(Error::WrongPassphrase)
+    ));
     let store = locked.unlock("fixture", "fixture-passphrase").unwrap();
 
     let persons = store.persons().unwrap();
@@ -42,17 +48,34 @@ fn a_schema_v0_store_is_migrated_at_unlock() {
     // v1 indexes were built.
     let dui = Dui::from_body("03456789").unwrap();
     assert_eq!(store.persons_by_dui(&dui).unwrap()[0].id, pid(1));
-    assert_eq!(store.persons_by_destination_municipality("SV-AH-norte").unwrap().len(), 2);
+    assert_eq!(
+        store
+            .persons_by_destination_municipality("SV-AH-norte")
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(store.persons_by_name_word("martinez").unwrap().len(), 1);
     assert_eq!(store.referrals_of_person(pid(1)).unwrap().len(), 1);
     assert_eq!(store.follow_ups_of_person(pid(1)).unwrap().len(), 1);
-    assert_eq!(store.case_notes_of_person(pid(2)).unwrap()[0].text, "Primera entrevista");
+    assert_eq!(
+        store.case_notes_of_person(pid(2)).unwrap()[0].text,
+        "Primera entrevista"
+    );
     // v0 records were never synced: each is queued as a Create op, by the unlocking user.
     let outbox = store.outbox(100).unwrap();
     assert_eq!(outbox.len(), 6);
-    assert!(outbox.iter().all(|e| matches!(e.op.change.action, Action::Create { .. })));
+    assert!(outbox
+        .iter()
+        .all(|e| matches!(e.op.change.action, Action::Create { .. })));
     assert!(outbox.iter().all(|e| e.op.author == store.user()));
-    assert_eq!(outbox.iter().filter(|e| e.op.change.entity == EntityKind::Person).count(), 3);
+    assert_eq!(
+        outbox
+            .iter()
+            .filter(|e| e.op.change.entity == EntityKind::Person)
+            .count(),
+        3
+    );
     assert_eq!(store.recent_changes(10).unwrap().len(), 6);
     drop(store);
     drop(locked);
@@ -60,7 +83,11 @@ fn a_schema_v0_store_is_migrated_at_unlock() {
     let locked = LockedStore::open(&dir).unwrap();
     assert_eq!(locked.schema_version(), SCHEMA_VERSION);
     let store = locked.unlock("fixture", "fixture-passphrase").unwrap();
-    assert_eq!(store.outbox_len(), 6, "migrating twice must not queue twice");
+    assert_eq!(
+        store.outbox_len(),
+        6,
+        "migrating twice must not queue twice"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Model test: random sequences of saves, updates, deletes, lookups, outbox acks and restarts,
 //! against a plain in-memory model. Both must agree after every step.
 //! `PROPTEST_CASES=256 cargo test -p reintegra-store --test model` for a longer run.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 
@@ -16,16 +17,37 @@ use reintegra_store::{Error, Store};
 use uuid::Uuid;
 
 const GIVEN: [&str; 4] = ["Ana", "José", "Peña", "Núñez"];
-const DISTRICTS: [&str; 4] = ["SV-AH-atiquizaya", "SV-AH-el-refugio", "SV-SS-aguilares", ""];
+const DISTRICTS: [&str; 4] = [
+    "SV-AH-atiquizaya",
+    "SV-AH-el-refugio",
+    "SV-SS-aguilares",
+    "",
+];
 const WORDS: [&str; 6] = ["ana", "jose", "pena", "nunez", "lopez", "ruiz"];
 
 #[derive(Clone, Debug)]
 enum Step {
-    SavePerson { slot: u8, name: u8, district: u8, phone: u8 },
-    DeletePerson { slot: u8 },
-    SaveFollowUp { slot: u8, person: u8, day: u8, done: bool },
-    DeleteFollowUp { slot: u8 },
-    Ack { at: u8 },
+    SavePerson {
+        slot: u8,
+        name: u8,
+        district: u8,
+        phone: u8,
+    },
+    DeletePerson {
+        slot: u8,
+    },
+    SaveFollowUp {
+        slot: u8,
+        person: u8,
+        day: u8,
+        done: bool,
+    },
+    DeleteFollowUp {
+        slot: u8,
+    },
+    Ack {
+        at: u8,
+    },
     Restart,
 }
 
@@ -60,7 +82,9 @@ impl Model {
 }
 
 fn fid(slot: u8) -> FollowUpId {
-    FollowUpId::new(Uuid::from_u128(0x0190_0000_0000_7000_9000_0000_0000_0000 + u128::from(slot)))
+    FollowUpId::new(Uuid::from_u128(
+        0x0190_0000_0000_7000_9000_0000_0000_0000 + u128::from(slot),
+    ))
 }
 
 fn kind_of(a: &Action) -> &'static str {
@@ -84,35 +108,78 @@ fn check(store: &Store, m: &Model) -> Result<(), TestCaseError> {
     prop_assert_eq!(store.follow_ups().unwrap(), sorted(&fus, |f| f.id));
     let territory = reintegra_core::territory::Territory::el_salvador();
     for d in DISTRICTS.iter().filter(|d| !d.is_empty()) {
-        let want: Vec<Person> = persons.iter().filter(|p| p.destination_district == *d).cloned().collect();
-        prop_assert_eq!(sorted(&store.persons_by_destination_district(d).unwrap(), |p| p.id), sorted(&want, |p| p.id));
+        let want: Vec<Person> = persons
+            .iter()
+            .filter(|p| p.destination_district == *d)
+            .cloned()
+            .collect();
+        prop_assert_eq!(
+            sorted(&store.persons_by_destination_district(d).unwrap(), |p| p.id),
+            sorted(&want, |p| p.id)
+        );
         let muni = territory.place(d).unwrap().municipality_code.clone();
         let want: Vec<Person> = persons
             .iter()
-            .filter(|p| territory.place(&p.destination_district).is_some_and(|pl| pl.municipality_code == muni))
+            .filter(|p| {
+                territory
+                    .place(&p.destination_district)
+                    .is_some_and(|pl| pl.municipality_code == muni)
+            })
             .cloned()
             .collect();
-        prop_assert_eq!(sorted(&store.persons_by_destination_municipality(&muni).unwrap(), |p| p.id), sorted(&want, |p| p.id));
+        prop_assert_eq!(
+            sorted(
+                &store.persons_by_destination_municipality(&muni).unwrap(),
+                |p| p.id
+            ),
+            sorted(&want, |p| p.id)
+        );
     }
     for w in WORDS {
         let want: Vec<Person> = persons
             .iter()
-            .filter(|p| reintegra_core::text::fold(&p.full_name()).split(' ').any(|x| x == w))
+            .filter(|p| {
+                reintegra_core::text::fold(&p.full_name())
+                    .split(' ')
+                    .any(|x| x == w)
+            })
             .cloned()
             .collect();
-        prop_assert_eq!(sorted(&store.persons_by_name_word(w).unwrap(), |p| p.id), sorted(&want, |p| p.id));
+        prop_assert_eq!(
+            sorted(&store.persons_by_name_word(w).unwrap(), |p| p.id),
+            sorted(&want, |p| p.id)
+        );
     }
     let (from, to) = (day(2025, 1, 3), day(2025, 1, 6));
-    let want: Vec<FollowUp> = fus.iter().filter(|f| f.due_on >= from && f.due_on <= to).cloned().collect();
-    prop_assert_eq!(store.follow_ups_due_between(from, to).unwrap(), sorted(&want, |f| (f.due_on, f.id)));
+    let want: Vec<FollowUp> = fus
+        .iter()
+        .filter(|f| f.due_on >= from && f.due_on <= to)
+        .cloned()
+        .collect();
+    prop_assert_eq!(
+        store.follow_ups_due_between(from, to).unwrap(),
+        sorted(&want, |f| (f.due_on, f.id))
+    );
     let outbox: Vec<_> = store
         .outbox(usize::MAX)
         .unwrap()
         .into_iter()
-        .map(|e| (e.op.op_id, e.op.change.entity, e.op.change.id, kind_of(&e.op.change.action)))
+        .map(|e| {
+            (
+                e.op.op_id,
+                e.op.change.entity,
+                e.op.change.id,
+                kind_of(&e.op.change.action),
+            )
+        })
         .collect();
     prop_assert_eq!(&outbox, &m.outbox);
-    let recent: Vec<_> = store.recent_changes(usize::MAX).unwrap().into_iter().map(|r| (r.entity, r.id)).collect();
+    let recent: Vec<_> = store
+        .recent_changes(usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.entity, r.id))
+        .collect();
     let want: Vec<_> = m.recent.iter().rev().cloned().collect();
     prop_assert_eq!(recent, want);
     Ok(())
@@ -125,8 +192,17 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
     let mut m = Model::default();
     for step in steps {
         match step {
-            Step::SavePerson { slot, name, district, phone } => {
-                let mut p = m.persons.get(&slot).cloned().unwrap_or_else(|| person(u128::from(slot), GIVEN[0], "López"));
+            Step::SavePerson {
+                slot,
+                name,
+                district,
+                phone,
+            } => {
+                let mut p = m
+                    .persons
+                    .get(&slot)
+                    .cloned()
+                    .unwrap_or_else(|| person(u128::from(slot), GIVEN[0], "López"));
                 p.given_names = GIVEN[usize::from(name)].into();
                 if slot % 2 == 1 {
                     p.first_surname = "Ruiz".into();
@@ -141,7 +217,8 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                     (old, Some(op)) => {
                         prop_assert!(old.as_ref() != Some(&p), "an unchanged save wrote an op");
                         let kind = if old.is_some() { "update" } else { "create" };
-                        m.outbox.push((op, EntityKind::Person, p.id.as_uuid(), kind));
+                        m.outbox
+                            .push((op, EntityKind::Person, p.id.as_uuid(), kind));
                         m.touch(EntityKind::Person, p.id.as_uuid(), false);
                     }
                 }
@@ -151,16 +228,31 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                 let id = pid(u128::from(slot));
                 match (store.delete_person(id), m.persons.remove(&slot)) {
                     (Ok(saved), Some(_)) => {
-                        m.outbox.push((saved.op_id.unwrap(), EntityKind::Person, id.as_uuid(), "delete"));
+                        m.outbox.push((
+                            saved.op_id.unwrap(),
+                            EntityKind::Person,
+                            id.as_uuid(),
+                            "delete",
+                        ));
                         m.touch(EntityKind::Person, id.as_uuid(), true);
                     }
                     (Err(Error::NotFoundRecord { .. }), None) => {}
                     (r, _) => prop_assert!(false, "delete: {r:?}"),
                 }
             }
-            Step::SaveFollowUp { slot, person, day: d, done } => {
+            Step::SaveFollowUp {
+                slot,
+                person,
+                day: d,
+                done,
+            } => {
                 let mut f = m.follow_ups.get(&slot).cloned().unwrap_or_else(|| {
-                    FollowUp::new(fid(slot), pid(u128::from(person)), day(2025, 1, 1), FollowUpChannel::Phone)
+                    FollowUp::new(
+                        fid(slot),
+                        pid(u128::from(person)),
+                        day(2025, 1, 1),
+                        FollowUpChannel::Phone,
+                    )
                 });
                 f.due_on = day(2025, 1, u32::from(d));
                 f.done_on = done.then(|| day(2025, 1, 2));
@@ -170,15 +262,24 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
                     None => prop_assert_eq!(old, Some(f.clone())),
                     Some(op) => {
                         let kind = if old.is_some() { "update" } else { "create" };
-                        m.outbox.push((op, EntityKind::FollowUp, f.id.as_uuid(), kind));
+                        m.outbox
+                            .push((op, EntityKind::FollowUp, f.id.as_uuid(), kind));
                         m.touch(EntityKind::FollowUp, f.id.as_uuid(), false);
                     }
                 }
                 m.follow_ups.insert(slot, f);
             }
-            Step::DeleteFollowUp { slot } => match (store.delete_follow_up(fid(slot)), m.follow_ups.remove(&slot)) {
+            Step::DeleteFollowUp { slot } => match (
+                store.delete_follow_up(fid(slot)),
+                m.follow_ups.remove(&slot),
+            ) {
                 (Ok(saved), Some(_)) => {
-                    m.outbox.push((saved.op_id.unwrap(), EntityKind::FollowUp, fid(slot).as_uuid(), "delete"));
+                    m.outbox.push((
+                        saved.op_id.unwrap(),
+                        EntityKind::FollowUp,
+                        fid(slot).as_uuid(),
+                        "delete",
+                    ));
                     m.touch(EntityKind::FollowUp, fid(slot).as_uuid(), true);
                 }
                 (Err(Error::NotFoundRecord { .. }), None) => {}
@@ -203,7 +304,10 @@ fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
 }
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24)
 }
 
 proptest! {

@@ -42,7 +42,10 @@ fn open_or_create(dir: &Path) -> Result<Store, String> {
 }
 
 fn person(id: PersonId, n: u64) -> Person {
-    let now = Utc.timestamp_opt(1_700_000_000, 0).single().unwrap_or_default();
+    let now = Utc
+        .timestamp_opt(1_700_000_000, 0)
+        .single()
+        .unwrap_or_default();
     let mut p = Person::new(id, format!("Nombre{n}"), format!("Apellido{n}"), now);
     p.household_notes = format!("nota {n} ").repeat((n % 40) as usize + 1);
     p
@@ -84,7 +87,12 @@ fn parse(line: &str) -> Option<Acked> {
     let op = it.next()?.parse().ok()?;
     let person = it.next()?.parse().ok()?;
     let n = it.next()?.parse().ok()?;
-    Some(Acked { kind, op, person, n })
+    Some(Acked {
+        kind,
+        op,
+        person,
+        n,
+    })
 }
 
 #[derive(Default)]
@@ -120,7 +128,9 @@ fn verify(dir: &Path, expect: &Expect) -> Result<Store, String> {
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| format!("acknowledged update {u} of {id} is missing"))?;
             if got < *u {
-                return Err(format!("person {id} lost acknowledged update {u} (has {got})"));
+                return Err(format!(
+                    "person {id} lost acknowledged update {u} (has {got})"
+                ));
             }
         }
     }
@@ -143,7 +153,9 @@ fn verify(dir: &Path, expect: &Expect) -> Result<Store, String> {
     }
     for op in &expect.gone {
         if seen.contains_key(op) {
-            return Err(format!("op {op} was acknowledged to the server but is still in the outbox"));
+            return Err(format!(
+                "op {op} was acknowledged to the server but is still in the outbox"
+            ));
         }
     }
     Ok(store)
@@ -227,7 +239,9 @@ fn harness(trials: u32, dir: &Path) -> Result<(), String> {
             let cut = rng.gen_range(0..expect.order.len());
             let through = expect.order[cut];
             if expect.pending.contains(&through) {
-                store.ack_through(through).map_err(|e| format!("ack: {e}"))?;
+                store
+                    .ack_through(through)
+                    .map_err(|e| format!("ack: {e}"))?;
                 for op in expect.order.drain(..=cut) {
                     expect.pending.remove(&op);
                     expect.gone.insert(op);
@@ -253,7 +267,11 @@ fn main() -> ExitCode {
         },
         Some("--trials") => {
             let trials = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(50);
-            let (dir, _tmp) = match args.iter().position(|a| a == "--dir").and_then(|i| args.get(i + 1)) {
+            let (dir, _tmp) = match args
+                .iter()
+                .position(|a| a == "--dir")
+                .and_then(|i| args.get(i + 1))
+            {
                 Some(d) => (PathBuf::from(d), None),
                 None => match tempfile::tempdir() {
                     Ok(t) => (t.path().join("store"), Some(t)),

@@ -1,5 +1,6 @@
 //! Helpers shared by the store's integration tests.
-#![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(dead_code, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 
@@ -13,22 +14,34 @@ use uuid::Uuid;
 pub const LOGIN: &str = "ana.caseworker";
 pub const PASS: &str = "contraseña segura 1";
 pub const USER: UserId = UserId::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_00a1));
-pub const DEVICE: DeviceId = DeviceId::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_1234_5678_9abc));
+pub const DEVICE: DeviceId =
+    DeviceId::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_1234_5678_9abc));
 
 pub fn create(dir: &Path) -> Store {
     LockedStore::create(
         dir,
-        NewStore { device: DEVICE, login: LOGIN, user_id: USER, passphrase: PASS, kdf: KdfParams::INSECURE_FAST },
+        NewStore {
+            device: DEVICE,
+            login: LOGIN,
+            user_id: USER,
+            passphrase: PASS,
+            kdf: KdfParams::INSECURE_FAST,
+        },
     )
     .expect("create store")
 }
 
 pub fn reopen(dir: &Path) -> Store {
-    LockedStore::open(dir).expect("open").unlock(LOGIN, PASS).expect("unlock")
+    LockedStore::open(dir)
+        .expect("open")
+        .unlock(LOGIN, PASS)
+        .expect("unlock")
 }
 
 pub fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 11, 5, 15, 30, 0).single().expect("date")
+    Utc.with_ymd_and_hms(2024, 11, 5, 15, 30, 0)
+        .single()
+        .expect("date")
 }
 
 pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -37,14 +50,24 @@ pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 
 /// A person id that sorts by `n` (like UUIDv7 made in sequence).
 pub fn pid(n: u128) -> PersonId {
-    PersonId::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + n))
+    PersonId::new(Uuid::from_u128(
+        0x0190_0000_0000_7000_8000_0000_0000_0000 + n,
+    ))
 }
 
 pub fn person(n: u128, given: &str, surname: &str) -> Person {
     Person::new(pid(n), given, surname, now())
 }
 
-pub fn person_with(n: u128, given: &str, s1: &str, s2: &str, dui: &str, phone: &str, district: &str) -> Person {
+pub fn person_with(
+    n: u128,
+    given: &str,
+    s1: &str,
+    s2: &str,
+    dui: &str,
+    phone: &str,
+    district: &str,
+) -> Person {
     let mut p = person(n, given, s1);
     p.second_surname = s2.into();
     p.dui = Some(Dui::parse(dui).expect("valid DUI"));
