@@ -18,6 +18,9 @@ const SEALED_V1: u8 = 1;
 /// Plaintext flag: stored as is / zstd-compressed.
 const RAW: u8 = 0;
 const ZSTD: u8 = 1;
+/// zstd with the raw-content dictionary `zstd-dict-v1.json` (typical record and op JSON).
+const ZSTD_DICT_V1: u8 = 2;
+static DICT_V1: &[u8] = include_bytes!("zstd-dict-v1.json");
 /// Values shorter than this are not worth compressing.
 const COMPRESS_MIN: usize = 64;
 const ZSTD_LEVEL: i32 = 3;
@@ -59,6 +62,24 @@ impl KdfParams {
             params,
         ))
     }
+}
+
+fn encoder_dict() -> &'static zstd::dict::EncoderDictionary<'static> {
+    static DICT: std::sync::OnceLock<zstd::dict::EncoderDictionary<'static>> =
+        std::sync::OnceLock::new();
+    DICT.get_or_init(|| zstd::dict::EncoderDictionary::copy(DICT_V1, ZSTD_LEVEL))
+}
+
+fn decoder_dict() -> &'static zstd::dict::DecoderDictionary<'static> {
+    static DICT: std::sync::OnceLock<zstd::dict::DecoderDictionary<'static>> =
+        std::sync::OnceLock::new();
+    DICT.get_or_init(|| zstd::dict::DecoderDictionary::copy(DICT_V1))
+}
+
+fn compress(plaintext: &[u8]) -> Result<Vec<u8>> {
+    let mut c = zstd::bulk::Compressor::with_prepared_dictionary(encoder_dict())?;
+    c.include_contentsize(true)?;
+    Ok(c.compress(plaintext)?)
 }
 
 /// A 32-byte secret, zeroized when dropped.
@@ -105,9 +126,9 @@ impl Keys {
     pub(crate) fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
         let mut inner = Zeroizing::new(Vec::with_capacity(plaintext.len() + 1));
         if plaintext.len() >= COMPRESS_MIN {
-            let compressed = zstd::bulk::compress(plaintext, ZSTD_LEVEL)?;
+            let compressed = compress(plaintext)?;
             if compressed.len() < plaintext.len() {
-                inner.push(ZSTD);
+                inner.push(ZSTD_DICT_V1);
                 inner.extend_from_slice(&compressed);
             }
         }
@@ -147,7 +168,7 @@ impl Keys {
         );
         match inner.split_first() {
             Some((&RAW, rest)) => Ok(Zeroizing::new(rest.to_vec())),
-            Some((&ZSTD, rest)) => {
+            Some((&flag, rest)) if flag == ZSTD || flag == ZSTD_DICT_V1 => {
                 let bad = || Error::Corrupt("a compressed value does not decompress".into());
                 // The frame records its size: allocate exactly that (bounded), not the maximum.
                 let size = zstd::zstd_safe::get_frame_content_size(rest)
@@ -156,7 +177,13 @@ impl Keys {
                     .and_then(|n| usize::try_from(n).ok())
                     .filter(|n| *n <= MAX_PLAINTEXT)
                     .ok_or_else(bad)?;
-                let out = zstd::bulk::decompress(rest, size).map_err(|_| bad())?;
+                let out = if flag == ZSTD {
+                    zstd::bulk::decompress(rest, size).map_err(|_| bad())?
+                } else {
+                    zstd::bulk::Decompressor::with_prepared_dictionary(decoder_dict())
+                        .and_then(|mut d| d.decompress(rest, size))
+                        .map_err(|_| bad())?
+                };
                 if out.len() != size {
                     return Err(bad());
                 }
@@ -366,5 +393,150 @@ mod tests {
         let json = serde_json::to_string(&slot).unwrap();
         let back: KeySlot = serde_json::from_str(&json).unwrap();
         assert_eq!(*back.unwrap_key("correcto", b"a").unwrap(), *key);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod dictionary_samples {
+    //! Writes `src/zstd-dict-v1.json`, the raw-content zstd dictionary behind flag 2: typical
+    //! JSON of each record kind and of outbox ops (field names, enum values; no real data).
+    //! It is part of the on-disk format: never regenerate it once stores exist (add a v2).
+
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use reintegra_core::audit::{AuditAction, AuditEntry, EntityRef, RecordKind};
+    use reintegra_core::case_note::CaseNote;
+    use reintegra_core::consent::{Consent, ConsentPurpose};
+    use reintegra_core::dui::Dui;
+    use reintegra_core::follow_up::{FollowUp, FollowUpChannel};
+    use reintegra_core::hlc::Hlc;
+    use reintegra_core::ids::*;
+    use reintegra_core::op::{Change, EntityKind, Op};
+    use reintegra_core::person::{BirthDate, Education, Person, Sex};
+    use reintegra_core::referral::{Referral, ReferralStatus, ServiceType};
+    use reintegra_core::return_event::*;
+    use reintegra_core::vulnerability::Vulnerability;
+    use uuid::Uuid;
+
+    #[test]
+    #[ignore = "writes the committed dictionary"]
+    fn write_dictionary() {
+        let u = |n: u128| Uuid::from_u128(0x0190_a1b2_c3d4_7e5f_8a6b_7c8d_9e0f_0000 + n);
+        let at = Utc.with_ymd_and_hms(2024, 6, 1, 12, 0, 0).unwrap();
+        let day = NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
+        let user = UserId::new(u(1));
+        let mut p = Person::new(PersonId::new(u(2)), "María José", "Hernández", at);
+        p.second_surname = "López".into();
+        p.sex = Some(Sex::Female);
+        p.birth_date = Some(BirthDate::Exact {
+            date: NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
+        });
+        p.dui = Dui::from_body("01234567");
+        p.phone = "7000-0000".into();
+        p.origin_district = "SV-SS-san-salvador".into();
+        p.destination_district = "SV-LI-la-libertad".into();
+        p.education = Some(Education::Primary);
+        p.occupation = "agricultor".into();
+        p.skills = vec!["construcción".into()];
+        p.household_notes = "Vive con familiares.".into();
+        p.caseworker = Some(user);
+        p.return_events.push(ReturnEvent {
+            id: ReturnEventId::new(u(3)),
+            date: day,
+            modality: ReturnModality::Air,
+            country_from: "US".into(),
+            reception_center: ReceptionCenter::Gami,
+            custody_days: Some(30),
+            travelled: TravelCompanion::Alone,
+            assistance: vec![
+                ImmediateAssistance::Food,
+                ImmediateAssistance::HygieneKit,
+                ImmediateAssistance::Transport,
+            ],
+            assistance_notes: "Kit de higiene y transporte al municipio de destino.".into(),
+        });
+        p.vulnerabilities.push(Vulnerability::ChronicIllness);
+        p.consents.push(Consent::new(
+            ConsentId::new(u(4)),
+            ConsentPurpose::Registration,
+            day,
+            user,
+        ));
+        let mut r = Referral::propose(
+            ReferralId::new(u(5)),
+            p.id,
+            ServiceType::Vocational,
+            at,
+            user,
+        );
+        r.provider = Some(ProviderId::new(u(6)));
+        r.reason = "Interés en curso de formación.".into();
+        r.transition(ReferralStatus::Sent, at, user).unwrap();
+        let f = FollowUp::new(FollowUpId::new(u(7)), p.id, day, FollowUpChannel::Phone);
+        let n = CaseNote {
+            id: CaseNoteId::new(u(8)),
+            person: p.id,
+            text: "Entrevista de seguimiento.".into(),
+            author: user,
+            at,
+            sensitive: false,
+        };
+        let a = AuditEntry::new(
+            AuditId::new(u(9)),
+            at,
+            user,
+            AuditAction::Update,
+            EntityRef::new(RecordKind::Person, p.id),
+        )
+        .on_device(DeviceId::new(u(10)))
+        .with_changed_fields(["phone"]);
+        let op = |change: Change| Op {
+            op_id: u(11),
+            author: user,
+            device: DeviceId::new(u(10)),
+            hlc: Hlc {
+                wall_ms: 1_717_243_200_000,
+                counter: 0,
+                node: 0x8a6b_7c8d_9e0f_0000,
+            },
+            change,
+        };
+        let pj = serde_json::to_value(&p).unwrap();
+        let mut p2 = pj.clone();
+        p2["phone"] = "7111-1111".into();
+        let mut lines = vec![
+            serde_json::to_string(&op(Change::between(
+                EntityKind::Person,
+                u(2),
+                Some(&pj),
+                &p2,
+            )
+            .unwrap()))
+            .unwrap(),
+            serde_json::to_string(&op(Change::between(
+                EntityKind::Referral,
+                u(5),
+                None,
+                &serde_json::to_value(&r).unwrap(),
+            )
+            .unwrap()))
+            .unwrap(),
+            serde_json::to_string(&f).unwrap(),
+            serde_json::to_string(&n).unwrap(),
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&r).unwrap(),
+            serde_json::to_string(&op(
+                Change::between(EntityKind::Person, u(2), None, &pj).unwrap()
+            ))
+            .unwrap(),
+            serde_json::to_string(&p).unwrap(),
+        ];
+        lines.push(String::new());
+        // zstd favours the end of a raw dictionary: the most common shapes (person) go last.
+        std::fs::write(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/src/zstd-dict-v1.json"),
+            lines.join("\n"),
+        )
+        .unwrap();
     }
 }

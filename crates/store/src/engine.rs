@@ -8,14 +8,13 @@
 //! | `m:…` | metadata, no personal data (schema version, store id, device, HLC, sequence) |
 //! | `k` + keyed hash of the login (32) | a user's wrapped data key ([`KeySlot`], JSON) |
 //! | `r` + kind (1) + id (16) | sealed `seq (8) ‖ record JSON` |
-//! | `x` + index (1) + value (keyed hash (16), or a fixed-width non-personal value) + id (16) | empty |
+//! | `s` + kind (1) + id (16) | the record's index summary: keyed hashes / non-personal range values (see `index.rs`) |
 //! | `o` + seq (8) + op id (16) | sealed [`Op`] JSON (the outbox, in commit order) |
 //! | `p` + op id (16) | seq (8), to acknowledge by op id |
 //! | `c` + seq (8) | kind (1) + id (16): the change log behind "recent changes" |
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use reintegra_core::hlc::Hlc;
 use reintegra_core::ids::{DeviceId, UserId};
@@ -27,6 +26,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{random_bytes, random_secret, KdfParams, KeySlot, Keys};
 use crate::error::{Error, Result};
+use crate::index::{self, Entry, MemIndex};
 
 /// The schema version this code writes. Older stores are migrated at unlock; newer are refused.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -39,7 +39,6 @@ pub(crate) const META_HLC: &[u8] = b"m:hlc";
 pub(crate) const META_SEQ: &[u8] = b"m:seq";
 pub(crate) const P_SLOT: u8 = b'k';
 pub(crate) const P_RECORD: u8 = b'r';
-pub(crate) const P_INDEX: u8 = b'x';
 pub(crate) const P_OUTBOX: u8 = b'o';
 pub(crate) const P_OPID: u8 = b'p';
 pub(crate) const P_CHANGE: u8 = b'c';
@@ -402,9 +401,11 @@ impl LockedStore {
             };
             Ok((device, hlc, seq))
         })?;
+        let index = guarded(|| MemIndex::load(&self.db))?;
         Ok(Store {
             db: self.db.clone(),
             dir: self.dir.clone(),
+            index: RwLock::new(index),
             keys,
             user: UserId::new(user_id),
             device,
@@ -451,6 +452,7 @@ pub struct Store {
     pub(crate) db: sled::Db,
     pub(crate) dir: PathBuf,
     pub(crate) keys: Keys,
+    index: RwLock<MemIndex>,
     user: UserId,
     device: DeviceId,
     write: Mutex<WriteState>,
@@ -551,12 +553,20 @@ impl Store {
         .change_passphrase(login, old, new, kdf)
     }
 
-    fn index_db_key(&self, key: &IndexKey, id: Uuid) -> Vec<u8> {
-        index_db_key(&self.keys, key, id)
+    fn index_read(&self) -> RwLockReadGuard<'_, MemIndex> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn index_prefix(&self, key: &IndexKey) -> Vec<u8> {
-        index_prefix(&self.keys, key)
+    fn index_write(&self) -> RwLockWriteGuard<'_, MemIndex> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The stored index entries of a record (empty if it has none).
+    fn read_summary(&self, key: &[u8]) -> Result<Vec<Entry>> {
+        match self.db.get(key)? {
+            Some(v) => index::decode(&v),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Reads and opens a record: its change sequence and JSON bytes.
@@ -588,12 +598,12 @@ impl Store {
         let id = record.record_id();
         let rkey = record_key(R::KIND, id);
         let new_json = serde_json::to_value(record).map_err(|e| Error::Invalid(e.to_string()))?;
+        let skey = index::summary_key(R::KIND, id);
         let (old_seq, old_json, old_index) = match self.read_raw(&rkey)? {
             Some((seq, bytes)) => {
                 let value: serde_json::Value = serde_json::from_slice(&bytes)
                     .map_err(|_| Error::Corrupt("a stored record is not JSON".into()))?;
-                let old: R = Self::decode(&bytes)?;
-                (Some(seq), Some(value), old.index_keys())
+                (Some(seq), Some(value), self.read_summary(&skey)?)
             }
             None => (None, None, Vec::new()),
         };
@@ -603,7 +613,7 @@ impl Store {
                 hlc: w.hlc,
             });
         };
-        let new_index = record.index_keys();
+        let new_index = index::entries(&self.keys, &record.index_keys());
         let seq = w.seq + 1;
         let hlc = w.hlc.tick(now_ms());
         let op = Op {
@@ -622,21 +632,15 @@ impl Store {
             Zeroizing::new(serde_json::to_vec(&op).map_err(|e| Error::Invalid(e.to_string()))?);
         let sealed_op = self.keys.seal(&okey, &op_json)?;
 
-        let old_set: BTreeSet<Vec<u8>> =
-            old_index.iter().map(|k| self.index_db_key(k, id)).collect();
-        let new_set: BTreeSet<Vec<u8>> =
-            new_index.iter().map(|k| self.index_db_key(k, id)).collect();
+        let summary = index::encode(&new_index);
         let mut change_value = vec![R::KIND.code()];
         change_value.extend_from_slice(id.as_bytes());
 
         self.db
             .transaction(|tx| {
                 tx.insert(rkey.as_slice(), sealed_record.as_slice())?;
-                for k in old_set.difference(&new_set) {
-                    tx.remove(k.as_slice())?;
-                }
-                for k in new_set.difference(&old_set) {
-                    tx.insert(k.as_slice(), &[] as &[u8])?;
+                if old_index != new_index || old_seq.is_none() {
+                    tx.insert(skey.as_slice(), summary.as_slice())?;
                 }
                 if let Some(old_seq) = old_seq {
                     tx.remove(&change_key(old_seq))?;
@@ -651,6 +655,11 @@ impl Store {
             .map_err(tx_error)?;
         self.db.flush()?;
         w.seq = seq;
+        if old_index != new_index {
+            let mut ix = self.index_write();
+            ix.remove(id, &old_index);
+            ix.add(id, &new_index);
+        }
         Ok(Saved {
             op_id: Some(op.op_id),
             hlc,
@@ -663,15 +672,11 @@ impl Store {
         guarded(|| {
             let mut w = self.write_lock();
             let rkey = record_key(R::KIND, id);
-            let Some((old_seq, bytes)) = self.read_raw(&rkey)? else {
+            let Some((old_seq, _)) = self.read_raw(&rkey)? else {
                 return Ok(None);
             };
-            let old: R = Self::decode(&bytes)?;
-            let old_set: Vec<Vec<u8>> = old
-                .index_keys()
-                .iter()
-                .map(|k| self.index_db_key(k, id))
-                .collect();
+            let skey = index::summary_key(R::KIND, id);
+            let old_index = self.read_summary(&skey)?;
             let seq = w.seq + 1;
             let hlc = w.hlc.tick(now_ms());
             let op = Op {
@@ -691,9 +696,7 @@ impl Store {
             self.db
                 .transaction(|tx| {
                     tx.remove(rkey.as_slice())?;
-                    for k in &old_set {
-                        tx.remove(k.as_slice())?;
-                    }
+                    tx.remove(skey.as_slice())?;
                     tx.remove(&change_key(old_seq))?;
                     tx.insert(&okey, sealed_op.as_slice())?;
                     tx.insert(&opid_key(op.op_id), &seq.to_be_bytes())?;
@@ -704,6 +707,7 @@ impl Store {
                 .map_err(tx_error)?;
             self.db.flush()?;
             w.seq = seq;
+            self.index_write().remove(id, &old_index);
             Ok(Some(Saved {
                 op_id: Some(op.op_id),
                 hlc,
@@ -741,46 +745,22 @@ impl Store {
         self.db.scan_prefix([P_RECORD, R::KIND.code()]).count()
     }
 
-    /// Records whose index entry equals `key` (a hashed or ordered index key).
+    /// Records whose index entry equals `key` (a hashed or ordered index key), in id order
+    /// (ordered: in value order).
     pub fn lookup<R: Record>(&self, key: &IndexKey) -> Result<Vec<R>> {
-        guarded(|| {
-            let prefix = self.index_prefix(key);
-            let ids = self.ids_under(&prefix, prefix.len())?;
-            self.load_all(ids)
-        })
+        let ids = match key {
+            IndexKey::Hashed { index, value } => self
+                .index_read()
+                .hashed(*index, self.keys.index_hash(*index, value)),
+            IndexKey::Ordered { index, value } => self.index_read().range(*index, value, value),
+        };
+        guarded(|| self.load_all(ids))
     }
 
-    /// Records whose ordered index value lies in `from..=to` (same width), in index order.
+    /// Records whose ordered index value lies in `from..=to`, in index order.
     pub fn range<R: Record>(&self, index: u8, from: &[u8], to: &[u8]) -> Result<Vec<R>> {
-        guarded(|| {
-            let mut lo = vec![P_INDEX, index];
-            lo.extend_from_slice(from);
-            let mut hi = vec![P_INDEX, index];
-            hi.extend_from_slice(to);
-            hi.extend_from_slice(&[0xff; 17]);
-            let mut ids = Vec::new();
-            for item in self.db.range(lo..hi) {
-                let (key, _) = item?;
-                let start = key
-                    .len()
-                    .checked_sub(16)
-                    .ok_or_else(|| Error::Corrupt("bad index key".into()))?;
-                ids.push(uuid_at(&key[start..])?);
-            }
-            self.load_all(ids)
-        })
-    }
-
-    fn ids_under(&self, prefix: &[u8], at: usize) -> Result<Vec<Uuid>> {
-        let mut ids = Vec::new();
-        for item in self.db.scan_prefix(prefix) {
-            let (key, _) = item?;
-            ids.push(uuid_at(
-                key.get(at..)
-                    .ok_or_else(|| Error::Corrupt("bad index key".into()))?,
-            )?);
-        }
-        Ok(ids)
+        let ids = self.index_read().range(index, from, to);
+        guarded(|| self.load_all(ids))
     }
 
     fn load_all<R: Record>(&self, ids: Vec<Uuid>) -> Result<Vec<R>> {
@@ -867,27 +847,6 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         self.db.flush()?;
         Ok(())
-    }
-}
-
-pub(crate) fn index_db_key(keys: &Keys, key: &IndexKey, id: Uuid) -> Vec<u8> {
-    let mut k = index_prefix(keys, key);
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
-fn index_prefix(keys: &Keys, key: &IndexKey) -> Vec<u8> {
-    match key {
-        IndexKey::Hashed { index, value } => {
-            let mut k = vec![P_INDEX, *index];
-            k.extend_from_slice(&keys.index_hash(*index, value));
-            k
-        }
-        IndexKey::Ordered { index, value } => {
-            let mut k = vec![P_INDEX, *index];
-            k.extend_from_slice(value);
-            k
-        }
     }
 }
 

@@ -13,6 +13,7 @@ mod crypto;
 pub mod domain;
 mod engine;
 pub mod error;
+mod index;
 mod migrate;
 
 pub use backup::{restore, BackupInfo};

@@ -16,8 +16,8 @@ use zeroize::Zeroizing;
 
 use crate::crypto::Keys;
 use crate::engine::{
-    change_key, index_db_key, node_of, now_ms, opid_key_of, outbox_key_of, read_schema,
-    META_DEVICE, META_HLC, META_SCHEMA, META_SEQ, P_RECORD, SCHEMA_VERSION,
+    change_key, node_of, now_ms, opid_key_of, outbox_key_of, read_schema, META_DEVICE, META_HLC,
+    META_SCHEMA, META_SEQ, P_RECORD, SCHEMA_VERSION,
 };
 use crate::error::{Error, Result};
 
@@ -67,9 +67,8 @@ fn v0_to_v1(db: &sled::Db, keys: &Keys, user: UserId) -> Result<()> {
         let mut plain = Zeroizing::new(seq.to_be_bytes().to_vec());
         plain.extend_from_slice(&json);
         batch.insert(key.clone(), keys.seal(&key, &plain)?);
-        for k in &index {
-            batch.insert(index_db_key(keys, k, id), &[] as &[u8]);
-        }
+        let summary = crate::index::encode(&crate::index::entries(keys, &index));
+        batch.insert(crate::index::summary_key(kind, id), summary);
         let mut change_value = vec![kind.code()];
         change_value.extend_from_slice(id.as_bytes());
         batch.insert(&change_key(seq), change_value);
