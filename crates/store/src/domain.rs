@@ -2,10 +2,11 @@
 //! consents and plan), referrals, follow-ups, case notes, service providers, users and audit
 //! entries, plus the lookups the UI needs. Every method returns `reintegra-core` types.
 //!
-//! Indexes: equality lookups (destination district / municipality, DUI, name words, referral
-//! status, "of a person") are BLAKE3 keyed hashes under a key derived from the data key, so the
-//! disk holds no plaintext of them. The due-date index of follow-ups is a plain date (a date
-//! alone, next to an opaque id, is not personal data) so it can be scanned by range.
+//! Indexes (see `index.rs`): equality lookups (destination district / municipality, DUI, name
+//! words, referral status, "of a person") are stored as BLAKE3 keyed hashes under a key derived
+//! from the data key, so the disk holds no plaintext of them; they are loaded into memory at
+//! unlock. The due-date index of follow-ups stores the plain date (a date alone, next to an
+//! opaque id, is not personal data) so it can be scanned by range.
 
 use chrono::{Datelike, NaiveDate};
 use reintegra_core::audit::AuditEntry;

@@ -266,6 +266,23 @@ pub struct LockedStore {
     db: sled::Db,
     dir: PathBuf,
     schema: u32,
+    /// The indexes, loaded in the background from the moment the store is opened (they are
+    /// keyed hashes: no key is needed to load them), so unlocking only waits for Argon2id.
+    preload: Mutex<Option<std::thread::JoinHandle<Result<MemIndex>>>>,
+}
+
+impl Drop for LockedStore {
+    fn drop(&mut self) {
+        // Let the background load finish so the files are released when this returns.
+        if let Some(h) = self
+            .preload
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = h.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for LockedStore {
@@ -306,7 +323,7 @@ impl LockedStore {
                 supported: SCHEMA_VERSION,
             });
         }
-        Ok(LockedStore { db, dir, schema })
+        Ok(LockedStore::new(db, dir, schema))
     }
 
     /// Creates a new store in `dir` (absent or empty) with its first user, and unlocks it.
@@ -346,12 +363,44 @@ impl LockedStore {
         );
         db.apply_batch(batch)?;
         db.flush()?;
-        let locked = LockedStore {
+        LockedStore::new(db, dir, SCHEMA_VERSION).unlock(new.login, new.passphrase)
+    }
+
+    fn new(db: sled::Db, dir: PathBuf, schema: u32) -> LockedStore {
+        let preload = (schema == SCHEMA_VERSION).then(|| {
+            let db = db.clone();
+            std::thread::spawn(move || guarded(|| MemIndex::load(&db)))
+        });
+        LockedStore {
+            db,
+            dir,
+            schema,
+            preload: Mutex::new(preload),
+        }
+    }
+
+    fn without_preload(db: sled::Db, dir: PathBuf) -> LockedStore {
+        LockedStore {
             db,
             dir,
             schema: SCHEMA_VERSION,
-        };
-        locked.unlock(new.login, new.passphrase)
+            preload: Mutex::new(None),
+        }
+    }
+
+    /// The indexes: the background load if there is one, else loaded now.
+    fn take_index(&self) -> Result<MemIndex> {
+        let handle = self
+            .preload
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match handle {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(Error::Corrupt("the indexes could not be read".into()))),
+            None => guarded(|| MemIndex::load(&self.db)),
+        }
     }
 
     /// The schema version found on disk (before any migration).
@@ -377,6 +426,7 @@ impl LockedStore {
         if schema < SCHEMA_VERSION {
             crate::migrate::migrate(&self.db, &keys, schema, UserId::new(user_id))?;
         }
+        let index = self.take_index()?;
         let (device, hlc, seq) = guarded(|| {
             let device = DeviceId::new(Uuid::from_bytes(read_fixed(
                 &self.db,
@@ -401,7 +451,6 @@ impl LockedStore {
             };
             Ok((device, hlc, seq))
         })?;
-        let index = guarded(|| MemIndex::load(&self.db))?;
         Ok(Store {
             db: self.db.clone(),
             dir: self.dir.clone(),
@@ -470,11 +519,7 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Forgets the keys (zeroized) and returns the store locked.
     pub fn lock(self) -> LockedStore {
-        LockedStore {
-            db: self.db.clone(),
-            dir: self.dir.clone(),
-            schema: SCHEMA_VERSION,
-        }
+        LockedStore::without_preload(self.db.clone(), self.dir.clone())
     }
 
     pub fn dir(&self) -> &Path {
@@ -545,12 +590,8 @@ impl Store {
         new: &str,
         kdf: KdfParams,
     ) -> Result<()> {
-        LockedStore {
-            db: self.db.clone(),
-            dir: self.dir.clone(),
-            schema: SCHEMA_VERSION,
-        }
-        .change_passphrase(login, old, new, kdf)
+        LockedStore::without_preload(self.db.clone(), self.dir.clone())
+            .change_passphrase(login, old, new, kdf)
     }
 
     fn index_read(&self) -> RwLockReadGuard<'_, MemIndex> {

@@ -10,6 +10,7 @@
 //! and tripled the store's size on disk.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use reintegra_core::op::EntityKind;
 use uuid::Uuid;
@@ -99,11 +100,33 @@ pub(crate) fn decode(mut bytes: &[u8]) -> Result<Vec<Entry>> {
     Ok(out)
 }
 
+/// The map keys are already uniform keyed hashes: use their first bytes, no rehashing.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.0 = self.0.rotate_left(5) ^ u64::from(n);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PassThrough>>;
+
 /// The indexes of an unlocked store.
 #[derive(Default)]
 pub(crate) struct MemIndex {
     /// (index, keyed hash) → ids, sorted.
-    hashed: HashMap<(u8, [u8; 16]), Vec<Uuid>>,
+    hashed: FastMap<(u8, [u8; 16]), Vec<Uuid>>,
     /// (index, value, id), in order.
     ordered: BTreeSet<(u8, Vec<u8>, Uuid)>,
 }
@@ -118,7 +141,24 @@ impl MemIndex {
                 .get(2..)
                 .and_then(|b| Uuid::from_slice(b).ok())
                 .ok_or_else(|| Error::Corrupt("a damaged index key".into()))?;
-            ix.add(id, &decode(&value)?);
+            // Summaries come in (kind, id) order and an index holds one kind: ids arrive sorted.
+            for e in decode(&value)? {
+                match e {
+                    Entry::Hashed(index, hash) => {
+                        let ids = ix.hashed.entry((index, hash)).or_default();
+                        if ids.last().is_some_and(|last| *last >= id) {
+                            if let Err(at) = ids.binary_search(&id) {
+                                ids.insert(at, id);
+                            }
+                        } else {
+                            ids.push(id);
+                        }
+                    }
+                    Entry::Ordered(index, value) => {
+                        ix.ordered.insert((index, value, id));
+                    }
+                }
+            }
         }
         Ok(ix)
     }
