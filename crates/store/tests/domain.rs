@@ -254,3 +254,11 @@ fn outbox_in_order_ack_and_compaction_survive_restart() {
     assert_eq!(store.person(pid(1)).unwrap().unwrap().phone, "7000-0000");
     assert_eq!(store.person(pid(2)).unwrap(), None);
 }
+
+#[test]
+fn stores_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Store>();
+    assert_send_sync::<reintegra_store::LockedStore>();
+    assert_send_sync::<Error>();
+}
