@@ -1,6 +1,11 @@
 /// Every command the UI may call. tauri-build generates an `allow-<command>` permission for each;
 /// `src-tauri/capabilities/main.json` grants exactly these to the main window.
-const COMMANDS: &[&str] = &["territory_departments", "territory_search"];
+const COMMANDS: &[&str] = &[
+    "territory_departments",
+    "territory_search",
+    "preferences_language",
+    "set_preferences_language",
+];
 
 fn main() {
     // Capabilities live in src-tauri/capabilities, not next to the manifest (the product's layout).

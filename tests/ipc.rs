@@ -66,3 +66,25 @@ fn departments_list_the_whole_country() {
 fn unknown_commands_are_refused() {
     assert!(invoke("no_such_command", json!({})).is_err());
 }
+
+#[test]
+fn the_language_choice_is_remembered_in_the_config_dir() {
+    let config = tempfile::tempdir().expect("temp dir");
+    // nextest runs each test in its own process, so this affects only this test.
+    std::env::set_var("XDG_CONFIG_HOME", config.path());
+
+    assert_eq!(invoke("preferences_language", json!({})), Ok(json!("es")));
+    assert_eq!(
+        invoke("set_preferences_language", json!({"language": "en"})),
+        Ok(Value::Null)
+    );
+    assert_eq!(invoke("preferences_language", json!({})), Ok(json!("en")));
+    assert!(config
+        .path()
+        .join("sv.reintegra.app/preferences.json")
+        .is_file());
+    assert!(
+        invoke("set_preferences_language", json!({"language": "fr"})).is_err(),
+        "unknown languages are refused"
+    );
+}

@@ -1,22 +1,37 @@
-import { dictionaries, type Language, type MessageKey } from "./messages";
-import { loadLanguage, saveLanguage, type KeyValueStore } from "./language";
+import { preferences } from "../ipc";
+import { dictionaries, LANGUAGES, type Language, type MessageKey } from "./messages";
 
-function browserStorage(): KeyValueStore | undefined {
-  return typeof localStorage === "undefined" ? undefined : localStorage;
+export const DEFAULT_LANGUAGE: Language = "es";
+
+const state = $state<{ lang: Language }>({ lang: DEFAULT_LANGUAGE });
+
+function apply(lang: Language) {
+  state.lang = lang;
+  if (typeof document !== "undefined") document.documentElement.lang = lang;
 }
-
-const state = $state<{ lang: Language }>({ lang: loadLanguage(browserStorage()) });
 
 export const i18n = {
   get lang(): Language {
     return state.lang;
   },
+  /** Switches the UI now and remembers the choice on the device (written by Rust, atomically). */
   set lang(lang: Language) {
-    state.lang = lang;
-    saveLanguage(browserStorage(), lang);
-    document.documentElement.lang = lang;
+    apply(lang);
+    preferences.setLanguage(lang).catch(() => {
+      // Not remembered; the switch still holds for this session.
+    });
   },
 };
+
+/** Applies the language remembered on this device; keeps Spanish if it cannot be read. */
+export async function loadRememberedLanguage(): Promise<void> {
+  try {
+    const saved = await preferences.language();
+    if ((LANGUAGES as readonly string[]).includes(saved)) apply(saved);
+  } catch {
+    // Keep the default.
+  }
+}
 
 /** The text for `key` in the current language. */
 export function t(key: MessageKey): string {

@@ -3,6 +3,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import type { Department } from "../bindings/Department";
 import type { Place } from "../bindings/Place";
+import type { Language } from "../i18n/messages";
 
 /** What a failed command gives the UI: a stable code to translate and a message to fall back on. */
 export interface IpcError {
@@ -30,4 +31,10 @@ export const territory = {
   departments: (): Promise<Department[]> => call("territory_departments"),
   search: (query: string, limit?: number): Promise<Place[]> =>
     call("territory_search", { query, limit: limit ?? null }),
+};
+
+export const preferences = {
+  /** The UI language remembered on this device (Spanish until changed). */
+  language: (): Promise<Language> => call("preferences_language"),
+  setLanguage: (language: Language): Promise<void> => call("set_preferences_language", { language }),
 };

@@ -1,0 +1,79 @@
+//! Device preferences that must survive a restart (the UI language). Kept in a small JSON file in
+//! the app's config directory, written atomically, so a choice is never lost or half-written when
+//! the app is closed right after it.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+const FILE_NAME: &str = "preferences.json";
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    #[default]
+    Es,
+    En,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Preferences {
+    pub language: Language,
+}
+
+/// The saved preferences; defaults when there are none or the file is unreadable (a damaged
+/// preferences file must never keep the app from starting).
+pub fn load(dir: &Path) -> Preferences {
+    fs::read(dir.join(FILE_NAME))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+/// Writes to a temporary file, syncs it, then renames it over the old one.
+pub fn save(dir: &Path, preferences: &Preferences) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!("{FILE_NAME}.tmp"));
+    let mut file = fs::File::create(&tmp)?;
+    file.write_all(&serde_json::to_vec_pretty(preferences)?)?;
+    file.sync_all()?;
+    fs::rename(&tmp, dir.join(FILE_NAME))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_to_spanish_without_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(dir.path()).language, Language::Es);
+    }
+
+    #[test]
+    fn a_saved_language_is_loaded_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("new");
+        save(
+            &sub,
+            &Preferences {
+                language: Language::En,
+            },
+        )
+        .unwrap();
+        assert_eq!(load(&sub).language, Language::En);
+        assert!(!sub.join("preferences.json.tmp").exists());
+    }
+
+    #[test]
+    fn a_damaged_file_falls_back_to_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(FILE_NAME), b"{not json").unwrap();
+        assert_eq!(load(dir.path()), Preferences::default());
+        fs::write(dir.path().join(FILE_NAME), br#"{"language":"fr"}"#).unwrap();
+        assert_eq!(load(dir.path()), Preferences::default());
+    }
+}
