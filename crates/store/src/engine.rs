@@ -835,9 +835,17 @@ impl Store {
 
     /// The first `limit` ops of the outbox, oldest first.
     pub fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        self.outbox_after(0, limit)
+    }
+
+    /// The next `limit` ops of the outbox after position `seq` (exclusive), oldest first: to
+    /// push in batches before the previous one is acknowledged.
+    pub fn outbox_after(&self, seq: u64, limit: usize) -> Result<Vec<OutboxEntry>> {
         guarded(|| {
             let mut out = Vec::new();
-            for item in self.db.scan_prefix([P_OUTBOX]).take(limit) {
+            let from = outbox_key(seq.saturating_add(1), Uuid::nil());
+            let to = [P_OUTBOX + 1];
+            for item in self.db.range(from.as_slice()..to.as_slice()).take(limit) {
                 let (key, sealed) = item?;
                 let seq = be_u64(key.get(1..9).unwrap_or_default())?;
                 let plain = self.keys.open(&key, &sealed)?;

@@ -225,6 +225,10 @@ fn outbox_in_order_ack_and_compaction_survive_restart() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(outbox[3].op.change.action, Action::Delete));
+    // Paging: the batch after the second op.
+    let next = store.outbox_after(outbox[1].seq, 1).unwrap();
+    assert_eq!(next, vec![outbox[2].clone()]);
+    assert!(store.outbox_after(outbox[3].seq, 10).unwrap().is_empty());
     assert_eq!(outbox[0].op.device, DEVICE);
     assert_eq!(outbox[0].op.author, USER);
     drop(store);
