@@ -1,0 +1,67 @@
+//! Errors of the application layer: a stable `code` for the UI to translate and a Spanish
+//! message a person can act on.
+
+use reintegra_core::validation::ValidationErrors;
+use reintegra_store::Error as StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Este equipo ya tiene un almacén de datos; inicie sesión.")]
+    AlreadySetUp,
+    #[error("Este equipo todavía no tiene usuarios; cree el primero.")]
+    NotSetUp,
+    #[error("La sesión está bloqueada; ingrese su contraseña.")]
+    Locked,
+    #[error("Usuario o contraseña incorrectos.")]
+    WrongCredentials,
+    #[error("La contraseña debe tener al menos {min} caracteres.")]
+    WeakPassphrase { min: usize },
+    #[error("Revise los campos marcados.")]
+    Invalid(ValidationErrors),
+    #[error("Los datos de este equipo fueron escritos por una versión más nueva de Reintegra; actualice la aplicación.")]
+    NewerVersion,
+    #[error("Otra ventana de Reintegra está usando los datos; ciérrela e intente de nuevo.")]
+    InUse,
+    #[error(
+        "Los datos de este equipo están dañados; restáurelos desde una copia de seguridad. ({0})"
+    )]
+    Damaged(String),
+    #[error("No se pudo leer o escribir en el disco: {0}")]
+    Storage(String),
+}
+
+impl ApiError {
+    /// Stable code sent to the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::AlreadySetUp => "already_set_up",
+            ApiError::NotSetUp => "not_set_up",
+            ApiError::Locked => "locked",
+            ApiError::WrongCredentials => "wrong_credentials",
+            ApiError::WeakPassphrase { .. } => "weak_passphrase",
+            ApiError::Invalid(_) => "invalid",
+            ApiError::NewerVersion => "newer_version",
+            ApiError::InUse => "in_use",
+            ApiError::Damaged(_) => "damaged",
+            ApiError::Storage(_) => "storage",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // Never say which of the two was wrong.
+            StoreError::WrongPassphrase | StoreError::UnknownUser(_) => ApiError::WrongCredentials,
+            StoreError::WeakPassphrase { min } => ApiError::WeakPassphrase { min },
+            StoreError::NewerSchema { .. } | StoreError::NewerBackup { .. } => {
+                ApiError::NewerVersion
+            }
+            StoreError::InUse(_) => ApiError::InUse,
+            StoreError::Corrupt(m) | StoreError::CorruptBackup(m) => ApiError::Damaged(m),
+            StoreError::AlreadyExists(_) => ApiError::AlreadySetUp,
+            StoreError::NotFound(_) => ApiError::NotSetUp,
+            other => ApiError::Storage(other.to_string()),
+        }
+    }
+}

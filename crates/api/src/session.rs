@@ -1,0 +1,219 @@
+//! Who is using the app: first run (create the first admin and the encrypted store), unlock,
+//! lock, and the status bar. Locking drops the store's keys from memory (the store zeroizes them).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use reintegra_core::audit::{AuditAction, AuditEntry, EntityRef, RecordKind};
+use reintegra_core::ids::{AuditId, DeviceId, UserId};
+use reintegra_core::user::{Role, User};
+use reintegra_store::{KdfParams, LockedStore, NewStore, Store};
+use serde::Serialize;
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::{ApiError, Result};
+
+/// What the UI needs to decide which screen to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SessionState {
+    /// No store on this device yet: show "create the first user".
+    pub setup_needed: bool,
+    /// The unlocked user; `None` while locked.
+    pub user: Option<User>,
+}
+
+/// The status bar: who is working, what is waiting to sync, when sync last worked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct StatusBar {
+    pub user: User,
+    pub pending_changes: u32,
+    /// `None` until the device has synced once ("nunca").
+    pub last_sync: Option<DateTime<Utc>>,
+}
+
+enum State {
+    NoStore,
+    Locked(LockedStore),
+    // Boxed: an unlocked store is much larger than the other states.
+    Unlocked { store: Box<Store>, user: User },
+}
+
+pub struct Session {
+    dir: PathBuf,
+    kdf: KdfParams,
+    state: Mutex<State>,
+}
+
+impl Session {
+    /// Opens (without unlocking) the store in `dir`, or notes that this device has none yet.
+    pub fn open(dir: impl Into<PathBuf>, kdf: KdfParams) -> Result<Session> {
+        let dir = dir.into();
+        let state = if holds_anything(&dir) {
+            State::Locked(LockedStore::open(&dir)?)
+        } else {
+            State::NoStore
+        };
+        Ok(Session {
+            dir,
+            kdf,
+            state: Mutex::new(state),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere must not lock everyone out; the state itself is always consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn current(&self) -> SessionState {
+        match &*self.state() {
+            State::NoStore => SessionState {
+                setup_needed: true,
+                user: None,
+            },
+            State::Locked(_) => SessionState {
+                setup_needed: false,
+                user: None,
+            },
+            State::Unlocked { user, .. } => SessionState {
+                setup_needed: false,
+                user: Some(user.clone()),
+            },
+        }
+    }
+
+    /// First run: creates the encrypted store with its first user, an admin, and unlocks it.
+    /// The user's name is also the login.
+    pub fn create_first_admin(
+        &self,
+        name: &str,
+        passphrase: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SessionState> {
+        let mut state = self.state();
+        if !matches!(*state, State::NoStore) {
+            return Err(ApiError::AlreadySetUp);
+        }
+        let user = User {
+            id: UserId::new(Uuid::now_v7()),
+            name: name.trim().to_string(),
+            role: Role::Admin,
+            office_municipality: None,
+            active: true,
+        };
+        user.validate().map_err(ApiError::Invalid)?;
+        let store = LockedStore::create(
+            &self.dir,
+            NewStore {
+                device: DeviceId::new(Uuid::now_v7()),
+                login: &user.name,
+                user_id: user.id,
+                passphrase,
+                kdf: self.kdf,
+            },
+        )?;
+        store.save_user(&user)?;
+        audit(
+            &store,
+            &user,
+            AuditAction::Create,
+            now,
+            "Primer usuario (administrador)",
+        )?;
+        *state = State::Unlocked {
+            store: Box::new(store),
+            user: user.clone(),
+        };
+        Ok(SessionState {
+            setup_needed: false,
+            user: Some(user),
+        })
+    }
+
+    /// Unlocks with a user's name and passphrase. A wrong one changes nothing.
+    pub fn unlock(&self, name: &str, passphrase: &str, now: DateTime<Utc>) -> Result<SessionState> {
+        let mut state = self.state();
+        let store = match &*state {
+            State::NoStore => return Err(ApiError::NotSetUp),
+            State::Locked(locked) => locked.unlock(name.trim(), passphrase)?,
+            State::Unlocked { user, .. } => {
+                return Ok(SessionState {
+                    setup_needed: false,
+                    user: Some(user.clone()),
+                })
+            }
+        };
+        let user = match store.user_record(store.user())? {
+            Some(user) if user.active => user,
+            // A deactivated user (or a key slot with no user record) may not work here.
+            _ => return Err(ApiError::WrongCredentials),
+        };
+        audit(&store, &user, AuditAction::SignIn, now, "Inicio de sesión")?;
+        *state = State::Unlocked {
+            store: Box::new(store),
+            user: user.clone(),
+        };
+        Ok(SessionState {
+            setup_needed: false,
+            user: Some(user),
+        })
+    }
+
+    /// Locks: the store's keys leave memory. Locking a locked session is harmless.
+    pub fn lock(&self) -> SessionState {
+        let mut state = self.state();
+        if let State::Unlocked { .. } = &*state {
+            if let State::Unlocked { store, .. } = std::mem::replace(&mut *state, State::NoStore) {
+                *state = State::Locked(store.lock());
+            }
+        }
+        SessionState {
+            setup_needed: matches!(*state, State::NoStore),
+            user: None,
+        }
+    }
+
+    pub fn status(&self) -> Result<StatusBar> {
+        match &*self.state() {
+            State::Unlocked { store, user } => Ok(StatusBar {
+                user: user.clone(),
+                pending_changes: u32::try_from(store.outbox_len()).unwrap_or(u32::MAX),
+                last_sync: None,
+            }),
+            State::NoStore => Err(ApiError::NotSetUp),
+            State::Locked(_) => Err(ApiError::Locked),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+fn holds_anything(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
+}
+
+fn audit(
+    store: &Store,
+    user: &User,
+    action: AuditAction,
+    now: DateTime<Utc>,
+    summary: &str,
+) -> Result<()> {
+    let entry = AuditEntry::new(
+        AuditId::new(Uuid::now_v7()),
+        now,
+        user.id,
+        action,
+        EntityRef::new(RecordKind::User, user.id),
+    )
+    .on_device(store.device())
+    .with_summary(summary);
+    store.append_audit(&entry)?;
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! Sessions on real encrypted stores in temp dirs.
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use chrono::{TimeZone, Utc};
+use reintegra_api::{ApiError, KdfParams, Session};
+use reintegra_core::user::Role;
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
+}
+
+fn new_session(dir: &std::path::Path) -> Session {
+    Session::open(dir.join("store"), KdfParams::INSECURE_FAST).unwrap()
+}
+
+#[test]
+fn first_run_creates_an_admin_and_unlocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = new_session(dir.path());
+    assert!(session.current().setup_needed);
+    assert_eq!(session.status().unwrap_err().code(), "not_set_up");
+
+    let state = session
+        .create_first_admin("  Ana Morales ", "clave-segura-1", now())
+        .unwrap();
+    let user = state.user.unwrap();
+    assert_eq!(user.name, "Ana Morales");
+    assert_eq!(user.role, Role::Admin);
+    assert!(!state.setup_needed);
+
+    let status = session.status().unwrap();
+    assert_eq!(status.user.name, "Ana Morales");
+    assert!(
+        status.pending_changes >= 2,
+        "user record and audit entry wait to sync"
+    );
+    assert_eq!(status.last_sync, None);
+
+    let again = session.create_first_admin("Otra", "clave-segura-2", now());
+    assert!(matches!(again, Err(ApiError::AlreadySetUp)));
+}
+
+#[test]
+fn a_weak_passphrase_or_missing_name_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = new_session(dir.path());
+    let weak = session
+        .create_first_admin("Ana", "corta", now())
+        .unwrap_err();
+    assert_eq!(weak.code(), "weak_passphrase");
+    let unnamed = session
+        .create_first_admin("   ", "clave-segura-1", now())
+        .unwrap_err();
+    assert_eq!(unnamed.code(), "invalid");
+    assert!(session.current().setup_needed);
+    assert!(new_session(dir.path()).current().setup_needed);
+}
+
+#[test]
+fn lock_then_unlock_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let session = new_session(dir.path());
+        session
+            .create_first_admin("Ana", "clave-segura-1", now())
+            .unwrap();
+        let locked = session.lock();
+        assert_eq!(locked.user, None);
+        assert!(!locked.setup_needed);
+        assert_eq!(session.status().unwrap_err().code(), "locked");
+    }
+    let session = new_session(dir.path());
+    assert!(!session.current().setup_needed);
+    assert_eq!(session.current().user, None);
+
+    let wrong = session.unlock("Ana", "otra-clave-1", now()).unwrap_err();
+    assert_eq!(wrong.code(), "wrong_credentials");
+    let unknown = session.unlock("Beto", "clave-segura-1", now()).unwrap_err();
+    assert_eq!(
+        unknown.code(),
+        "wrong_credentials",
+        "does not reveal which part was wrong"
+    );
+    assert_eq!(session.current().user, None);
+
+    let state = session.unlock("ana", "clave-segura-1", now()).unwrap();
+    assert_eq!(state.user.unwrap().name, "Ana");
+    assert!(session.status().is_ok());
+}
+
+#[test]
+fn every_message_is_spanish_and_every_code_distinct() {
+    let errors = [
+        ApiError::AlreadySetUp,
+        ApiError::NotSetUp,
+        ApiError::Locked,
+        ApiError::WrongCredentials,
+        ApiError::WeakPassphrase { min: 8 },
+        ApiError::NewerVersion,
+        ApiError::InUse,
+        ApiError::Damaged("x".into()),
+        ApiError::Storage("x".into()),
+    ];
+    let mut codes: Vec<_> = errors.iter().map(|e| e.code()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), errors.len());
+    assert!(errors.iter().all(|e| !e.to_string().is_empty()));
+    assert!(ApiError::Locked.to_string().contains("bloqueada"));
+}
