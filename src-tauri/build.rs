@@ -5,6 +5,11 @@ const COMMANDS: &[&str] = &[
     "territory_search",
     "preferences_language",
     "set_preferences_language",
+    "session_state",
+    "session_create_first_admin",
+    "session_unlock",
+    "session_lock",
+    "status_bar",
 ];
 
 fn main() {

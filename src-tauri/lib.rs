@@ -4,15 +4,29 @@
 mod commands;
 mod error;
 mod preferences;
+mod session;
+
+use tauri::Manager;
 
 /// Builds the app on any runtime, so tests can pass Tauri's mock builder.
 pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![
-        commands::territory_departments,
-        commands::territory_search,
-        commands::preferences_language,
-        commands::set_preferences_language,
-    ])
+    builder
+        .setup(|app| {
+            let dir = app.path().app_data_dir()?.join("store");
+            app.manage(session::AppSession::open(dir));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::territory_departments,
+            commands::territory_search,
+            commands::preferences_language,
+            commands::set_preferences_language,
+            session::session_state,
+            session::session_create_first_admin,
+            session::session_unlock,
+            session::session_lock,
+            session::status_bar,
+        ])
 }
 
 pub fn run() {

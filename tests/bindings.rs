@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use reintegra_api::{SessionState, StatusBar};
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
 use reintegra_core::follow_up::FollowUp;
@@ -36,6 +37,8 @@ fn export_all(dir: &Path) {
         Device,
         AuditEntry,
         ValidationErrors,
+        SessionState,
+        StatusBar,
     );
 }
 

@@ -13,6 +13,9 @@ use serde_json::json;
 use tempfile::TempDir;
 
 const WAIT: Duration = Duration::from_secs(15);
+/// The WebDriver code of the Enter key (a plain "\n" is not a key press).
+const ENTER: char = '\u{E007}';
+const ADMIN_PASSPHRASE: &str = "una frase larga 2026";
 
 fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -90,12 +93,22 @@ impl App {
     }
 
     async fn find(&self, css: &str) -> Element {
-        self.client
+        let found = self
+            .client
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+            .await;
+        match found {
+            Ok(el) => el,
+            Err(e) => {
+                // Keep what the window showed, to see why (target/ is not committed).
+                if let Ok(png) = self.client.screenshot().await {
+                    let _ = std::fs::write(repo_root().join("target/e2e-failure.png"), png);
+                }
+                panic!("no element {css}: {e} (screenshot: target/e2e-failure.png)")
+            }
+        }
     }
 
     /// Waits until the text of `css` contains `expected`; returns the text.
@@ -133,6 +146,47 @@ impl App {
         std::fs::write(dir.join(name), png).expect("write screenshot");
     }
 
+    /// Fills `fields` (css, text) and presses Enter in the last one, keyboard only. The form
+    /// autofocuses its first field once it appears; refill if that focus stole keystrokes.
+    async fn fill_and_submit(&self, fields: &[(&str, &str)]) {
+        for _ in 0..3 {
+            for (css, text) in fields {
+                self.type_into(css, text).await;
+            }
+            let mut complete = true;
+            for (css, text) in fields {
+                let value = self.find(css).await.prop("value").await.expect("value");
+                complete &= value.as_deref() == Some(*text);
+            }
+            if complete {
+                let (last, _) = fields[fields.len() - 1];
+                let key = ENTER.to_string();
+                self.find(last).await.send_keys(&key).await.expect("enter");
+                return;
+            }
+        }
+        panic!("could not fill the form {fields:?}");
+    }
+
+    /// First run: creates the admin and waits for the home screen.
+    async fn create_first_admin(&self, name: &str, passphrase: &str) {
+        self.find("#setup-form").await;
+        self.fill_and_submit(&[
+            ("#session-name", name),
+            ("#session-passphrase", passphrase),
+            ("#session-confirm", passphrase),
+        ])
+        .await;
+        self.find("#status-bar").await;
+    }
+
+    async fn unlock(&self, name: &str, passphrase: &str) {
+        self.find("#unlock-form").await;
+        self.fill_and_submit(&[("#session-name", name), ("#session-passphrase", passphrase)])
+            .await;
+        self.find("#status-bar").await;
+    }
+
     /// Ends the WebDriver session (the app closes), then the driver (on drop).
     async fn quit(self) {
         let _ = self.client.clone().close().await;
@@ -145,6 +199,18 @@ impl Drop for App {
         let group = format!("-{}", self.driver.id());
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.driver.wait();
+        // Wait for the app itself to exit: it holds the store's lock until then.
+        for _ in 0..100 {
+            let alive = Command::new("kill")
+                .args(["-0", "--", &group])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !alive {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
@@ -158,7 +224,19 @@ async fn home_opens_in_spanish_and_finds_districts_without_accents() {
     let app = App::start(profile.path()).await;
 
     assert_eq!(app.client.title().await.expect("title"), "Reintegra");
+    app.wait_text("h1", "Bienvenida").await;
+    app.type_into("#session-passphrase", "corta").await;
+    app.wait_text("#passphrase-strength", "Muy corta").await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
     app.wait_text("main h1", "Inicio").await;
+    app.wait_text("#status-user", "Ana Morales").await;
+    app.wait_text("#status-last-sync", "nunca").await;
+    let pending = app.wait_text("#status-pending", "").await;
+    assert!(
+        pending.trim().parse::<u32>().is_ok_and(|n| n > 0),
+        "creating the admin leaves changes to sync: {pending:?}"
+    );
     for (id, label) in [
         ("reception", "Recepción"),
         ("cases", "Casos"),
@@ -203,6 +281,7 @@ async fn home_opens_in_spanish_and_finds_districts_without_accents() {
 async fn language_switch_changes_labels_and_is_remembered() {
     let profile = profile();
     let app = App::start(profile.path()).await;
+    app.create_first_admin("Beto", ADMIN_PASSPHRASE).await;
     app.wait_text("#nav-reception", "Recepción").await;
     app.click("#lang-en").await;
     app.wait_text("#nav-reception", "Reception").await;
@@ -212,10 +291,32 @@ async fn language_switch_changes_labels_and_is_remembered() {
         .await;
     app.quit().await;
 
-    // A new start of the app with the same profile remembers English.
+    // A new start of the app with the same profile remembers English, and asks to sign in.
     let app = App::start(profile.path()).await;
+    app.wait_text("h1", "Sign in").await;
+    app.find("#unlock-form").await;
+    app.fill_and_submit(&[
+        ("#session-name", "Beto"),
+        ("#session-passphrase", "wrong passphrase"),
+    ])
+    .await;
+    app.wait_text("#session-error", "Wrong user name or passphrase")
+        .await;
+    app.unlock("beto", ADMIN_PASSPHRASE).await;
     app.wait_text("#nav-reception", "Reception").await;
     app.click("#lang-es").await;
     app.wait_text("#nav-reception", "Recepción").await;
+    app.quit().await;
+}
+
+#[tokio::test]
+async fn locking_drops_back_to_the_sign_in_screen() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Carla", ADMIN_PASSPHRASE).await;
+    app.click("#session-lock").await;
+    app.wait_text("h1", "Iniciar sesión").await;
+    app.unlock("Carla", ADMIN_PASSPHRASE).await;
+    app.wait_text("#status-user", "Carla").await;
     app.quit().await;
 }

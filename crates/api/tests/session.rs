@@ -108,3 +108,17 @@ fn every_message_is_spanish_and_every_code_distinct() {
     assert!(errors.iter().all(|e| !e.to_string().is_empty()));
     assert!(ApiError::Locked.to_string().contains("bloqueada"));
 }
+
+#[test]
+fn lock_and_unlock_again_without_restarting() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = new_session(dir.path());
+    session
+        .create_first_admin("Carla", "clave-segura-1", now())
+        .unwrap();
+    session.lock();
+    let state = session.unlock("Carla", "clave-segura-1", now()).unwrap();
+    assert_eq!(state.user.unwrap().name, "Carla");
+    session.lock();
+    session.unlock("carla", "clave-segura-1", now()).unwrap();
+}

@@ -1,4 +1,4 @@
-import { preferences } from "../ipc";
+import { preferences, type IpcError } from "../ipc";
 import { dictionaries, LANGUAGES, type Language, type MessageKey } from "./messages";
 
 export const DEFAULT_LANGUAGE: Language = "es";
@@ -36,4 +36,11 @@ export async function loadRememberedLanguage(): Promise<void> {
 /** The text for `key` in the current language. */
 export function t(key: MessageKey): string {
   return dictionaries[state.lang][key];
+}
+
+/** A failed command in the user's language: by its code when we know it, else Rust's message. */
+export function tError(error: IpcError): string {
+  const key = `error.${error.code}`;
+  const dict: Record<string, string> = dictionaries[state.lang];
+  return dict[key] ?? error.message;
 }

@@ -4,6 +4,8 @@ import { invoke } from "@tauri-apps/api/core";
 import type { Department } from "../bindings/Department";
 import type { Place } from "../bindings/Place";
 import type { Language } from "../i18n/messages";
+import type { SessionState } from "../bindings/SessionState";
+import type { StatusBar } from "../bindings/StatusBar";
 
 /** What a failed command gives the UI: a stable code to translate and a message to fall back on. */
 export interface IpcError {
@@ -37,4 +39,14 @@ export const preferences = {
   /** The UI language remembered on this device (Spanish until changed). */
   language: (): Promise<Language> => call("preferences_language"),
   setLanguage: (language: Language): Promise<void> => call("set_preferences_language", { language }),
+};
+
+export const session = {
+  current: (): Promise<SessionState> => call("session_state"),
+  createFirstAdmin: (name: string, passphrase: string): Promise<SessionState> =>
+    call("session_create_first_admin", { name, passphrase }),
+  unlock: (name: string, passphrase: string): Promise<SessionState> =>
+    call("session_unlock", { name, passphrase }),
+  lock: (): Promise<SessionState> => call("session_lock"),
+  statusBar: (): Promise<StatusBar> => call("status_bar"),
 };
