@@ -16,6 +16,8 @@ pub enum ApiError {
     WrongCredentials,
     #[error("La contraseña debe tener al menos {min} caracteres.")]
     WeakPassphrase { min: usize },
+    #[error("No se encontró a esa persona; puede que otro equipo la haya borrado.")]
+    NotFound,
     #[error("Revise los campos marcados.")]
     Invalid(ValidationErrors),
     #[error("Los datos de este equipo fueron escritos por una versión más nueva de Reintegra; actualice la aplicación.")]
@@ -39,6 +41,7 @@ impl ApiError {
             ApiError::Locked => "locked",
             ApiError::WrongCredentials => "wrong_credentials",
             ApiError::WeakPassphrase { .. } => "weak_passphrase",
+            ApiError::NotFound => "not_found",
             ApiError::Invalid(_) => "invalid",
             ApiError::NewerVersion => "newer_version",
             ApiError::InUse => "in_use",

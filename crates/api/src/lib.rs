@@ -4,11 +4,18 @@
 //! Invariant: no Tauri, no sled (the store is reached through `reintegra-store`'s domain API).
 //! Time comes in as a parameter; ids are made here (UUIDv7).
 
+mod caseload;
+mod cases;
 mod error;
+mod intake;
+mod returning;
 mod session;
 
+pub use caseload::{CasePage, CaseQuery, CaseRow, CaseState, PersonDetail};
 pub use error::ApiError;
+pub use intake::{person_of_arrival, today_in_el_salvador, ArrivalInput, Registered, ReturnInput};
 pub use reintegra_store::{KdfParams, MIN_PASSPHRASE};
+pub use returning::{Suggestion, SuggestionQuery, MAX_SUGGESTIONS};
 pub use session::{Session, SessionState, StatusBar};
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;

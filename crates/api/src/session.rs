@@ -13,6 +13,7 @@ use serde::Serialize;
 use ts_rs::TS;
 use uuid::Uuid;
 
+use crate::cases::Cases;
 use crate::{ApiError, Result};
 
 /// What the UI needs to decide which screen to show.
@@ -37,7 +38,12 @@ enum State {
     NoStore,
     Locked(LockedStore),
     // Boxed: an unlocked store is much larger than the other states.
-    Unlocked { store: Box<Store>, user: User },
+    Unlocked {
+        store: Box<Store>,
+        user: User,
+        /// Every case in memory (caseload, returning-person check); dropped at lock.
+        cases: Box<Cases>,
+    },
 }
 
 pub struct Session {
@@ -127,6 +133,7 @@ impl Session {
         *state = State::Unlocked {
             store: Box::new(store),
             user: user.clone(),
+            cases: Box::default(),
         };
         Ok(SessionState {
             setup_needed: false,
@@ -153,9 +160,11 @@ impl Session {
             _ => return Err(ApiError::WrongCredentials),
         };
         audit(&store, &user, AuditAction::SignIn, now, "Inicio de sesión")?;
+        let cases = Box::new(Cases::build(&store.persons()?));
         *state = State::Unlocked {
             store: Box::new(store),
             user: user.clone(),
+            cases,
         };
         Ok(SessionState {
             setup_needed: false,
@@ -179,7 +188,7 @@ impl Session {
 
     pub fn status(&self) -> Result<StatusBar> {
         match &*self.state() {
-            State::Unlocked { store, user } => Ok(StatusBar {
+            State::Unlocked { store, user, .. } => Ok(StatusBar {
                 user: user.clone(),
                 pending_changes: u32::try_from(store.outbox_len()).unwrap_or(u32::MAX),
                 last_sync: None,
@@ -191,6 +200,18 @@ impl Session {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Runs `f` on the unlocked store, its user and the in-memory cases (one at a time).
+    pub(crate) fn with_unlocked<T>(
+        &self,
+        f: impl FnOnce(&Store, &User, &mut Cases) -> Result<T>,
+    ) -> Result<T> {
+        match &mut *self.state() {
+            State::Unlocked { store, user, cases } => f(store, user, cases),
+            State::NoStore => Err(ApiError::NotSetUp),
+            State::Locked(_) => Err(ApiError::Locked),
+        }
     }
 }
 

@@ -1,0 +1,148 @@
+//! The in-memory view of every person's case, built at unlock and updated on every save: what
+//! the caseload list filters and sorts, and the returning-person check searches. It holds
+//! personal data, so it lives only while the session is unlocked (dropped at lock).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use reintegra_core::ids::{FamilyGroupId, PersonId, UserId};
+use reintegra_core::person::{BirthDate, CaseFlag, Person};
+use reintegra_core::territory::Territory;
+use reintegra_core::text::fold;
+use reintegra_core::vulnerability::Vulnerability;
+use reintegra_dedup as dedup;
+
+/// One person as the caseload and the returning-person check see them.
+#[derive(Debug, Clone)]
+pub(crate) struct CaseSummary {
+    pub id: PersonId,
+    pub full_name: String,
+    /// `fold`ed full name, for accent-insensitive search.
+    pub folded_name: String,
+    pub dui: Option<String>,
+    pub birth_date: Option<BirthDate>,
+    pub destination_district: String,
+    pub municipality: Option<String>,
+    pub caseworker: Option<UserId>,
+    pub family_group: Option<FamilyGroupId>,
+    pub vulnerabilities: Vec<Vulnerability>,
+    pub priority: u32,
+    pub open: bool,
+    pub has_plan: bool,
+    pub last_return: Option<NaiveDate>,
+    pub returns: u32,
+    pub minor_on: Option<NaiveDate>,
+}
+
+impl CaseSummary {
+    pub fn of(p: &Person) -> CaseSummary {
+        let full_name = p.full_name();
+        CaseSummary {
+            id: p.id,
+            folded_name: fold(&full_name),
+            full_name,
+            dui: p.dui.as_ref().map(|d| d.as_str().to_string()),
+            birth_date: p.birth_date,
+            destination_district: p.destination_district.clone(),
+            municipality: Territory::el_salvador()
+                .place(&p.destination_district)
+                .map(|pl| pl.municipality_code.clone()),
+            caseworker: p.caseworker,
+            family_group: p.family_group,
+            vulnerabilities: p.vulnerabilities.clone(),
+            priority: p.priority_score(),
+            open: p.status.is_open(),
+            has_plan: p.plan.is_some(),
+            last_return: p.latest_return().map(|r| r.date),
+            returns: u32::try_from(p.return_events.len()).unwrap_or(u32::MAX),
+            // The day the person turns 18 (minors are flagged until then).
+            minor_on: p
+                .birth_date
+                .and_then(|b| b.estimated_date())
+                .and_then(|d| d.checked_add_months(chrono::Months::new(18 * 12))),
+        }
+    }
+
+    pub fn is_minor(&self, today: NaiveDate) -> bool {
+        self.minor_on.is_some_and(|adult| today < adult)
+    }
+
+    pub fn flags(&self, today: NaiveDate) -> Vec<CaseFlag> {
+        let mut flags = Vec::new();
+        if self.is_minor(today) {
+            flags.push(CaseFlag::Minor);
+        }
+        if self.vulnerabilities.iter().any(|v| v.is_grave()) {
+            flags.push(CaseFlag::GraveVulnerability);
+        }
+        if self.returns > 1 {
+            flags.push(CaseFlag::RepeatReturn);
+        }
+        flags
+    }
+}
+
+/// Every case, by id, plus the duplicate-detection index over the same persons.
+#[derive(Default)]
+pub(crate) struct Cases {
+    pub by_id: HashMap<PersonId, CaseSummary>,
+    pub dedup: dedup::Index,
+}
+
+impl Cases {
+    pub fn build(persons: &[Person]) -> Cases {
+        let mut cases = Cases {
+            by_id: HashMap::with_capacity(persons.len()),
+            dedup: dedup::Index::new(),
+        };
+        for p in persons {
+            cases.upsert(p);
+        }
+        cases
+    }
+
+    pub fn upsert(&mut self, p: &Person) {
+        self.by_id.insert(p.id, CaseSummary::of(p));
+        // A person the engine cannot read (no name yet) is simply not searchable for duplicates.
+        if self.dedup.upsert(&dedup_record(p)).is_err() {
+            self.dedup.remove(&p.id.as_uuid().to_string());
+        }
+    }
+}
+
+/// The person as the duplicate-detection engine reads it.
+pub(crate) fn dedup_record(p: &Person) -> dedup::Record {
+    dedup::Record {
+        id: p.id.as_uuid().to_string(),
+        given_names: p.given_names.clone(),
+        first_surname: p.first_surname.clone(),
+        second_surname: p.second_surname.clone(),
+        sex: match p.sex {
+            Some(reintegra_core::person::Sex::Female) => "F".into(),
+            Some(reintegra_core::person::Sex::Male) => "M".into(),
+            None => String::new(),
+        },
+        birth_date: birth_date_text(p.birth_date.as_ref()),
+        dui: p
+            .dui
+            .as_ref()
+            .map(|d| d.as_str().to_string())
+            .unwrap_or_default(),
+        district: Territory::el_salvador()
+            .place(&p.destination_district)
+            .map(|pl| pl.district_name.clone())
+            .unwrap_or_default(),
+        phone: p.phone.clone(),
+    }
+}
+
+pub(crate) fn birth_date_text(b: Option<&BirthDate>) -> String {
+    match b {
+        Some(BirthDate::Exact { date }) => date.format("%Y-%m-%d").to_string(),
+        Some(b) => b
+            .estimated_date()
+            .map(|d| d.format("%Y").to_string())
+            .unwrap_or_default(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,330 @@
+//! Reception intake: register an arrival (validate, save the person, write the audit entry),
+//! add a return event to a person already registered (a returning person), family groups,
+//! and edits of the single form with the same validation and an audit entry listing what changed.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use reintegra_core::audit::{changed_fields, AuditAction, AuditEntry, EntityRef, RecordKind};
+use reintegra_core::consent::{Consent, ConsentPurpose};
+use reintegra_core::ids::{AuditId, ConsentId, FamilyGroupId, PersonId, ReturnEventId, UserId};
+use reintegra_core::person::{BeneficiaryType, BirthDate, CaseFlag, ContactChannel, Person, Sex};
+use reintegra_core::return_event::{
+    ImmediateAssistance, ReceptionCenter, ReturnEvent, ReturnModality, TravelCompanion,
+};
+use reintegra_core::user::User;
+use reintegra_core::validation::{parse_dui_field, ValidationErrors};
+use reintegra_core::vulnerability::Vulnerability;
+use reintegra_store::Store;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::cases::Cases;
+use crate::{ApiError, Result, Session};
+
+/// El Salvador keeps UTC−6 all year (no daylight saving time).
+const SV_OFFSET_SECONDS: i32 = -6 * 3600;
+
+/// The calendar day in El Salvador at `now`: what "today" means for dates on the form.
+pub fn today_in_el_salvador(now: DateTime<Utc>) -> NaiveDate {
+    match FixedOffset::east_opt(SV_OFFSET_SECONDS) {
+        Some(offset) => now.with_timezone(&offset).date_naive(),
+        None => now.date_naive(),
+    }
+}
+
+/// One return as typed on the intake form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ReturnInput {
+    pub date: NaiveDate,
+    pub modality: ReturnModality,
+    /// ISO 3166-1 alpha-2 (`US`, `MX`…).
+    pub country_from: String,
+    pub reception_center: ReceptionCenter,
+    pub custody_days: Option<u16>,
+    pub travelled: TravelCompanion,
+    pub assistance: Vec<ImmediateAssistance>,
+    pub assistance_notes: String,
+}
+
+/// One arrival as typed on the intake form ("Nuevo ingreso").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ArrivalInput {
+    pub beneficiary_type: BeneficiaryType,
+    pub first_contact: ContactChannel,
+    pub given_names: String,
+    pub first_surname: String,
+    pub second_surname: String,
+    pub sex: Option<Sex>,
+    pub birth_date: Option<BirthDate>,
+    /// As typed (`########-#`, or the 9 digits); empty when the person has none.
+    pub dui: String,
+    pub phone: String,
+    pub origin_district: String,
+    pub destination_district: String,
+    pub return_event: Option<ReturnInput>,
+    pub vulnerabilities: Vec<Vulnerability>,
+    pub consent_registration: bool,
+    pub consent_referral_sharing: bool,
+    /// "Agregar familiar": register into the family group of this person (made if needed).
+    pub family_of: Option<PersonId>,
+    pub caseworker: Option<UserId>,
+}
+
+/// What the intake form shows after a save.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Registered {
+    pub person: Person,
+    pub flags: Vec<CaseFlag>,
+}
+
+fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+fn return_event(input: &ReturnInput) -> ReturnEvent {
+    ReturnEvent {
+        id: ReturnEventId::new(new_id()),
+        date: input.date,
+        modality: input.modality,
+        country_from: input.country_from.trim().to_uppercase(),
+        reception_center: input.reception_center.clone(),
+        custody_days: input.custody_days,
+        travelled: input.travelled,
+        assistance: dedup_sorted(input.assistance.clone()),
+        assistance_notes: input.assistance_notes.trim().to_string(),
+    }
+}
+
+fn dedup_sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// A child travelling alone is, by definition, an unaccompanied child (the gravest priority).
+fn add_return(person: &mut Person, event: ReturnEvent) {
+    if event.travelled == TravelCompanion::UnaccompaniedMinor {
+        person.add_vulnerability(Vulnerability::UnaccompaniedChild);
+    }
+    person.return_events.push(event);
+}
+
+/// Builds the person of an arrival; every problem is reported at once, by field.
+pub fn person_of_arrival(
+    input: &ArrivalInput,
+    recorded_by: UserId,
+    now: DateTime<Utc>,
+) -> Result<Person, ValidationErrors> {
+    let today = today_in_el_salvador(now);
+    let mut errors = ValidationErrors::new();
+    let mut p = Person::new(
+        PersonId::new(new_id()),
+        input.given_names.trim(),
+        input.first_surname.trim(),
+        now,
+    );
+    p.beneficiary_type = input.beneficiary_type;
+    p.first_contact = input.first_contact;
+    p.second_surname = input.second_surname.trim().to_string();
+    p.sex = input.sex;
+    p.birth_date = input.birth_date;
+    if !input.dui.trim().is_empty() {
+        match parse_dui_field("dui", input.dui.trim()) {
+            Ok(dui) => p.dui = Some(dui),
+            Err(e) => errors.push(e.field, e.problem),
+        }
+    }
+    p.phone = input.phone.trim().to_string();
+    p.origin_district = input.origin_district.trim().to_string();
+    p.destination_district = input.destination_district.trim().to_string();
+    p.caseworker = input.caseworker;
+    for v in &input.vulnerabilities {
+        p.add_vulnerability(*v);
+    }
+    if let Some(r) = &input.return_event {
+        add_return(&mut p, return_event(r));
+    }
+    if input.consent_registration {
+        p.consents.push(Consent::new(
+            ConsentId::new(new_id()),
+            ConsentPurpose::Registration,
+            today,
+            recorded_by,
+        ));
+    }
+    if input.consent_referral_sharing {
+        p.consents.push(Consent::new(
+            ConsentId::new(new_id()),
+            ConsentPurpose::ReferralSharing {
+                provider: None,
+                service_type: None,
+            },
+            today,
+            recorded_by,
+        ));
+    }
+    if let Err(more) = p.validate(today) {
+        for e in more.iter() {
+            errors.push(e.field.clone(), e.problem.clone());
+        }
+    }
+    errors.into_result().map(|()| p)
+}
+
+pub(crate) fn audit_person(
+    store: &Store,
+    user: &User,
+    action: AuditAction,
+    person: PersonId,
+    fields: Vec<String>,
+    summary: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let entry = AuditEntry::new(
+        AuditId::new(new_id()),
+        now,
+        user.id,
+        action,
+        EntityRef::new(RecordKind::Person, person),
+    )
+    .on_device(store.device())
+    .with_changed_fields(fields)
+    .with_summary(summary);
+    store.append_audit(&entry)?;
+    Ok(())
+}
+
+/// Saves a person (record + outbox op), writes the audit entry and updates the in-memory cases.
+#[allow(clippy::too_many_arguments)]
+fn save(
+    store: &Store,
+    user: &User,
+    cases: &mut Cases,
+    person: &Person,
+    action: AuditAction,
+    fields: Vec<String>,
+    summary: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    store.save_person(person)?;
+    audit_person(store, user, action, person.id, fields, summary, now)?;
+    cases.upsert(person);
+    Ok(())
+}
+
+impl Session {
+    /// Registers one arrival. With `family_of`, the new person joins that person's family group
+    /// (made now, and given to that person too, if they had none).
+    pub fn register_arrival(&self, input: &ArrivalInput, now: DateTime<Utc>) -> Result<Registered> {
+        self.with_unlocked(|store, user, cases| {
+            let mut person = person_of_arrival(input, user.id, now).map_err(ApiError::Invalid)?;
+            if let Some(relative_id) = input.family_of {
+                let mut relative = store.person(relative_id)?.ok_or(ApiError::NotFound)?;
+                let group = match relative.family_group {
+                    Some(g) => g,
+                    None => {
+                        let g = FamilyGroupId::new(new_id());
+                        relative.family_group = Some(g);
+                        relative.updated_at = now;
+                        save(
+                            store,
+                            user,
+                            cases,
+                            &relative,
+                            AuditAction::Update,
+                            vec!["family_group".into()],
+                            "Grupo familiar creado",
+                            now,
+                        )?;
+                        g
+                    }
+                };
+                person.family_group = Some(group);
+            }
+            save(
+                store,
+                user,
+                cases,
+                &person,
+                AuditAction::Create,
+                Vec::new(),
+                "Nuevo ingreso",
+                now,
+            )?;
+            let flags = person.flags(today_in_el_salvador(now));
+            Ok(Registered { person, flags })
+        })
+    }
+
+    /// A returning person: adds a return event (and the arrival's vulnerabilities) to a person
+    /// already registered, instead of registering them twice.
+    pub fn add_return_event(
+        &self,
+        person_id: PersonId,
+        input: &ReturnInput,
+        vulnerabilities: &[Vulnerability],
+        now: DateTime<Utc>,
+    ) -> Result<Registered> {
+        self.with_unlocked(|store, user, cases| {
+            let before = store.person(person_id)?.ok_or(ApiError::NotFound)?;
+            let mut person = before.clone();
+            add_return(&mut person, return_event(input));
+            for v in vulnerabilities {
+                person.add_vulnerability(*v);
+            }
+            person.updated_at = now.max(person.created_at);
+            let today = today_in_el_salvador(now);
+            person.validate(today).map_err(ApiError::Invalid)?;
+            let fields = changed_fields(&before, &person);
+            save(
+                store,
+                user,
+                cases,
+                &person,
+                AuditAction::Update,
+                without_timestamps(fields),
+                "Nuevo retorno registrado",
+                now,
+            )?;
+            let flags = person.flags(today);
+            Ok(Registered { person, flags })
+        })
+    }
+
+    /// Saves an edit of the single form (any section): same validation as the intake, an audit
+    /// entry listing the changed fields, an outbox op. `id` and `created_at` cannot change.
+    pub fn update_person(&self, edited: &Person, now: DateTime<Utc>) -> Result<Person> {
+        self.with_unlocked(|store, user, cases| {
+            let before = store.person(edited.id)?.ok_or(ApiError::NotFound)?;
+            let mut person = edited.clone();
+            person.created_at = before.created_at;
+            person.updated_at = before.updated_at;
+            let fields = changed_fields(&before, &person);
+            if fields.is_empty() {
+                return Ok(before);
+            }
+            person.updated_at = now.max(before.created_at);
+            person
+                .validate(today_in_el_salvador(now))
+                .map_err(ApiError::Invalid)?;
+            save(
+                store,
+                user,
+                cases,
+                &person,
+                AuditAction::Update,
+                fields,
+                "Ficha editada",
+                now,
+            )?;
+            Ok(person)
+        })
+    }
+}
+
+fn without_timestamps(fields: Vec<String>) -> Vec<String> {
+    fields
+        .into_iter()
+        .filter(|f| f != "updated_at" && f != "created_at")
+        .collect()
+}
