@@ -10,6 +10,13 @@ const COMMANDS: &[&str] = &[
     "session_unlock",
     "session_lock",
     "status_bar",
+    "intake_register",
+    "intake_add_return",
+    "intake_suggestions",
+    "caseload",
+    "person_detail",
+    "person_update",
+    "users_list",
 ];
 
 fn main() {

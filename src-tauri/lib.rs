@@ -3,6 +3,7 @@
 
 mod commands;
 mod error;
+mod intake;
 mod preferences;
 mod session;
 
@@ -26,6 +27,13 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             session::session_unlock,
             session::session_lock,
             session::status_bar,
+            intake::intake_register,
+            intake::intake_add_return,
+            intake::intake_suggestions,
+            intake::caseload,
+            intake::person_detail,
+            intake::person_update,
+            intake::users_list,
         ])
 }
 

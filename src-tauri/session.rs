@@ -15,7 +15,7 @@ impl AppSession {
         AppSession(Session::open(dir, KdfParams::RECOMMENDED).map_err(CommandError::from))
     }
 
-    fn get(&self) -> Result<&Session, CommandError> {
+    pub(crate) fn get(&self) -> Result<&Session, CommandError> {
         self.0.as_ref().map_err(Clone::clone)
     }
 }

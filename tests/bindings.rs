@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use reintegra_api::{SessionState, StatusBar};
+use reintegra_api::{
+    ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, PersonDetail, Registered, ReturnInput,
+    SessionState, StatusBar, Suggestion, SuggestionQuery,
+};
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
 use reintegra_core::follow_up::FollowUp;
@@ -39,6 +42,16 @@ fn export_all(dir: &Path) {
         ValidationErrors,
         SessionState,
         StatusBar,
+        ArrivalInput,
+        ReturnInput,
+        Registered,
+        SuggestionQuery,
+        Suggestion,
+        CaseQuery,
+        CaseState,
+        CasePage,
+        CaseRow,
+        PersonDetail,
     );
 }
 

@@ -6,6 +6,18 @@ import type { Place } from "../bindings/Place";
 import type { Language } from "../i18n/messages";
 import type { SessionState } from "../bindings/SessionState";
 import type { StatusBar } from "../bindings/StatusBar";
+import type { ArrivalInput } from "../bindings/ArrivalInput";
+import type { CasePage } from "../bindings/CasePage";
+import type { CaseQuery } from "../bindings/CaseQuery";
+import type { Person } from "../bindings/Person";
+import type { PersonDetail } from "../bindings/PersonDetail";
+import type { PersonId } from "../bindings/PersonId";
+import type { Registered } from "../bindings/Registered";
+import type { ReturnInput } from "../bindings/ReturnInput";
+import type { Suggestion } from "../bindings/Suggestion";
+import type { SuggestionQuery } from "../bindings/SuggestionQuery";
+import type { User } from "../bindings/User";
+import type { Vulnerability } from "../bindings/Vulnerability";
 
 /** What a failed command gives the UI: a stable code to translate and a message to fall back on. */
 export interface IpcError {
@@ -49,4 +61,24 @@ export const session = {
     call("session_unlock", { name, passphrase }),
   lock: (): Promise<SessionState> => call("session_lock"),
   statusBar: (): Promise<StatusBar> => call("status_bar"),
+};
+
+export const intake = {
+  /** Registers one arrival (validated in Rust; `invalid` carries the field errors). */
+  register: (arrival: ArrivalInput): Promise<Registered> => call("intake_register", { arrival }),
+  /** A returning person: a new return event on the existing form, not a second person. */
+  addReturn: (
+    personId: PersonId,
+    returnEvent: ReturnInput,
+    vulnerabilities: Vulnerability[],
+  ): Promise<Registered> => call("intake_add_return", { personId, returnEvent, vulnerabilities }),
+  suggestions: (query: SuggestionQuery): Promise<Suggestion[]> =>
+    call("intake_suggestions", { query }),
+};
+
+export const cases = {
+  query: (query: CaseQuery): Promise<CasePage> => call("caseload", { query }),
+  detail: (id: PersonId): Promise<PersonDetail> => call("person_detail", { id }),
+  update: (person: Person): Promise<Person> => call("person_update", { person }),
+  users: (): Promise<User[]> => call("users_list"),
 };

@@ -1,0 +1,78 @@
+//! Intake and caseload commands: register an arrival, a returning person's new return event,
+//! the returning-person suggestions, the caseload, a person's whole form and its edits.
+//! Wiring only: every rule is in `reintegra-api`.
+
+use chrono::Utc;
+use reintegra_api::{
+    today_in_el_salvador, ArrivalInput, CasePage, CaseQuery, PersonDetail, Registered, ReturnInput,
+    Suggestion, SuggestionQuery,
+};
+use reintegra_core::ids::PersonId;
+use reintegra_core::person::Person;
+use reintegra_core::user::User;
+use reintegra_core::vulnerability::Vulnerability;
+use tauri::State;
+
+use crate::error::CommandError;
+use crate::session::AppSession;
+
+fn today() -> chrono::NaiveDate {
+    today_in_el_salvador(Utc::now())
+}
+
+#[tauri::command]
+pub fn intake_register(
+    session: State<'_, AppSession>,
+    arrival: ArrivalInput,
+) -> Result<Registered, CommandError> {
+    Ok(session.get()?.register_arrival(&arrival, Utc::now())?)
+}
+
+#[tauri::command]
+pub fn intake_add_return(
+    session: State<'_, AppSession>,
+    person_id: PersonId,
+    return_event: ReturnInput,
+    vulnerabilities: Vec<Vulnerability>,
+) -> Result<Registered, CommandError> {
+    Ok(session
+        .get()?
+        .add_return_event(person_id, &return_event, &vulnerabilities, Utc::now())?)
+}
+
+#[tauri::command]
+pub fn intake_suggestions(
+    session: State<'_, AppSession>,
+    query: SuggestionQuery,
+) -> Result<Vec<Suggestion>, CommandError> {
+    Ok(session.get()?.returning_suggestions(&query, today())?)
+}
+
+#[tauri::command]
+pub fn caseload(
+    session: State<'_, AppSession>,
+    query: CaseQuery,
+) -> Result<CasePage, CommandError> {
+    Ok(session.get()?.caseload(&query, today())?)
+}
+
+#[tauri::command]
+pub fn person_detail(
+    session: State<'_, AppSession>,
+    id: PersonId,
+) -> Result<PersonDetail, CommandError> {
+    Ok(session.get()?.person_detail(id, today())?)
+}
+
+#[tauri::command]
+pub fn person_update(
+    session: State<'_, AppSession>,
+    person: Person,
+) -> Result<Person, CommandError> {
+    Ok(session.get()?.update_person(&person, Utc::now())?)
+}
+
+#[tauri::command]
+pub fn users_list(session: State<'_, AppSession>) -> Result<Vec<User>, CommandError> {
+    Ok(session.get()?.users()?)
+}
