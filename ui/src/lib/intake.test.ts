@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import {
+  ageOf,
+  arrivalOf,
+  birthDateOf,
+  checkDraft,
+  duiStatus,
+  emptyDraft,
+  fieldErrorsFrom,
+  formatDate,
+  isMinor,
+  isUnaccompaniedChild,
+  parseDate,
+  suggestionQueryOf,
+  toggle,
+} from "./intake";
+
+const TODAY = "2026-11-23";
+
+function filled() {
+  return {
+    ...emptyDraft(TODAY),
+    given_names: "María José",
+    first_surname: "Hernández",
+    sex: "female" as const,
+    destination_district: "SV-LI-LIN-DIS",
+  };
+}
+
+describe("dates typed as dd/mm/yyyy", () => {
+  it("parses and formats", () => {
+    expect(parseDate("14/03/1994")).toBe("1994-03-14");
+    expect(parseDate("1/2/2000")).toBe("2000-02-01");
+    expect(parseDate("31/02/2000")).toBeNull();
+    expect(parseDate("1994-03-14")).toBeNull();
+    expect(formatDate("1994-03-14")).toBe("14/03/1994");
+    expect(formatDate(null)).toBe("");
+  });
+  it("the return date defaults to today", () => {
+    expect(emptyDraft(TODAY).return_date).toBe("23/11/2026");
+  });
+});
+
+describe("live DUI check", () => {
+  it("says incomplete, wrong check digit, or valid", () => {
+    expect(duiStatus("")).toEqual({ kind: "empty" });
+    expect(duiStatus("0001629")).toEqual({ kind: "incomplete" });
+    expect(duiStatus("00016297-5")).toEqual({ kind: "valid", canonical: "00016297-5" });
+    expect(duiStatus("000162975")).toEqual({ kind: "valid", canonical: "00016297-5" });
+    expect(duiStatus("00016297-4")).toEqual({ kind: "check_digit", expected: 5 });
+    expect(duiStatus("0001-6297")).toEqual({ kind: "format" });
+    expect(duiStatus("abc")).toEqual({ kind: "format" });
+  });
+});
+
+describe("age and minors", () => {
+  it("from a birth date or an approximate age", () => {
+    const exact = birthDateOf({ birth_date: "24/11/2008", age: "" }, TODAY);
+    expect(exact).toEqual({ precision: "exact", date: "2008-11-24" });
+    expect(ageOf(exact, TODAY)).toBe(17);
+    expect(isMinor(exact, TODAY)).toBe(true);
+    expect(isMinor(birthDateOf({ birth_date: "23/11/2008", age: "" }, TODAY), TODAY)).toBe(false);
+    const approx = birthDateOf({ birth_date: "", age: "15" }, TODAY);
+    expect(approx).toEqual({ precision: "estimated_from_age", age: 15, stated_on: TODAY });
+    expect(isMinor(approx, TODAY)).toBe(true);
+    expect(birthDateOf({ birth_date: "", age: "" }, TODAY)).toBeNull();
+    expect(isMinor(null, TODAY)).toBe(false);
+  });
+  it("an unaccompanied child is flagged from the travel or the vulnerability", () => {
+    expect(isUnaccompaniedChild({ travelled: "unaccompanied_minor", vulnerabilities: [] })).toBe(true);
+    expect(isUnaccompaniedChild({ travelled: "alone", vulnerabilities: ["unaccompanied_child"] })).toBe(true);
+    expect(isUnaccompaniedChild({ travelled: "with_family", vulnerabilities: [] })).toBe(false);
+  });
+});
+
+describe("validation before saving", () => {
+  it("names the missing fields", () => {
+    expect(checkDraft(emptyDraft(TODAY), TODAY)).toEqual({
+      given_names: "required",
+      first_surname: "required",
+      sex: "required",
+      destination_district: "required",
+    });
+    expect(checkDraft(filled(), TODAY)).toEqual({});
+  });
+  it("checks the DUI, dates and country", () => {
+    const d = { ...filled(), dui: "00016297-4", birth_date: "32/01/1990", return_date: "24/11/2026", country_from: "USA" };
+    expect(checkDraft(d, TODAY)).toEqual({
+      dui: "dui_check_digit",
+      birth_date: "date_format",
+      return_date: "date_in_future",
+      country_from: "invalid_country",
+    });
+  });
+  it("maps Rust's field errors to the form's fields", () => {
+    expect(
+      fieldErrorsFrom([
+        { field: "return_events[0].date", code: "date_in_future", date: "2027-01-01" },
+        { field: "dui", code: "dui_check_digit", expected: 5 },
+      ]),
+    ).toEqual({ return_date: "date_in_future", dui: "dui_check_digit" });
+  });
+});
+
+describe("what is sent to Rust", () => {
+  it("the arrival carries the canonical DUI, the return and the family", () => {
+    const a = arrivalOf({ ...filled(), dui: "000162975", country_from: "mx" }, TODAY, "p-1");
+    expect(a.dui).toBe("00016297-5");
+    expect(a.sex).toBe("female");
+    expect(a.return_event?.date).toBe(TODAY);
+    expect(a.return_event?.country_from).toBe("MX");
+    expect(a.family_of).toBe("p-1");
+    expect(a.consent_registration).toBe(true);
+  });
+});
+
+describe("returning-person suggestions", () => {
+  it("are asked once a name or a whole valid DUI is typed", () => {
+    expect(suggestionQueryOf(emptyDraft(TODAY), TODAY)).toBeNull();
+    expect(suggestionQueryOf({ ...emptyDraft(TODAY), given_names: "M", first_surname: "H" }, TODAY)).toBeNull();
+    expect(suggestionQueryOf({ ...emptyDraft(TODAY), dui: "00016297-4" }, TODAY)).toBeNull();
+    expect(suggestionQueryOf({ ...emptyDraft(TODAY), dui: "000162975" }, TODAY)?.dui).toBe("00016297-5");
+    const q = suggestionQueryOf({ ...filled(), birth_date: "14/03/1994" }, TODAY);
+    expect(q?.given_names).toBe("María José");
+    expect(q?.birth_date).toEqual({ precision: "exact", date: "1994-03-14" });
+    expect(q?.dui).toBe("");
+  });
+  it("toggle adds and removes", () => {
+    expect(toggle(["a"], "b")).toEqual(["a", "b"]);
+    expect(toggle(["a", "b"], "a")).toEqual(["b"]);
+  });
+});

@@ -1,0 +1,243 @@
+// Form logic of "Recepción → Nuevo ingreso", kept out of the component so it can be unit-tested:
+// the draft, the live DUI check, dates typed as dd/mm/yyyy, age/minor, what the returning-person
+// check is asked, and the ArrivalInput sent to Rust (which validates again, authoritatively).
+import type { ArrivalInput } from "../bindings/ArrivalInput";
+import type { BirthDate } from "../bindings/BirthDate";
+import type { ImmediateAssistance } from "../bindings/ImmediateAssistance";
+import type { PersonId } from "../bindings/PersonId";
+import type { ReturnInput } from "../bindings/ReturnInput";
+import type { Sex } from "../bindings/Sex";
+import type { SuggestionQuery } from "../bindings/SuggestionQuery";
+import type { TravelCompanion } from "../bindings/TravelCompanion";
+import type { Vulnerability } from "../bindings/Vulnerability";
+import type { ValidationErrors } from "../bindings/ValidationErrors";
+import type { BeneficiaryType } from "../bindings/BeneficiaryType";
+import type { ContactChannel } from "../bindings/ContactChannel";
+import type { ReturnModality } from "../bindings/ReturnModality";
+
+export interface Draft {
+  beneficiary_type: BeneficiaryType;
+  first_contact: ContactChannel;
+  given_names: string;
+  first_surname: string;
+  second_surname: string;
+  sex: Sex | "";
+  /** dd/mm/yyyy as typed; or empty when only the age is known. */
+  birth_date: string;
+  /** Approximate age in years, used when there is no birth date. */
+  age: string;
+  dui: string;
+  phone: string;
+  return_date: string;
+  modality: ReturnModality;
+  country_from: string;
+  reception_center: "gami" | "cipi";
+  travelled: TravelCompanion;
+  destination_district: string;
+  vulnerabilities: Vulnerability[];
+  assistance: ImmediateAssistance[];
+  assistance_notes: string;
+  consent_registration: boolean;
+  consent_referral_sharing: boolean;
+}
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** A date as El Salvador writes it. */
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return "";
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso);
+  return m ? `${m[3]}/${m[2]}/${m[1]}` : iso;
+}
+
+/** dd/mm/yyyy (also d/m/yyyy, with - or .) → yyyy-mm-dd; null when not a real date. */
+export function parseDate(text: string): string | null {
+  const m = /^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$/.exec(text);
+  if (!m) return null;
+  const [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return null;
+  return `${y}-${pad(mo)}-${pad(d)}`;
+}
+
+/** Today's date (yyyy-mm-dd) in local time. */
+export function isoToday(now: Date = new Date()): string {
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+export function emptyDraft(todayIso: string): Draft {
+  return {
+    beneficiary_type: "returned_migrant",
+    first_contact: "reception_center",
+    given_names: "",
+    first_surname: "",
+    second_surname: "",
+    sex: "",
+    birth_date: "",
+    age: "",
+    dui: "",
+    phone: "",
+    return_date: formatDate(todayIso),
+    modality: "air",
+    country_from: "US",
+    reception_center: "gami",
+    travelled: "alone",
+    destination_district: "",
+    vulnerabilities: [],
+    assistance: [],
+    assistance_notes: "",
+    consent_registration: true,
+    consent_referral_sharing: false,
+  };
+}
+
+const DUI_WEIGHTS = [9, 8, 7, 6, 5, 4, 3, 2];
+
+export function duiCheckDigit(body: string): number {
+  const sum = [...body].reduce((acc, d, i) => acc + Number(d) * (DUI_WEIGHTS[i] ?? 0), 0);
+  return (10 - (sum % 10)) % 10;
+}
+
+export type DuiStatus =
+  | { kind: "empty" }
+  | { kind: "incomplete" }
+  | { kind: "format" }
+  | { kind: "check_digit"; expected: number }
+  | { kind: "valid"; canonical: string };
+
+/** The live DUI check, as the person types. */
+export function duiStatus(raw: string): DuiStatus {
+  const text = raw.trim();
+  if (text === "") return { kind: "empty" };
+  if (!/^[\d-]*$/.test(text) || (text.includes("-") && !/^\d{8}-\d?$/.test(text))) {
+    return { kind: "format" };
+  }
+  const digits = text.replace(/-/g, "");
+  if (digits.length < 9) return { kind: "incomplete" };
+  if (digits.length > 9) return { kind: "format" };
+  const body = digits.slice(0, 8);
+  const expected = duiCheckDigit(body);
+  if (Number(digits[8]) !== expected) return { kind: "check_digit", expected };
+  return { kind: "valid", canonical: `${body}-${digits[8]}` };
+}
+
+/** The birth date to send: exact when a date was typed, else estimated from the age. */
+export function birthDateOf(draft: Pick<Draft, "birth_date" | "age">, todayIso: string): BirthDate | null {
+  const exact = parseDate(draft.birth_date);
+  if (exact) return { precision: "exact", date: exact };
+  const age = Number.parseInt(draft.age, 10);
+  if (draft.age.trim() !== "" && Number.isFinite(age) && age >= 0 && age <= 120) {
+    return { precision: "estimated_from_age", age, stated_on: todayIso };
+  }
+  return null;
+}
+
+/** Age in whole years on `todayIso`, from the birth date or the stated age. */
+export function ageOf(birth: BirthDate | null, todayIso: string): number | null {
+  if (!birth) return null;
+  if (birth.precision === "estimated_from_age") return birth.age;
+  const [ty, tm, td] = todayIso.split("-").map(Number) as [number, number, number];
+  if (birth.precision === "year") return ty - birth.year;
+  const [by, bm, bd] = birth.date.split("-").map(Number) as [number, number, number];
+  let age = ty - by;
+  if (tm < bm || (tm === bm && td < bd)) age -= 1;
+  return age;
+}
+
+export function isMinor(birth: BirthDate | null, todayIso: string): boolean {
+  const age = ageOf(birth, todayIso);
+  return age !== null && age >= 0 && age < 18;
+}
+
+/** A child travelling alone, or marked as an unaccompanied child: shown as a red flag. */
+export function isUnaccompaniedChild(draft: Pick<Draft, "travelled" | "vulnerabilities">): boolean {
+  return draft.travelled === "unaccompanied_minor" || draft.vulnerabilities.includes("unaccompanied_child");
+}
+
+/** Problems the form can tell before asking Rust (field → message key suffix). */
+export function checkDraft(draft: Draft, todayIso: string): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (draft.given_names.trim() === "") errors.given_names = "required";
+  if (draft.first_surname.trim() === "") errors.first_surname = "required";
+  if (draft.sex === "") errors.sex = "required";
+  if (draft.destination_district === "") errors.destination_district = "required";
+  if (draft.birth_date.trim() !== "" && !parseDate(draft.birth_date)) errors.birth_date = "date_format";
+  const dui = duiStatus(draft.dui);
+  if (dui.kind === "incomplete" || dui.kind === "format") errors.dui = "dui_format";
+  if (dui.kind === "check_digit") errors.dui = "dui_check_digit";
+  const ret = parseDate(draft.return_date);
+  if (!ret) errors.return_date = draft.return_date.trim() === "" ? "required" : "date_format";
+  else if (ret > todayIso) errors.return_date = "date_in_future";
+  if (!/^[A-Za-z]{2}$/.test(draft.country_from.trim())) errors.country_from = "invalid_country";
+  return errors;
+}
+
+export function returnOf(draft: Draft): ReturnInput {
+  return {
+    date: parseDate(draft.return_date) ?? "",
+    modality: draft.modality,
+    country_from: draft.country_from.trim().toUpperCase(),
+    reception_center: draft.reception_center,
+    custody_days: null,
+    travelled: draft.travelled,
+    assistance: draft.assistance,
+    assistance_notes: draft.assistance_notes,
+  };
+}
+
+export function arrivalOf(draft: Draft, todayIso: string, familyOf: PersonId | null): ArrivalInput {
+  const dui = duiStatus(draft.dui);
+  return {
+    beneficiary_type: draft.beneficiary_type,
+    first_contact: draft.first_contact,
+    given_names: draft.given_names,
+    first_surname: draft.first_surname,
+    second_surname: draft.second_surname,
+    sex: draft.sex === "" ? null : draft.sex,
+    birth_date: birthDateOf(draft, todayIso),
+    dui: dui.kind === "valid" ? dui.canonical : draft.dui,
+    phone: draft.phone,
+    origin_district: "",
+    destination_district: draft.destination_district,
+    return_event: returnOf(draft),
+    vulnerabilities: draft.vulnerabilities,
+    consent_registration: draft.consent_registration,
+    consent_referral_sharing: draft.consent_referral_sharing,
+    family_of: familyOf,
+    caseworker: null,
+  };
+}
+
+/** What the returning-person check is asked; null while too little is typed to ask. */
+export function suggestionQueryOf(draft: Draft, todayIso: string): SuggestionQuery | null {
+  const dui = duiStatus(draft.dui);
+  const hasName = draft.given_names.trim().length >= 2 && draft.first_surname.trim().length >= 2;
+  if (!hasName && dui.kind !== "valid") return null;
+  return {
+    given_names: draft.given_names,
+    first_surname: draft.first_surname,
+    second_surname: draft.second_surname,
+    sex: draft.sex === "" ? null : draft.sex,
+    birth_date: birthDateOf(draft, todayIso),
+    dui: dui.kind === "valid" ? dui.canonical : "",
+  };
+}
+
+/** Rust's field errors, keyed by the form's field names (return_events[0].date → return_date). */
+export function fieldErrorsFrom(errors: ValidationErrors): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of errors) {
+    let field = e.field;
+    if (field.startsWith("return_events[")) {
+      const sub = field.split(".")[1] ?? "";
+      field = sub === "date" ? "return_date" : sub === "travelled" ? "travelled" : "country_from";
+    } else if (field.startsWith("birth_date")) field = "birth_date";
+    out[field] ??= e.code;
+  }
+  return out;
+}
+
+/** Toggles a value in a list (checkbox groups). */
+export function toggle<T>(list: T[], value: T): T[] {
+  return list.includes(value) ? list.filter((v) => v !== value) : [...list, value];
+}
