@@ -320,3 +320,129 @@ async fn locking_drops_back_to_the_sign_in_screen() {
     app.wait_text("#status-user", "Carla").await;
     app.quit().await;
 }
+
+/// Fills one arrival on "Nuevo ingreso" with the keyboard only and presses Enter to save.
+async fn register_arrival(app: &App, fields: &[(&str, &str)], sex: &str, district: &str) {
+    app.find("#intake-form").await;
+    // A select takes typed letters (type-ahead), as a person would choose with the keyboard.
+    app.find("#f-sex").await.send_keys(sex).await.expect("sex");
+    app.type_into("#district-search", district).await;
+    app.find("#district-results").await;
+    let key = ENTER.to_string();
+    app.find("#district-search")
+        .await
+        .send_keys(&key)
+        .await
+        .expect("enter");
+    app.find("#intake-destination").await;
+    app.fill_and_submit(fields).await;
+}
+
+#[tokio::test]
+async fn intake_returning_person_caseload_edit_and_restart() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    app.wait_text("main h1", "Nuevo ingreso").await;
+
+    // Live DUI check while typing.
+    app.type_into("#f-dui", "01234567-0").await;
+    app.wait_text("#dui-status", "dígito verificador").await;
+
+    register_arrival(
+        &app,
+        &[
+            ("#f-given_names", "María José"),
+            ("#f-first_surname", "Hernández"),
+            ("#f-second_surname", "Rivas"),
+            ("#f-birth_date", "14/03/1994"),
+            ("#f-dui", "01234567-8"),
+            ("#f-phone", "7123-4567"),
+        ],
+        "Mujer",
+        "nueva concepcion",
+    )
+    .await;
+    app.wait_text("#intake-saved", "María José Hernández Rivas")
+        .await;
+
+    register_arrival(
+        &app,
+        &[
+            ("#f-given_names", "José Luis"),
+            ("#f-first_surname", "Martínez"),
+            ("#f-second_surname", "Peña"),
+            ("#f-birth_date", "02/05/1990"),
+            ("#f-dui", "04567890-3"),
+        ],
+        "Hombre",
+        "tacachico",
+    )
+    .await;
+    app.wait_text("#intake-saved", "José Luis Martínez Peña")
+        .await;
+
+    // The second one comes back: typed without accents, the panel proposes the existing form.
+    app.type_into("#f-given_names", "jose luis").await;
+    app.type_into("#f-first_surname", "martinez").await;
+    app.type_into("#f-second_surname", "pena").await;
+    app.type_into("#f-birth_date", "02/05/1990").await;
+    app.wait_text("#returning-panel", "José Luis Martínez Peña")
+        .await;
+    app.screenshot("intake.png").await;
+    app.click("#returning-panel .choose").await;
+    app.wait_text("#intake-saved", "Nuevo retorno").await;
+
+    // Caseload: two persons (no duplicate), found without accents and by DUI.
+    app.click("#nav-cases").await;
+    app.wait_text("#cases-count", "2 casos").await;
+    app.type_into("#cases-search", "jose martinez").await;
+    app.wait_text("#cases-count", "1 casos").await;
+    app.wait_text("#cases-table", "José Luis Martínez Peña")
+        .await;
+    app.type_into("#cases-search", "012345678").await;
+    app.wait_text("#cases-table", "María José Hernández Rivas")
+        .await;
+    app.wait_text("#cases-count", "1 casos").await;
+    // Empty the search the way a person does (a bare clear() fires no input event).
+    let search = app.find("#cases-search").await;
+    search.clear().await.expect("clear");
+    search.send_keys(" \u{E003}").await.expect("backspace");
+    app.wait_text("#cases-count", "2 casos").await;
+    app.screenshot("caseload.png").await;
+
+    // Open the returning person: two returns; edit the phone.
+    app.type_into("#cases-search", "pena").await;
+    app.wait_text("#cases-count", "1 casos").await;
+    app.click("#cases-table .case-open").await;
+    app.wait_text("#person-name", "José Luis Martínez Peña")
+        .await;
+    app.wait_text("main h2", "Identidad").await;
+    let returns = app.wait_text("#person-returns", "US").await;
+    assert_eq!(
+        returns.matches("GAMI").count(),
+        2,
+        "two returns: {returns:?}"
+    );
+    app.click("#edit-contact").await;
+    app.fill_and_submit(&[("#e-phone", "7000-1111")]).await;
+    app.wait_text("#person-notice", "Cambios guardados").await;
+    app.wait_text("#person-phone", "7000-1111").await;
+    app.wait_text("#person-history", "phone").await;
+    app.quit().await;
+
+    // Restart, unlock: everything is still there.
+    let app = App::start(profile.path()).await;
+    app.unlock("Ana Morales", ADMIN_PASSPHRASE).await;
+    app.click("#nav-cases").await;
+    app.wait_text("#cases-count", "2 casos").await;
+    app.type_into("#cases-search", "maria").await;
+    app.wait_text("#cases-table", "María José Hernández Rivas")
+        .await;
+    app.type_into("#cases-search", "martinez").await;
+    app.click("#cases-table .case-open").await;
+    app.wait_text("#person-phone", "7000-1111").await;
+    app.quit().await;
+}
