@@ -91,12 +91,7 @@ fn dui_digits(text: &str) -> Option<String> {
 
 fn matches_text(c: &CaseSummary, words: &[String], dui: Option<&str>) -> bool {
     if let Some(d) = dui {
-        return c.dui.as_deref().is_some_and(|cd| {
-            cd.chars()
-                .filter(char::is_ascii_digit)
-                .collect::<String>()
-                .starts_with(d)
-        });
+        return c.dui_digits.starts_with(d) && !c.dui_digits.is_empty();
     }
     words.iter().all(|w| {
         c.folded_name
@@ -203,7 +198,7 @@ pub(crate) fn query_cases<'a>(
 impl Session {
     /// The caseload, sorted by priority (vulnerabilities, then days since return without a plan).
     pub fn caseload(&self, query: &CaseQuery, today: NaiveDate) -> Result<CasePage> {
-        self.with_unlocked(|_, _, cases| Ok(query_cases(cases.by_id.values(), query, today)))
+        self.with_unlocked(|_, _, cases| Ok(query_cases(cases.iter(), query, today)))
     }
 
     /// One person's whole single form, with every change made to it (newest first).
@@ -224,8 +219,7 @@ impl Session {
             }
             let family = match person.family_group {
                 Some(g) => cases
-                    .by_id
-                    .values()
+                    .iter()
                     .filter(|c| c.family_group == Some(g) && c.id != id)
                     .map(|c| row(c, today))
                     .collect(),

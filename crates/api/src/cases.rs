@@ -20,6 +20,8 @@ pub(crate) struct CaseSummary {
     /// `fold`ed full name, for accent-insensitive search.
     pub folded_name: String,
     pub dui: Option<String>,
+    /// The DUI's nine digits (searches type it with or without the dash).
+    pub dui_digits: String,
     pub birth_date: Option<BirthDate>,
     pub destination_district: String,
     pub municipality: Option<String>,
@@ -42,6 +44,11 @@ impl CaseSummary {
             folded_name: fold(&full_name),
             full_name,
             dui: p.dui.as_ref().map(|d| d.as_str().to_string()),
+            dui_digits: p
+                .dui
+                .as_ref()
+                .map(|d| d.as_str().chars().filter(char::is_ascii_digit).collect())
+                .unwrap_or_default(),
             birth_date: p.birth_date,
             destination_district: p.destination_district.clone(),
             municipality: Territory::el_salvador()
@@ -82,17 +89,20 @@ impl CaseSummary {
     }
 }
 
-/// Every case, by id, plus the duplicate-detection index over the same persons.
+/// Every case (in a vector, so a caseload scan reads memory in order), plus the
+/// duplicate-detection index over the same persons.
 #[derive(Default)]
 pub(crate) struct Cases {
-    pub by_id: HashMap<PersonId, CaseSummary>,
+    all: Vec<CaseSummary>,
+    slot: HashMap<PersonId, usize>,
     pub dedup: dedup::Index,
 }
 
 impl Cases {
     pub fn build(persons: &[Person]) -> Cases {
         let mut cases = Cases {
-            by_id: HashMap::with_capacity(persons.len()),
+            all: Vec::with_capacity(persons.len()),
+            slot: HashMap::with_capacity(persons.len()),
             dedup: dedup::Index::new(),
         };
         for p in persons {
@@ -101,8 +111,23 @@ impl Cases {
         cases
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &CaseSummary> {
+        self.all.iter()
+    }
+
+    pub fn get(&self, id: &PersonId) -> Option<&CaseSummary> {
+        self.slot.get(id).and_then(|&i| self.all.get(i))
+    }
+
     pub fn upsert(&mut self, p: &Person) {
-        self.by_id.insert(p.id, CaseSummary::of(p));
+        let summary = CaseSummary::of(p);
+        match self.slot.get(&p.id) {
+            Some(&i) => self.all[i] = summary,
+            None => {
+                self.slot.insert(p.id, self.all.len());
+                self.all.push(summary);
+            }
+        }
         // A person the engine cannot read (no name yet) is simply not searchable for duplicates.
         if self.dedup.upsert(&dedup_record(p)).is_err() {
             self.dedup.remove(&p.id.as_uuid().to_string());

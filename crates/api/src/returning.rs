@@ -53,7 +53,7 @@ pub(crate) fn suggest(cases: &Cases, query: &SuggestionQuery, today: NaiveDate) 
     let dui_digits: String = query.dui.chars().filter(char::is_ascii_digit).collect();
     if dui_digits.len() == 9 {
         let typed = format!("{}-{}", &dui_digits[..8], &dui_digits[8..]);
-        for c in cases.by_id.values() {
+        for c in cases.iter() {
             if c.dui.as_deref() == Some(typed.as_str()) {
                 out.push(suggestion(
                     cases,
@@ -118,7 +118,7 @@ fn suggestion(
     reasons: Vec<String>,
     today: NaiveDate,
 ) -> Suggestion {
-    match cases.by_id.get(&id) {
+    match cases.get(&id) {
         Some(c) => Suggestion {
             id,
             full_name: c.full_name.clone(),

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod dedup;
+mod intake;
 mod store;
 
 #[derive(Parser)]
@@ -24,12 +25,15 @@ enum Bench {
     Store(store::Args),
     /// Duplicate detection: index build, query latency, recall, false matches.
     Dedup(dedup::Args),
+    /// Reception intake and caseload through the api: save p50/p99, search latency.
+    Intake(intake::Args),
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().bench {
         Bench::Store(args) => store::run(args),
         Bench::Dedup(args) => dedup::run(args),
+        Bench::Intake(args) => intake::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

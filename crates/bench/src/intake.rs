@@ -1,0 +1,341 @@
+//! `reintegra-bench intake`: reception intake and the caseload through `reintegra-api` on an
+//! encrypted store already holding `--persons` persons. Times what happens between pressing Enter
+//! on "Nuevo ingreso" and the saved confirmation (validation, durable save of the person and of
+//! its audit entry, in-memory caseload + duplicate index update), the returning-person check
+//! run while typing, and caseload searches (name without accents, DUI, municipality filter).
+//! Not included: the IPC hop and the UI render (a few ms on this machine).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use reintegra_api::{ArrivalInput, CaseQuery, KdfParams, ReturnInput, Session, SuggestionQuery};
+use reintegra_core::consent::{Consent, ConsentPurpose};
+use reintegra_core::dui::Dui;
+use reintegra_core::ids::{ConsentId, DeviceId, PersonId, ReturnEventId, UserId};
+use reintegra_core::person::{BirthDate, Person, Sex};
+use reintegra_core::return_event::{ReceptionCenter, ReturnEvent, ReturnModality, TravelCompanion};
+use reintegra_core::territory::Territory;
+use reintegra_core::text::fold;
+use reintegra_core::user::{Role, User};
+use reintegra_core::vulnerability::Vulnerability;
+use reintegra_store::{LockedStore, NewStore};
+use uuid::Uuid;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Persons already stored before the timed saves.
+    #[arg(long, default_value_t = 100_000)]
+    persons: usize,
+    /// Timed intake saves.
+    #[arg(long, default_value_t = 200)]
+    saves: usize,
+    /// Timed searches of each kind.
+    #[arg(long, default_value_t = 200)]
+    searches: usize,
+    /// Where to put the store (default: a temporary directory, removed at the end).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 11)]
+    seed: u64,
+}
+
+const GIVEN: &[&str] = &[
+    "José", "María", "Juan", "Ana", "Carlos", "Rosa", "Luis", "Marta", "Jorge", "Gloria", "Kevin",
+    "Wendy", "Óscar", "Reina", "Mauricio", "Yesenia", "Nelson", "Cecilia", "Wilfredo", "Xiomara",
+];
+const SURNAMES: &[&str] = &[
+    "Hernández",
+    "García",
+    "Martínez",
+    "López",
+    "González",
+    "Rodríguez",
+    "Pérez",
+    "Flores",
+    "Ramírez",
+    "Rivas",
+    "Cruz",
+    "Mejía",
+    "Ayala",
+    "Portillo",
+    "Alvarado",
+    "Romero",
+    "Guardado",
+    "Menjívar",
+    "Orellana",
+    "Henríquez",
+    "Chávez",
+    "Aguilar",
+    "Escobar",
+    "Quintanilla",
+];
+
+fn pick<'a>(rng: &mut StdRng, xs: &[&'a str]) -> &'a str {
+    xs[rng.gen_range(0..xs.len())]
+}
+
+fn dui(rng: &mut StdRng) -> Dui {
+    let body = format!("{:08}", rng.gen_range(0..100_000_000u32));
+    Dui::from_body(&body).unwrap_or_else(|| unreachable!("eight digits"))
+}
+
+fn synthetic(rng: &mut StdRng, districts: &[String], user: UserId) -> Person {
+    let now = Utc
+        .with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let mut p = Person::new(
+        PersonId::new(Uuid::now_v7()),
+        format!("{} {}", pick(rng, GIVEN), pick(rng, GIVEN)),
+        pick(rng, SURNAMES),
+        now,
+    );
+    p.second_surname = pick(rng, SURNAMES).into();
+    p.sex = Some(if rng.gen_bool(0.5) {
+        Sex::Female
+    } else {
+        Sex::Male
+    });
+    p.birth_date = NaiveDate::from_ymd_opt(
+        rng.gen_range(1960..2010),
+        rng.gen_range(1..13),
+        rng.gen_range(1..29),
+    )
+    .map(|date| BirthDate::Exact { date });
+    if rng.gen_bool(0.7) {
+        p.dui = Some(dui(rng));
+    }
+    p.phone = format!(
+        "7{:03}-{:04}",
+        rng.gen_range(0..1000),
+        rng.gen_range(0..10000)
+    );
+    p.destination_district = districts[rng.gen_range(0..districts.len())].clone();
+    let day = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default()
+        + chrono::Days::new(rng.gen_range(0..360));
+    p.return_events.push(ReturnEvent {
+        id: ReturnEventId::new(Uuid::now_v7()),
+        date: day,
+        modality: ReturnModality::Air,
+        country_from: "US".into(),
+        reception_center: ReceptionCenter::Gami,
+        custody_days: None,
+        travelled: TravelCompanion::Alone,
+        assistance: vec![],
+        assistance_notes: String::new(),
+    });
+    if rng.gen_bool(0.1) {
+        p.add_vulnerability(Vulnerability::ALL[rng.gen_range(0..Vulnerability::ALL.len())]);
+    }
+    p.consents.push(Consent::new(
+        ConsentId::new(Uuid::now_v7()),
+        ConsentPurpose::Registration,
+        day,
+        user,
+    ));
+    p
+}
+
+struct Timings(Vec<Duration>);
+
+impl Timings {
+    fn pct(&mut self, p: f64) -> f64 {
+        self.0.sort_unstable();
+        let i = ((self.0.len() as f64 - 1.0) * p).round() as usize;
+        self.0.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
+    fn line(mut self, what: &str) {
+        let (p50, p99, max) = (self.pct(0.5), self.pct(0.99), self.pct(1.0));
+        println!("{what:<58} p50 {p50:7.2} ms   p99 {p99:7.2} ms   max {max:7.2} ms");
+    }
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = args.dir.clone().unwrap_or_else(|| tmp.path().join("store"));
+    let districts: Vec<String> = Territory::el_salvador()
+        .places()
+        .map(|p| p.district_code.clone())
+        .collect();
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let now = Utc::now();
+    let (login, pass) = ("Ana Morales", "clave-segura-bench");
+
+    // Fill: the persons a reception center has after years of work (store API, durable saves).
+    let t = Instant::now();
+    let user_id = UserId::new(Uuid::now_v7());
+    {
+        let store = LockedStore::create(
+            &dir,
+            NewStore {
+                device: DeviceId::new(Uuid::now_v7()),
+                login,
+                user_id,
+                passphrase: pass,
+                kdf: KdfParams::RECOMMENDED,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        store
+            .save_user(&User {
+                id: user_id,
+                name: login.into(),
+                role: Role::Admin,
+                office_municipality: None,
+                active: true,
+            })
+            .map_err(|e| e.to_string())?;
+        for _ in 0..args.persons {
+            store
+                .save_person(&synthetic(&mut rng, &districts, user_id))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    println!(
+        "filled {} persons in {:.1} s",
+        args.persons,
+        t.elapsed().as_secs_f64()
+    );
+
+    let t = Instant::now();
+    let session = Session::open(&dir, KdfParams::RECOMMENDED).map_err(|e| e.to_string())?;
+    session
+        .unlock(login, pass, now)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "open + unlock (Argon2id, recommended) + caseload/duplicate index of {} persons: {:.2} s",
+        args.persons,
+        t.elapsed().as_secs_f64()
+    );
+
+    // Timed saves: what Enter on the intake form runs.
+    let today = reintegra_api::today_in_el_salvador(now);
+    let mut saves = Timings(Vec::with_capacity(args.saves));
+    let mut suggest = Timings(Vec::with_capacity(args.saves));
+    let mut saved_names = Vec::new();
+    for _ in 0..args.saves {
+        let p = synthetic(&mut rng, &districts, user_id);
+        let query = SuggestionQuery {
+            given_names: p.given_names.clone(),
+            first_surname: p.first_surname.clone(),
+            second_surname: p.second_surname.clone(),
+            sex: p.sex,
+            birth_date: p.birth_date,
+            dui: p
+                .dui
+                .as_ref()
+                .map(|d| d.as_str().to_string())
+                .unwrap_or_default(),
+        };
+        let t = Instant::now();
+        session
+            .returning_suggestions(&query, today)
+            .map_err(|e| e.to_string())?;
+        suggest.0.push(t.elapsed());
+        let input = ArrivalInput {
+            beneficiary_type: p.beneficiary_type,
+            first_contact: p.first_contact,
+            given_names: p.given_names.clone(),
+            first_surname: p.first_surname.clone(),
+            second_surname: p.second_surname.clone(),
+            sex: p.sex,
+            birth_date: p.birth_date,
+            dui: query.dui.clone(),
+            phone: p.phone.clone(),
+            origin_district: String::new(),
+            destination_district: p.destination_district.clone(),
+            return_event: Some(ReturnInput {
+                date: today,
+                modality: ReturnModality::Air,
+                country_from: "US".into(),
+                reception_center: ReceptionCenter::Gami,
+                custody_days: None,
+                travelled: TravelCompanion::Alone,
+                assistance: vec![],
+                assistance_notes: String::new(),
+            }),
+            vulnerabilities: vec![],
+            consent_registration: true,
+            consent_referral_sharing: false,
+            family_of: None,
+            caseworker: None,
+        };
+        let t = Instant::now();
+        let saved = session
+            .register_arrival(&input, now)
+            .map_err(|e| e.to_string())?;
+        saves.0.push(t.elapsed());
+        saved_names.push((saved.person.full_name(), query.dui));
+    }
+    saves.line(&format!(
+        "intake save (Enter → saved), {} saves",
+        args.saves
+    ));
+    suggest.line("returning-person check (name + birth date + DUI)");
+
+    let mut by_name = Timings(Vec::new());
+    let mut by_dui = Timings(Vec::new());
+    let mut by_muni = Timings(Vec::new());
+    let munis: Vec<String> = Territory::el_salvador()
+        .places()
+        .map(|p| p.municipality_code.clone())
+        .collect();
+    for i in 0..args.searches {
+        let (name, dui) = &saved_names[i % saved_names.len()];
+        let words: Vec<&str> = name.split(' ').collect();
+        // Typed without accents: first given name + first surname.
+        let text = fold(&format!(
+            "{} {}",
+            words.first().unwrap_or(&""),
+            words.get(2).unwrap_or(&"")
+        ));
+        let t = Instant::now();
+        let page = session
+            .caseload(
+                &CaseQuery {
+                    text,
+                    ..Default::default()
+                },
+                today,
+            )
+            .map_err(|e| e.to_string())?;
+        by_name.0.push(t.elapsed());
+        if page.total == 0 {
+            return Err(format!("name search found nothing for {name}"));
+        }
+        if !dui.is_empty() {
+            let t = Instant::now();
+            session
+                .caseload(
+                    &CaseQuery {
+                        text: dui.replace('-', ""),
+                        ..Default::default()
+                    },
+                    today,
+                )
+                .map_err(|e| e.to_string())?;
+            by_dui.0.push(t.elapsed());
+        }
+        let t = Instant::now();
+        session
+            .caseload(
+                &CaseQuery {
+                    municipality: Some(munis[i % munis.len()].clone()),
+                    ..Default::default()
+                },
+                today,
+            )
+            .map_err(|e| e.to_string())?;
+        by_muni.0.push(t.elapsed());
+    }
+    by_name.line(&format!(
+        "caseload search by name (no accents), {} persons",
+        args.persons + args.saves
+    ));
+    by_dui.line("caseload search by DUI");
+    by_muni.line("caseload filter by municipality (first 200 rows, sorted)");
+    Ok(())
+}
