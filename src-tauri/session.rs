@@ -22,7 +22,11 @@ impl AppSession {
 
 impl From<ApiError> for CommandError {
     fn from(e: ApiError) -> Self {
-        CommandError::new(e.code(), e.to_string())
+        let mut error = CommandError::new(e.code(), e.to_string());
+        if let ApiError::Invalid(fields) = e {
+            error.fields = Some(fields);
+        }
+        error
     }
 }
 

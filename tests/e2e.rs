@@ -427,6 +427,9 @@ async fn intake_returning_person_caseload_edit_and_restart() {
         "two returns: {returns:?}"
     );
     app.click("#edit-contact").await;
+    // Rust's validation comes back next to the field.
+    app.fill_and_submit(&[("#e-phone", "12")]).await;
+    app.wait_text("#e-err-phone", "8 a 15").await;
     app.fill_and_submit(&[("#e-phone", "7000-1111")]).await;
     app.wait_text("#person-notice", "Cambios guardados").await;
     app.wait_text("#person-phone", "7000-1111").await;

@@ -18,17 +18,23 @@ import type { Suggestion } from "../bindings/Suggestion";
 import type { SuggestionQuery } from "../bindings/SuggestionQuery";
 import type { User } from "../bindings/User";
 import type { Vulnerability } from "../bindings/Vulnerability";
+import type { ValidationErrors } from "../bindings/ValidationErrors";
 
 /** What a failed command gives the UI: a stable code to translate and a message to fall back on. */
 export interface IpcError {
   code: string;
   message: string;
+  /** For `invalid`: the problem of each field, to show next to it. */
+  fields?: ValidationErrors;
 }
 
 export function toIpcError(raw: unknown): IpcError {
   if (typeof raw === "object" && raw !== null && "code" in raw && "message" in raw) {
     const { code, message } = raw as { code: unknown; message: unknown };
-    if (typeof code === "string" && typeof message === "string") return { code, message };
+    if (typeof code === "string" && typeof message === "string") {
+      const fields = (raw as { fields?: unknown }).fields;
+      return Array.isArray(fields) ? { code, message, fields: fields as ValidationErrors } : { code, message };
+    }
   }
   return { code: "ipc", message: typeof raw === "string" ? raw : String(raw) };
 }
