@@ -3,11 +3,13 @@
 //! memory), runs every query (latency p50/p99) and scores the ranking (recall@10, top-1
 //! accepted, false-match rate).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use reintegra_dedup::eval::{self, Ranked, Scored};
 use reintegra_dedup::generate::{self, Config};
 use reintegra_dedup::{Index, SearchOptions, MATCH_THRESHOLD};
+
+use crate::latency::ms;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -47,10 +49,6 @@ fn rss_bytes() -> Option<u64> {
 
 fn mb(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 pub fn run(args: Args) -> Result<(), String> {

@@ -6,7 +6,7 @@
 //! Not included: the IPC hop and the UI render (a few ms on this machine).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
@@ -23,6 +23,8 @@ use reintegra_core::user::{Role, User};
 use reintegra_core::vulnerability::Vulnerability;
 use reintegra_store::{LockedStore, NewStore};
 use uuid::Uuid;
+
+use crate::latency::{pick, Latencies};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -72,10 +74,6 @@ const SURNAMES: &[&str] = &[
     "Escobar",
     "Quintanilla",
 ];
-
-fn pick<'a>(rng: &mut StdRng, xs: &[&'a str]) -> &'a str {
-    xs[rng.gen_range(0..xs.len())]
-}
 
 fn dui(rng: &mut StdRng) -> Dui {
     let body = format!("{:08}", rng.gen_range(0..100_000_000u32));
@@ -139,20 +137,6 @@ fn synthetic(rng: &mut StdRng, districts: &[String], user: UserId) -> Person {
     p
 }
 
-struct Timings(Vec<Duration>);
-
-impl Timings {
-    fn pct(&mut self, p: f64) -> f64 {
-        self.0.sort_unstable();
-        let i = ((self.0.len() as f64 - 1.0) * p).round() as usize;
-        self.0.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    }
-    fn line(mut self, what: &str) {
-        let (p50, p99, max) = (self.pct(0.5), self.pct(0.99), self.pct(1.0));
-        println!("{what:<58} p50 {p50:7.2} ms   p99 {p99:7.2} ms   max {max:7.2} ms");
-    }
-}
-
 pub fn run(args: Args) -> Result<(), String> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().join("store"));
@@ -213,8 +197,8 @@ pub fn run(args: Args) -> Result<(), String> {
 
     // Timed saves: what Enter on the intake form runs.
     let today = reintegra_api::today_in_el_salvador(now);
-    let mut saves = Timings(Vec::with_capacity(args.saves));
-    let mut suggest = Timings(Vec::with_capacity(args.saves));
+    let mut saves = Latencies(Vec::with_capacity(args.saves));
+    let mut suggest = Latencies(Vec::with_capacity(args.saves));
     let mut saved_names = Vec::new();
     for _ in 0..args.saves {
         let p = synthetic(&mut rng, &districts, user_id);
@@ -270,15 +254,15 @@ pub fn run(args: Args) -> Result<(), String> {
         saves.0.push(t.elapsed());
         saved_names.push((saved.person.full_name(), query.dui));
     }
-    saves.line(&format!(
+    saves.print(&format!(
         "intake save (Enter → saved), {} saves",
         args.saves
     ));
-    suggest.line("returning-person check (name + birth date + DUI)");
+    suggest.print("returning-person check (name + birth date + DUI)");
 
-    let mut by_name = Timings(Vec::new());
-    let mut by_dui = Timings(Vec::new());
-    let mut by_muni = Timings(Vec::new());
+    let mut by_name = Latencies(Vec::new());
+    let mut by_dui = Latencies(Vec::new());
+    let mut by_muni = Latencies(Vec::new());
     let munis: Vec<String> = Territory::el_salvador()
         .places()
         .map(|p| p.municipality_code.clone())
@@ -331,11 +315,11 @@ pub fn run(args: Args) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         by_muni.0.push(t.elapsed());
     }
-    by_name.line(&format!(
+    by_name.print(&format!(
         "caseload search by name (no accents), {} persons",
         args.persons + args.saves
     ));
-    by_dui.line("caseload search by DUI");
-    by_muni.line("caseload filter by municipality (first 200 rows, sorted)");
+    by_dui.print("caseload search by DUI");
+    by_muni.print("caseload filter by municipality (first 200 rows, sorted)");
     Ok(())
 }

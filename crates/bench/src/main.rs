@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod dedup;
 mod intake;
+mod latency;
 mod store;
 
 #[derive(Parser)]

@@ -5,7 +5,7 @@
 //! lookup latencies and the size on disk against the raw JSON size.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
@@ -22,6 +22,8 @@ use reintegra_core::territory::Territory;
 use reintegra_core::vulnerability::Vulnerability;
 use reintegra_store::{KdfParams, LockedStore, NewStore};
 use uuid::Uuid;
+
+use crate::latency::{ms, pick, Latencies};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -73,10 +75,6 @@ const SURNAMES: &[&str] = &[
 ];
 const LOGIN: &str = "bench";
 const PASS: &str = "bench passphrase 123";
-
-fn pick<'a>(rng: &mut StdRng, xs: &[&'a str]) -> &'a str {
-    xs[rng.gen_range(0..xs.len())]
-}
 
 fn uuid7(rng: &mut StdRng, n: u64) -> Uuid {
     // Time-ordered like UUIDv7 (deterministic for the benchmark).
@@ -167,33 +165,6 @@ fn synthetic_person(rng: &mut StdRng, n: u64, districts: &[String]) -> Person {
         user,
     ));
     p
-}
-
-struct Stats(Vec<Duration>);
-
-impl Stats {
-    fn pct(&mut self, p: f64) -> Duration {
-        self.0.sort_unstable();
-        if self.0.is_empty() {
-            return Duration::ZERO;
-        }
-        let i = ((self.0.len() as f64 - 1.0) * p).round() as usize;
-        self.0[i]
-    }
-    fn line(&mut self, what: &str) {
-        let n = self.0.len();
-        let (p50, p99, max) = (self.pct(0.50), self.pct(0.99), self.pct(1.0));
-        println!(
-            "{what:<36} n={n:>7}  p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms",
-            ms(p50),
-            ms(p99),
-            ms(max)
-        );
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// (apparent bytes, allocated bytes) of the files under `dir`.
@@ -294,10 +265,10 @@ pub fn run(args: Args) -> Result<(), String> {
             apparent as f64 / raw_json as f64
         );
     }
-    let mut by_id = Stats(Vec::new());
-    let mut by_dui = Stats(Vec::new());
-    let mut by_name = Stats(Vec::new());
-    let mut by_district = Stats(Vec::new());
+    let mut by_id = Latencies(Vec::new());
+    let mut by_dui = Latencies(Vec::new());
+    let mut by_name = Latencies(Vec::new());
+    let mut by_district = Latencies(Vec::new());
     let mut found_district = 0usize;
     for p in &sample {
         let t = Instant::now();
@@ -328,13 +299,13 @@ pub fn run(args: Args) -> Result<(), String> {
             by_district.0.push(t.elapsed());
         }
     }
-    by_id.line("get person by id (cold cache)");
-    by_dui.line("persons by DUI (keyed hash)");
-    by_district.line(&format!(
+    by_id.print("get person by id (cold cache)");
+    by_dui.print("persons by DUI (keyed hash)");
+    by_district.print(&format!(
         "persons by district (~{} each)",
         found_district / by_district.0.len().max(1)
     ));
-    by_name.line("persons by surname word (~5% each)");
+    by_name.print("persons by surname word (~5% each)");
     let t = Instant::now();
     let proposed = store
         .referrals_by_status(ReferralStatus::Proposed)
@@ -433,8 +404,8 @@ fn fill(
         ms(t.elapsed())
     );
 
-    let mut person_saves = Stats(Vec::with_capacity(args.persons));
-    let mut referral_saves = Stats(Vec::new());
+    let mut person_saves = Latencies(Vec::with_capacity(args.persons));
+    let mut referral_saves = Latencies(Vec::new());
     let user = store.user();
     let started = Instant::now();
     for n in 0..args.persons as u64 {
@@ -478,9 +449,9 @@ fn fill(
         total.as_secs_f64(),
         saves as f64 / total.as_secs_f64()
     );
-    person_saves.line("durable save, person (~1 KB)");
-    referral_saves.line("durable save, referral");
-    let mut all = Stats(
+    person_saves.print("durable save, person (~1 KB)");
+    referral_saves.print("durable save, referral");
+    let mut all = Latencies(
         person_saves
             .0
             .iter()
@@ -488,7 +459,7 @@ fn fill(
             .copied()
             .collect(),
     );
-    all.line("durable save, all");
+    all.print("durable save, all");
 
     let avg = *raw_json / (saves as u64).max(1);
     println!(
