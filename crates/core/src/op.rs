@@ -154,7 +154,17 @@ pub struct Op {
     pub author: UserId,
     pub device: DeviceId,
     pub hlc: Hlc,
+    /// The server sequence number up to which this device had pulled when it made the change
+    /// (0: nothing pulled yet). The server compares it with the sequence of each field's last
+    /// write to tell a concurrent edit (a conflict) from a later one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[ts(skip)]
+    pub base_seq: u64,
     pub change: Change,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]
@@ -196,6 +206,7 @@ mod tests {
                 counter: 0,
                 node: 3,
             },
+            base_seq: 0,
             change: Change {
                 entity: EntityKind::FollowUp,
                 id: Uuid::from_u128(4),

@@ -499,6 +499,7 @@ mod dictionary_samples {
                 counter: 0,
                 node: 0x8a6b_7c8d_9e0f_0000,
             },
+            base_seq: 0,
             change,
         };
         let pj = serde_json::to_value(&p).unwrap();

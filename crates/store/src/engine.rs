@@ -662,6 +662,7 @@ impl Store {
             author: self.user,
             device: self.device,
             hlc,
+            base_seq: 0,
             change,
         };
 
@@ -725,6 +726,7 @@ impl Store {
                 author: self.user,
                 device: self.device,
                 hlc,
+                base_seq: 0,
                 change: Change {
                     entity: R::KIND,
                     id,

@@ -77,6 +77,7 @@ fn v0_to_v1(db: &sled::Db, keys: &Keys, user: UserId) -> Result<()> {
             author: user,
             device,
             hlc: hlc_now,
+            base_seq: 0,
             change: Change {
                 entity: kind,
                 id,
