@@ -5,6 +5,8 @@ const COMMANDS: &[&str] = &[
     "territory_search",
     "preferences_language",
     "set_preferences_language",
+    "preferences_idle_lock",
+    "set_preferences_idle_lock",
     "session_state",
     "session_create_first_admin",
     "session_unlock",
@@ -16,6 +18,8 @@ const COMMANDS: &[&str] = &[
     "caseload",
     "person_detail",
     "person_update",
+    "person_record_consent",
+    "person_withdraw_consent",
     "users_list",
 ];
 

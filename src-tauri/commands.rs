@@ -40,10 +40,41 @@ pub fn set_preferences_language<R: Runtime>(
     app: AppHandle<R>,
     language: Language,
 ) -> Result<(), CommandError> {
-    let dir = config_dir(&app)?;
-    // Load first so other preferences in the file are kept.
-    let mut updated: Preferences = preferences::load(&dir);
-    updated.language = language;
+    update_preferences(&app, |p| p.language = language)
+}
+
+/// Idle minutes before the session locks itself.
+#[tauri::command]
+pub fn preferences_idle_lock<R: Runtime>(app: AppHandle<R>) -> Result<u32, CommandError> {
+    Ok(preferences::load(&config_dir(&app)?).idle_lock_minutes)
+}
+
+#[tauri::command]
+pub fn set_preferences_idle_lock<R: Runtime>(
+    app: AppHandle<R>,
+    minutes: u32,
+) -> Result<(), CommandError> {
+    if !preferences::IDLE_LOCK_MINUTES.contains(&minutes) {
+        return Err(CommandError::new(
+            "idle_lock_range",
+            format!(
+                "El bloqueo automático debe estar entre {} y {} minutos.",
+                preferences::IDLE_LOCK_MINUTES.start(),
+                preferences::IDLE_LOCK_MINUTES.end()
+            ),
+        ));
+    }
+    update_preferences(&app, |p| p.idle_lock_minutes = minutes)
+}
+
+/// Loads first so the other preferences in the file are kept.
+fn update_preferences<R: Runtime>(
+    app: &AppHandle<R>,
+    change: impl FnOnce(&mut Preferences),
+) -> Result<(), CommandError> {
+    let dir = config_dir(app)?;
+    let mut updated = preferences::load(&dir);
+    change(&mut updated);
     preferences::save(&dir, &updated).map_err(|e| {
         CommandError::new(
             "preferences_write",

@@ -1,5 +1,6 @@
 //! Intake and caseload commands: register an arrival, a returning person's new return event,
-//! the returning-person suggestions, the caseload, a person's whole form and its edits.
+//! the returning-person suggestions, the caseload, a person's whole form and its edits (consent
+//! included).
 //! Wiring only: every rule is in `reintegra-api`.
 
 use chrono::Utc;
@@ -7,7 +8,8 @@ use reintegra_api::{
     today_in_el_salvador, ArrivalInput, CasePage, CaseQuery, PersonDetail, Registered, ReturnInput,
     Suggestion, SuggestionQuery,
 };
-use reintegra_core::ids::PersonId;
+use reintegra_core::consent::ConsentPurpose;
+use reintegra_core::ids::{ConsentId, PersonId};
 use reintegra_core::person::Person;
 use reintegra_core::user::User;
 use reintegra_core::vulnerability::Vulnerability;
@@ -70,6 +72,30 @@ pub fn person_update(
     person: Person,
 ) -> Result<Person, CommandError> {
     Ok(session.get()?.update_person(&person, Utc::now())?)
+}
+
+#[tauri::command]
+pub fn person_record_consent(
+    session: State<'_, AppSession>,
+    person_id: PersonId,
+    purpose: ConsentPurpose,
+    given_on: chrono::NaiveDate,
+) -> Result<Person, CommandError> {
+    Ok(session
+        .get()?
+        .record_consent(person_id, purpose, given_on, Utc::now())?)
+}
+
+#[tauri::command]
+pub fn person_withdraw_consent(
+    session: State<'_, AppSession>,
+    person_id: PersonId,
+    consent_id: ConsentId,
+    on: chrono::NaiveDate,
+) -> Result<Person, CommandError> {
+    Ok(session
+        .get()?
+        .withdraw_consent(person_id, consent_id, on, Utc::now())?)
 }
 
 #[tauri::command]

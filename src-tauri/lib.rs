@@ -22,6 +22,8 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             commands::territory_search,
             commands::preferences_language,
             commands::set_preferences_language,
+            commands::preferences_idle_lock,
+            commands::set_preferences_idle_lock,
             session::session_state,
             session::session_create_first_admin,
             session::session_unlock,
@@ -33,6 +35,8 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             intake::caseload,
             intake::person_detail,
             intake::person_update,
+            intake::person_record_consent,
+            intake::person_withdraw_consent,
             intake::users_list,
         ])
 }

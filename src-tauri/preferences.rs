@@ -1,4 +1,5 @@
-//! Device preferences that must survive a restart (the UI language). Kept in a small JSON file in
+//! Device preferences that must survive a restart (the UI language, the idle time before the
+//! session locks itself). Kept in a small JSON file in
 //! the app's config directory, written atomically, so a choice is never lost or half-written when
 //! the app is closed right after it.
 
@@ -18,19 +19,38 @@ pub enum Language {
     En,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Idle minutes before the session locks itself, unless changed (issue #5: default 10).
+pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 10;
+/// The range a user may choose: long enough to type a case, short enough to protect it.
+pub const IDLE_LOCK_MINUTES: std::ops::RangeInclusive<u32> = 1..=120;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Preferences {
     pub language: Language,
+    pub idle_lock_minutes: u32,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Preferences {
+            language: Language::default(),
+            idle_lock_minutes: DEFAULT_IDLE_LOCK_MINUTES,
+        }
+    }
 }
 
 /// The saved preferences; defaults when there are none or the file is unreadable (a damaged
 /// preferences file must never keep the app from starting).
 pub fn load(dir: &Path) -> Preferences {
-    fs::read(dir.join(FILE_NAME))
+    let mut preferences: Preferences = fs::read(dir.join(FILE_NAME))
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if !IDLE_LOCK_MINUTES.contains(&preferences.idle_lock_minutes) {
+        preferences.idle_lock_minutes = DEFAULT_IDLE_LOCK_MINUTES;
+    }
+    preferences
 }
 
 /// Writes to a temporary file, syncs it, then renames it over the old one.
@@ -61,10 +81,12 @@ mod tests {
             &sub,
             &Preferences {
                 language: Language::En,
+                idle_lock_minutes: 5,
             },
         )
         .unwrap();
         assert_eq!(load(&sub).language, Language::En);
+        assert_eq!(load(&sub).idle_lock_minutes, 5);
         assert!(!sub.join("preferences.json.tmp").exists());
     }
 
@@ -75,5 +97,18 @@ mod tests {
         assert_eq!(load(dir.path()), Preferences::default());
         fs::write(dir.path().join(FILE_NAME), br#"{"language":"fr"}"#).unwrap();
         assert_eq!(load(dir.path()), Preferences::default());
+    }
+
+    #[test]
+    fn an_idle_time_out_of_range_falls_back_to_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join(FILE_NAME),
+            br#"{"language":"en","idle_lock_minutes":0}"#,
+        )
+        .unwrap();
+        let loaded = load(dir.path());
+        assert_eq!(loaded.language, Language::En);
+        assert_eq!(loaded.idle_lock_minutes, DEFAULT_IDLE_LOCK_MINUTES);
     }
 }

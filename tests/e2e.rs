@@ -102,12 +102,18 @@ impl App {
         match found {
             Ok(el) => el,
             Err(e) => {
-                // Keep what the window showed, to see why (target/ is not committed).
-                if let Ok(png) = self.client.screenshot().await {
-                    let _ = std::fs::write(repo_root().join("target/e2e-failure.png"), png);
-                }
+                self.keep_failure_screenshot().await;
                 panic!("no element {css}: {e} (screenshot: target/e2e-failure.png)")
             }
+        }
+    }
+
+    /// Keeps what the window showed, to see why a test failed (target/ is not committed).
+    async fn keep_failure_screenshot(&self) {
+        if let Ok(png) = self.client.screenshot().await {
+            let dir = repo_root().join("target");
+            let _ = std::fs::create_dir_all(&dir);
+            let _ = std::fs::write(dir.join("e2e-failure.png"), png);
         }
     }
 
@@ -124,7 +130,10 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("{css} should show {expected:?}, shows {text:?}");
+        self.keep_failure_screenshot().await;
+        panic!(
+            "{css} should show {expected:?}, shows {text:?} (screenshot: target/e2e-failure.png)"
+        );
     }
 
     async fn type_into(&self, css: &str, text: &str) {
@@ -447,5 +456,82 @@ async fn intake_returning_person_caseload_edit_and_restart() {
     app.type_into("#cases-search", "martinez").await;
     app.click("#cases-table .case-open").await;
     app.wait_text("#person-phone", "7000-1111").await;
+    app.quit().await;
+}
+
+#[tokio::test]
+async fn every_section_of_the_single_form_is_editable() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    app.find("#intake-form").await;
+    // Origin district, custody days and occupation are on the intake form too.
+    app.type_into("#origin-district-search", "jiquilisco").await;
+    app.find("#origin-district-results").await;
+    app.find("#origin-district-search")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .expect("enter");
+    app.wait_text("#intake-origin", "Jiquilisco").await;
+    register_arrival(
+        &app,
+        &[
+            ("#f-given_names", "Kevin Alexander"),
+            ("#f-first_surname", "López"),
+            ("#f-custody_days", "21"),
+            ("#f-occupation", "albañil"),
+            ("#f-birth_date", "10/10/1988"),
+        ],
+        "Hombre",
+        "santa ana",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Kevin Alexander López")
+        .await;
+
+    app.click("#nav-cases").await;
+    app.type_into("#cases-search", "kevin").await;
+    app.wait_text("#cases-count", "1 casos").await;
+    app.click("#cases-table .case-open").await;
+    app.wait_text("#person-origin", "Jiquilisco").await;
+    app.wait_text("#person-occupation", "albañil").await;
+    app.wait_text("#person-returns", "21").await;
+
+    // Identity: the birth date.
+    app.click("#edit-contact").await;
+    app.fill_and_submit(&[("#e-birth_date", "31/12/1985")])
+        .await;
+    app.wait_text("#person-birth", "31/12/1985").await;
+
+    // Destination: the case moves to another municipal office.
+    app.click("#edit-profile").await;
+    app.type_into("#e-dest-district-search", "ilopango").await;
+    app.find("#e-dest-district-results").await;
+    app.find("#e-dest-district-search")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .expect("enter");
+    app.click("#profile-save").await;
+    app.wait_text("#person-destination", "Ilopango").await;
+
+    // A second return event, added from the form.
+    app.click("#return-add").await;
+    app.fill_and_submit(&[("#r-date", "01/06/2025"), ("#r-country_from", "mx")])
+        .await;
+    app.wait_text("#person-returns", "MX").await;
+
+    // Consent: record one for follow-up contact, then withdraw it.
+    app.click("#consent-add").await;
+    app.click("#consent-save").await;
+    app.wait_text("#consent-list", "Contacto para seguimiento")
+        .await;
+    app.click("#consent-list li:last-child button").await;
+    app.wait_text("#consent-list", "retirado el").await;
+    app.wait_text("#person-history", "consents").await;
+    app.screenshot("person.png").await;
     app.quit().await;
 }

@@ -6,7 +6,9 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use reintegra_core::audit::{changed_fields, AuditAction, AuditEntry, EntityRef, RecordKind};
 use reintegra_core::consent::{Consent, ConsentPurpose};
 use reintegra_core::ids::{AuditId, ConsentId, FamilyGroupId, PersonId, ReturnEventId, UserId};
-use reintegra_core::person::{BeneficiaryType, BirthDate, CaseFlag, ContactChannel, Person, Sex};
+use reintegra_core::person::{
+    BeneficiaryType, BirthDate, CaseFlag, ContactChannel, Education, OtherDocument, Person, Sex,
+};
 use reintegra_core::return_event::{
     ImmediateAssistance, ReceptionCenter, ReturnEvent, ReturnModality, TravelCompanion,
 };
@@ -58,9 +60,13 @@ pub struct ArrivalInput {
     pub birth_date: Option<BirthDate>,
     /// As typed (`########-#`, or the 9 digits); empty when the person has none.
     pub dui: String,
+    /// Another identity document, for people without a DUI (minors, people who lost it).
+    pub other_document: Option<OtherDocument>,
     pub phone: String,
     pub origin_district: String,
     pub destination_district: String,
+    pub education: Option<Education>,
+    pub occupation: String,
     pub return_event: Option<ReturnInput>,
     pub vulnerabilities: Vec<Vulnerability>,
     pub consent_registration: bool,
@@ -107,6 +113,8 @@ fn add_return(person: &mut Person, event: ReturnEvent) {
         person.add_vulnerability(Vulnerability::UnaccompaniedChild);
     }
     person.return_events.push(event);
+    // The form keeps them oldest first; a return recorded late (from the office) may be older.
+    person.return_events.sort_by_key(|e| e.date);
 }
 
 /// Builds the person of an arrival; every problem is reported at once, by field.
@@ -134,7 +142,17 @@ pub fn person_of_arrival(
             Err(e) => errors.push(e.field, e.problem),
         }
     }
+    p.other_document = input
+        .other_document
+        .as_ref()
+        .filter(|d| !d.number.trim().is_empty())
+        .map(|d| OtherDocument {
+            kind: d.kind,
+            number: d.number.trim().to_string(),
+        });
     p.phone = input.phone.trim().to_string();
+    p.education = input.education;
+    p.occupation = input.occupation.trim().to_string();
     p.origin_district = input.origin_district.trim().to_string();
     p.destination_district = input.destination_district.trim().to_string();
     p.caseworker = input.caseworker;
@@ -196,7 +214,7 @@ pub(crate) fn audit_person(
 
 /// Saves a person (record + outbox op), writes the audit entry and updates the in-memory cases.
 #[allow(clippy::too_many_arguments)]
-fn save(
+pub(crate) fn save(
     store: &Store,
     user: &User,
     cases: &mut Cases,

@@ -6,6 +6,7 @@
 
 mod caseload;
 mod cases;
+mod consents;
 mod error;
 mod intake;
 mod returning;

@@ -67,9 +67,12 @@ fn arrival(given: &str, first: &str, second: &str, dui: &str) -> ArrivalInput {
             date: date(1994, 3, 14),
         }),
         dui: dui.into(),
+        other_document: None,
         phone: "7123-4567".into(),
         origin_district: String::new(),
         destination_district: district("Nueva Concepción"),
+        education: None,
+        occupation: String::new(),
         return_event: Some(ret(today(), TravelCompanion::Alone)),
         vulnerabilities: vec![],
         consent_registration: true,
@@ -402,4 +405,90 @@ fn an_edit_is_validated_audited_and_survives_a_restart() {
     assert_eq!(detail.person.phone, "7000-1111");
     assert_eq!(detail.history[0].changed_fields, ["phone"]);
     assert_eq!(detail.history.len(), 2);
+}
+
+#[test]
+fn the_whole_intake_form_is_kept_origin_document_custody_education_occupation() {
+    use reintegra_core::person::{DocumentKind, Education, OtherDocument};
+    let dir = tempfile::tempdir().unwrap();
+    let s = unlocked(dir.path());
+    let mut input = arrival("Kevin", "López", "", "");
+    input.origin_district = district("Jiquilisco");
+    input.other_document = Some(OtherDocument {
+        kind: DocumentKind::Passport,
+        number: " A1234567 ".into(),
+    });
+    input.education = Some(Education::UpperSecondary);
+    input.occupation = " albañil ".into();
+    let mut event = ret(today(), TravelCompanion::Alone);
+    event.custody_days = Some(21);
+    input.return_event = Some(event);
+    let saved = s.register_arrival(&input, now()).unwrap().person;
+    let stored = s.person_detail(saved.id, today()).unwrap().person;
+    assert_eq!(stored.origin_district, district("Jiquilisco"));
+    assert_eq!(
+        stored.other_document,
+        Some(OtherDocument {
+            kind: DocumentKind::Passport,
+            number: "A1234567".into()
+        })
+    );
+    assert_eq!(stored.education, Some(Education::UpperSecondary));
+    assert_eq!(stored.occupation, "albañil");
+    assert_eq!(stored.return_events[0].custody_days, Some(21));
+
+    // A blank document number is no document at all.
+    let mut blank = arrival("Rosa", "Díaz", "", "");
+    blank.other_document = Some(OtherDocument {
+        kind: DocumentKind::Passport,
+        number: "  ".into(),
+    });
+    let saved = s.register_arrival(&blank, now()).unwrap().person;
+    assert_eq!(saved.other_document, None);
+}
+
+#[test]
+fn consent_is_recorded_and_withdrawn_with_audit_and_never_in_the_future() {
+    use reintegra_core::consent::ConsentPurpose;
+    let dir = tempfile::tempdir().unwrap();
+    let s = unlocked(dir.path());
+    let person = s
+        .register_arrival(&arrival("Kevin", "López", "", ""), now())
+        .unwrap()
+        .person;
+    let pending = s.status().unwrap().pending_changes;
+
+    let err = s
+        .record_consent(
+            person.id,
+            ConsentPurpose::FollowUpContact,
+            today().succ_opt().unwrap(),
+            now(),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid");
+
+    let with = s
+        .record_consent(person.id, ConsentPurpose::FollowUpContact, today(), now())
+        .unwrap();
+    assert!(with.may_contact_for_follow_up(today()));
+    let consent = with
+        .consents
+        .iter()
+        .find(|c| c.purpose == ConsentPurpose::FollowUpContact)
+        .unwrap()
+        .id;
+    let without = s
+        .withdraw_consent(person.id, consent, today(), now())
+        .unwrap();
+    assert!(!without.may_contact_for_follow_up(today()));
+    assert!(s.status().unwrap().pending_changes >= pending + 4);
+    let history = s.person_detail(person.id, today()).unwrap().history;
+    assert!(
+        history
+            .iter()
+            .filter(|h| h.changed_fields.contains(&"consents".to_string()))
+            .count()
+            >= 2
+    );
 }

@@ -228,9 +228,12 @@ pub fn run(args: Args) -> Result<(), String> {
             sex: p.sex,
             birth_date: p.birth_date,
             dui: query.dui.clone(),
+            other_document: None,
             phone: p.phone.clone(),
             origin_district: String::new(),
             destination_district: p.destination_district.clone(),
+            education: None,
+            occupation: String::new(),
             return_event: Some(ReturnInput {
                 date: today,
                 modality: ReturnModality::Air,

@@ -2,6 +2,8 @@
 import type { BeneficiaryType } from "./BeneficiaryType";
 import type { BirthDate } from "./BirthDate";
 import type { ContactChannel } from "./ContactChannel";
+import type { Education } from "./Education";
+import type { OtherDocument } from "./OtherDocument";
 import type { PersonId } from "./PersonId";
 import type { ReturnInput } from "./ReturnInput";
 import type { Sex } from "./Sex";
@@ -15,7 +17,11 @@ export type ArrivalInput = { beneficiary_type: BeneficiaryType, first_contact: C
 /**
  * As typed (`########-#`, or the 9 digits); empty when the person has none.
  */
-dui: string, phone: string, origin_district: string, destination_district: string, return_event: ReturnInput | null, vulnerabilities: Array<Vulnerability>, consent_registration: boolean, consent_referral_sharing: boolean, 
+dui: string, 
+/**
+ * Another identity document, for people without a DUI (minors, people who lost it).
+ */
+other_document: OtherDocument | null, phone: string, origin_district: string, destination_district: string, education: Education | null, occupation: string, return_event: ReturnInput | null, vulnerabilities: Array<Vulnerability>, consent_registration: boolean, consent_referral_sharing: boolean, 
 /**
  * "Agregar familiar": register into the family group of this person (made if needed).
  */

@@ -18,6 +18,8 @@ import type { Suggestion } from "../bindings/Suggestion";
 import type { SuggestionQuery } from "../bindings/SuggestionQuery";
 import type { User } from "../bindings/User";
 import type { Vulnerability } from "../bindings/Vulnerability";
+import type { ConsentId } from "../bindings/ConsentId";
+import type { ConsentPurpose } from "../bindings/ConsentPurpose";
 import type { ValidationErrors } from "../bindings/ValidationErrors";
 
 /** What a failed command gives the UI: a stable code to translate and a message to fall back on. */
@@ -57,6 +59,9 @@ export const preferences = {
   /** The UI language remembered on this device (Spanish until changed). */
   language: (): Promise<Language> => call("preferences_language"),
   setLanguage: (language: Language): Promise<void> => call("set_preferences_language", { language }),
+  /** Idle minutes before the session locks itself (10 until changed). */
+  idleLock: (): Promise<number> => call("preferences_idle_lock"),
+  setIdleLock: (minutes: number): Promise<void> => call("set_preferences_idle_lock", { minutes }),
 };
 
 export const session = {
@@ -86,5 +91,9 @@ export const cases = {
   query: (query: CaseQuery): Promise<CasePage> => call("caseload", { query }),
   detail: (id: PersonId): Promise<PersonDetail> => call("person_detail", { id }),
   update: (person: Person): Promise<Person> => call("person_update", { person }),
+  recordConsent: (personId: PersonId, purpose: ConsentPurpose, givenOn: string): Promise<Person> =>
+    call("person_record_consent", { personId, purpose, givenOn }),
+  withdrawConsent: (personId: PersonId, consentId: ConsentId, on: string): Promise<Person> =>
+    call("person_withdraw_consent", { personId, consentId, on }),
   users: (): Promise<User[]> => call("users_list"),
 };

@@ -1,5 +1,7 @@
-/** Default idle time before the session locks itself (issue: configurable, default 10 min). */
-export const IDLE_LOCK_MS = 10 * 60 * 1000;
+/** Idle minutes before the session locks itself until the user picks another value (Rust keeps it). */
+export const DEFAULT_IDLE_MINUTES = 10;
+/** The choices offered in the status bar. */
+export const IDLE_MINUTE_CHOICES = [5, 10, 15, 30, 60] as const;
 
 /**
  * Calls `onIdle` once `ms` pass without `touch()`. Returns `touch` (call it on user activity)

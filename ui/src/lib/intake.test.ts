@@ -4,12 +4,15 @@ import {
   arrivalOf,
   birthDateOf,
   checkDraft,
+  custodyDaysOf,
   duiStatus,
   emptyDraft,
   fieldErrorsFrom,
   formatDate,
   isMinor,
+  isoToday,
   isUnaccompaniedChild,
+  otherDocumentOf,
   parseDate,
   suggestionQueryOf,
   toggle,
@@ -128,5 +131,43 @@ describe("returning-person suggestions", () => {
   it("toggle adds and removes", () => {
     expect(toggle(["a"], "b")).toEqual(["a", "b"]);
     expect(toggle(["a", "b"], "a")).toEqual(["b"]);
+  });
+});
+
+describe("the rest of the single form on intake", () => {
+  it("reads custody days as a whole number, empty as none", () => {
+    expect(custodyDaysOf("")).toBeNull();
+    expect(custodyDaysOf(" 21 ")).toBe(21);
+    expect(custodyDaysOf("2.5")).toBeUndefined();
+    expect(custodyDaysOf("-3")).toBeUndefined();
+  });
+
+  it("asks for the number of another document and sends it with origin, education and occupation", () => {
+    const draft = { ...emptyDraft("2026-11-23"), given_names: "Kevin", first_surname: "López", sex: "male" as const };
+    draft.destination_district = "SV-US-JIQ";
+    draft.origin_district = "SV-SS-ILO";
+    draft.other_doc_kind = "passport";
+    expect(checkDraft(draft, "2026-11-23").other_doc_number).toBe("required");
+    draft.other_doc_number = " A123 ";
+    draft.custody_days = "x";
+    expect(checkDraft(draft, "2026-11-23").custody_days).toBe("invalid_number");
+    draft.custody_days = "12";
+    draft.education = "technical";
+    draft.occupation = "albañil";
+    expect(checkDraft(draft, "2026-11-23")).toEqual({});
+    const sent = arrivalOf(draft, "2026-11-23", null);
+    expect(sent.other_document).toEqual({ kind: "passport", number: "A123" });
+    expect(sent.origin_district).toBe("SV-SS-ILO");
+    expect(sent.education).toBe("technical");
+    expect(sent.occupation).toBe("albañil");
+    expect(sent.return_event?.custody_days).toBe(12);
+    expect(otherDocumentOf({ other_doc_kind: "", other_doc_number: "9" })).toBeNull();
+  });
+});
+
+describe("today", () => {
+  it("is the day in El Salvador (UTC−6), as Rust validates it", () => {
+    expect(isoToday(new Date("2026-11-24T00:30:00Z"))).toBe("2026-11-23");
+    expect(isoToday(new Date("2026-11-24T06:00:00Z"))).toBe("2026-11-24");
   });
 });

@@ -14,6 +14,9 @@ import type { ValidationErrors } from "../bindings/ValidationErrors";
 import type { BeneficiaryType } from "../bindings/BeneficiaryType";
 import type { ContactChannel } from "../bindings/ContactChannel";
 import type { ReturnModality } from "../bindings/ReturnModality";
+import type { DocumentKind } from "../bindings/DocumentKind";
+import type { Education } from "../bindings/Education";
+import type { OtherDocument } from "../bindings/OtherDocument";
 
 export interface Draft {
   beneficiary_type: BeneficiaryType;
@@ -27,12 +30,20 @@ export interface Draft {
   /** Approximate age in years, used when there is no birth date. */
   age: string;
   dui: string;
+  /** Another document (for people without a DUI): its kind, or "" for none. */
+  other_doc_kind: DocumentKind | "";
+  other_doc_number: string;
   phone: string;
+  education: Education | "";
+  occupation: string;
   return_date: string;
   modality: ReturnModality;
   country_from: string;
   reception_center: "gami" | "cipi";
   travelled: TravelCompanion;
+  /** Days held in custody before the return, as typed (may be empty). */
+  custody_days: string;
+  origin_district: string;
   destination_district: string;
   vulnerabilities: Vulnerability[];
   assistance: ImmediateAssistance[];
@@ -60,9 +71,16 @@ export function parseDate(text: string): string | null {
   return `${y}-${pad(mo)}-${pad(d)}`;
 }
 
-/** Today's date (yyyy-mm-dd) in local time. */
+/** El Salvador keeps UTC−6 all year (no daylight saving time). */
+const SV_OFFSET_MS = -6 * 3600 * 1000;
+
+/**
+ * Today's date (yyyy-mm-dd) in El Salvador, whatever the machine's time zone: the same day Rust
+ * validates against (`today_in_el_salvador`), so a date the form proposes is never "future".
+ */
 export function isoToday(now: Date = new Date()): string {
-  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+  const sv = new Date(now.getTime() + SV_OFFSET_MS);
+  return `${sv.getUTCFullYear()}-${pad(sv.getUTCMonth() + 1)}-${pad(sv.getUTCDate())}`;
 }
 
 export function emptyDraft(todayIso: string): Draft {
@@ -76,12 +94,18 @@ export function emptyDraft(todayIso: string): Draft {
     birth_date: "",
     age: "",
     dui: "",
+    other_doc_kind: "",
+    other_doc_number: "",
     phone: "",
+    education: "",
+    occupation: "",
     return_date: formatDate(todayIso),
     modality: "air",
     country_from: "US",
     reception_center: "gami",
     travelled: "alone",
+    custody_days: "",
+    origin_district: "",
     destination_district: "",
     vulnerabilities: [],
     assistance: [],
@@ -169,7 +193,23 @@ export function checkDraft(draft: Draft, todayIso: string): Record<string, strin
   if (!ret) errors.return_date = draft.return_date.trim() === "" ? "required" : "date_format";
   else if (ret > todayIso) errors.return_date = "date_in_future";
   if (!/^[A-Za-z]{2}$/.test(draft.country_from.trim())) errors.country_from = "invalid_country";
+  if (custodyDaysOf(draft.custody_days) === undefined) errors.custody_days = "invalid_number";
+  if (draft.other_doc_kind !== "" && draft.other_doc_number.trim() === "") errors.other_doc_number = "required";
   return errors;
+}
+
+/** Custody days as typed: null when empty, undefined when not a whole number of days. */
+export function custodyDaysOf(text: string): number | null | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "") return null;
+  if (!/^\d{1,4}$/.test(trimmed)) return undefined;
+  return Number(trimmed);
+}
+
+/** The other document to send; null when none was chosen. */
+export function otherDocumentOf(draft: Pick<Draft, "other_doc_kind" | "other_doc_number">): OtherDocument | null {
+  if (draft.other_doc_kind === "") return null;
+  return { kind: draft.other_doc_kind, number: draft.other_doc_number.trim() };
 }
 
 export function returnOf(draft: Draft): ReturnInput {
@@ -178,7 +218,7 @@ export function returnOf(draft: Draft): ReturnInput {
     modality: draft.modality,
     country_from: draft.country_from.trim().toUpperCase(),
     reception_center: draft.reception_center,
-    custody_days: null,
+    custody_days: custodyDaysOf(draft.custody_days) ?? null,
     travelled: draft.travelled,
     assistance: draft.assistance,
     assistance_notes: draft.assistance_notes,
@@ -196,8 +236,11 @@ export function arrivalOf(draft: Draft, todayIso: string, familyOf: PersonId | n
     sex: draft.sex === "" ? null : draft.sex,
     birth_date: birthDateOf(draft, todayIso),
     dui: dui.kind === "valid" ? dui.canonical : draft.dui,
+    other_document: otherDocumentOf(draft),
     phone: draft.phone,
-    origin_district: "",
+    education: draft.education === "" ? null : draft.education,
+    occupation: draft.occupation,
+    origin_district: draft.origin_district,
     destination_district: draft.destination_district,
     return_event: returnOf(draft),
     vulnerabilities: draft.vulnerabilities,
@@ -230,8 +273,10 @@ export function fieldErrorsFrom(errors: ValidationErrors): Record<string, string
     let field = e.field;
     if (field.startsWith("return_events[")) {
       const sub = field.split(".")[1] ?? "";
-      field = sub === "date" ? "return_date" : sub === "travelled" ? "travelled" : "country_from";
+      field =
+        sub === "date" ? "return_date" : sub === "travelled" ? "travelled" : sub === "custody_days" ? "custody_days" : "country_from";
     } else if (field.startsWith("birth_date")) field = "birth_date";
+    else if (field.startsWith("other_document")) field = "other_doc_number";
     out[field] ??= e.code;
   }
   return out;
