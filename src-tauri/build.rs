@@ -21,6 +21,9 @@ const COMMANDS: &[&str] = &[
     "person_record_consent",
     "person_withdraw_consent",
     "users_list",
+    "duplicates_list",
+    "duplicates_merge",
+    "duplicates_not_same",
 ];
 
 fn main() {

@@ -6,6 +6,7 @@ mod error;
 mod intake;
 mod preferences;
 mod session;
+mod supervision;
 
 use tauri::Manager;
 
@@ -38,6 +39,9 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             intake::person_record_consent,
             intake::person_withdraw_consent,
             intake::users_list,
+            supervision::duplicates_list,
+            supervision::duplicates_merge,
+            supervision::duplicates_not_same,
         ])
 }
 

@@ -7,8 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use reintegra_api::{
-    ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, PersonDetail, Registered, ReturnInput,
-    SessionState, StatusBar, Suggestion, SuggestionQuery,
+    ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, DuplicatePair, PersonDetail, Registered,
+    ReturnInput, SessionState, StatusBar, Suggestion, SuggestionQuery,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
@@ -52,6 +52,7 @@ fn export_all(dir: &Path) {
         CasePage,
         CaseRow,
         PersonDetail,
+        DuplicatePair,
     );
 }
 

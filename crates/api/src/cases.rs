@@ -90,12 +90,14 @@ impl CaseSummary {
 }
 
 /// Every case (in a vector, so a caseload scan reads memory in order), plus the
-/// duplicate-detection index over the same persons.
+/// duplicate-detection index over the same persons and the pairs marked "not the same person".
+/// A form merged into another is not a case any more: it is left out of all three.
 #[derive(Default)]
 pub(crate) struct Cases {
     all: Vec<CaseSummary>,
     slot: HashMap<PersonId, usize>,
     pub dedup: dedup::Index,
+    pub not_same: dedup::NotSamePerson,
 }
 
 impl Cases {
@@ -104,6 +106,7 @@ impl Cases {
             all: Vec::with_capacity(persons.len()),
             slot: HashMap::with_capacity(persons.len()),
             dedup: dedup::Index::new(),
+            not_same: dedup::NotSamePerson::new(),
         };
         for p in persons {
             cases.upsert(p);
@@ -120,6 +123,14 @@ impl Cases {
     }
 
     pub fn upsert(&mut self, p: &Person) {
+        let id = p.id.as_uuid().to_string();
+        for other in &p.not_same_as {
+            self.not_same.insert(&id, &other.as_uuid().to_string());
+        }
+        if p.merged_into.is_some() {
+            self.remove(&p.id);
+            return;
+        }
         let summary = CaseSummary::of(p);
         match self.slot.get(&p.id) {
             Some(&i) => self.all[i] = summary,
@@ -130,8 +141,18 @@ impl Cases {
         }
         // A person the engine cannot read (no name yet) is simply not searchable for duplicates.
         if self.dedup.upsert(&dedup_record(p)).is_err() {
-            self.dedup.remove(&p.id.as_uuid().to_string());
+            self.dedup.remove(&id);
         }
+    }
+
+    fn remove(&mut self, id: &PersonId) {
+        if let Some(i) = self.slot.remove(id) {
+            self.all.swap_remove(i);
+            if let Some(moved) = self.all.get(i) {
+                self.slot.insert(moved.id, i);
+            }
+        }
+        self.dedup.remove(&id.as_uuid().to_string());
     }
 }
 

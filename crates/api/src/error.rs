@@ -18,6 +18,10 @@ pub enum ApiError {
     WeakPassphrase { min: usize },
     #[error("No se encontró a esa persona; puede que otro equipo la haya borrado.")]
     NotFound,
+    #[error("Solo supervisión o administración pueden hacer esto.")]
+    Forbidden,
+    #[error("Una de las dos fichas ya fue fusionada con otra; actualice la lista.")]
+    AlreadyMerged,
     #[error("Revise los campos marcados.")]
     Invalid(ValidationErrors),
     #[error("Los datos de este equipo fueron escritos por una versión más nueva de Reintegra; actualice la aplicación.")]
@@ -42,6 +46,8 @@ impl ApiError {
             ApiError::WrongCredentials => "wrong_credentials",
             ApiError::WeakPassphrase { .. } => "weak_passphrase",
             ApiError::NotFound => "not_found",
+            ApiError::Forbidden => "forbidden",
+            ApiError::AlreadyMerged => "already_merged",
             ApiError::Invalid(_) => "invalid",
             ApiError::NewerVersion => "newer_version",
             ApiError::InUse => "in_use",

@@ -7,12 +7,14 @@
 mod caseload;
 mod cases;
 mod consents;
+mod duplicates;
 mod error;
 mod intake;
 mod returning;
 mod session;
 
 pub use caseload::{CasePage, CaseQuery, CaseRow, CaseState, PersonDetail};
+pub use duplicates::{DuplicatePair, MAX_PAIRS};
 pub use error::ApiError;
 pub use intake::{person_of_arrival, today_in_el_salvador, ArrivalInput, Registered, ReturnInput};
 pub use reintegra_store::{KdfParams, MIN_PASSPHRASE};

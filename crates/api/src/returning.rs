@@ -111,7 +111,7 @@ pub(crate) fn suggest(cases: &Cases, query: &SuggestionQuery, today: NaiveDate) 
     out
 }
 
-fn suggestion(
+pub(crate) fn suggestion(
     cases: &Cases,
     id: PersonId,
     score: f32,

@@ -213,6 +213,15 @@ pub struct Person {
     pub consents: Vec<Consent>,
     pub plan: Option<ReintegrationPlan>,
     pub status: CaseStatus,
+    /// Set when a supervisor merged this form into another (they were the same person). The
+    /// form is kept, so every device converges on the merge, but lists and searches skip it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub merged_into: Option<PersonId>,
+    /// Persons a supervisor marked "no es la misma persona": never proposed as duplicates again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<PersonId>>", optional)]
+    pub not_same_as: Vec<PersonId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -251,6 +260,8 @@ impl Person {
             consents: Vec::new(),
             plan: None,
             status: CaseStatus::Open,
+            merged_into: None,
+            not_same_as: Vec::new(),
             created_at: now,
             updated_at: now,
         }

@@ -31,4 +31,13 @@ destination_district: string, education: Education | null, occupation: string, s
 /**
  * Oldest first.
  */
-return_events: Array<ReturnEvent>, vulnerabilities: Array<Vulnerability>, consents: Array<Consent>, plan: ReintegrationPlan | null, status: CaseStatus, created_at: string, updated_at: string, };
+return_events: Array<ReturnEvent>, vulnerabilities: Array<Vulnerability>, consents: Array<Consent>, plan: ReintegrationPlan | null, status: CaseStatus, 
+/**
+ * Set when a supervisor merged this form into another (they were the same person). The
+ * form is kept, so every device converges on the merge, but lists and searches skip it.
+ */
+merged_into?: PersonId, 
+/**
+ * Persons a supervisor marked "no es la misma persona": never proposed as duplicates again.
+ */
+not_same_as?: Array<PersonId>, created_at: string, updated_at: string, };

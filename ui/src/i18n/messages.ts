@@ -233,6 +233,19 @@ export const es = {
   "audit.update": "editó",
   "audit.other": "registró",
   "error.not_found": "No se encontró a esa persona.",
+  "error.forbidden": "Solo supervisión o administración pueden hacer esto.",
+  "error.already_merged": "Una de las dos fichas ya fue fusionada con otra; actualice la lista.",
+  "error.idle_lock_range": "Elija entre 1 y 120 minutos.",
+  "dup.title": "Posibles duplicados",
+  "dup.intro": "Fichas que podrían ser de la misma persona. Fusione las que lo son (se conservan todos los retornos, referencias, seguimientos y notas) o márquelas como personas distintas para no verlas de nuevo.",
+  "dup.none": "No hay posibles duplicados.",
+  "dup.score": "Coincidencia",
+  "dup.keepThis": "Conservar esta ficha y fusionar",
+  "dup.confirm": "¿Fusionar? La ficha se incorpora a la otra:",
+  "dup.confirmYes": "Sí, fusionar",
+  "dup.merged": "Fichas fusionadas",
+  "dup.notSame": "No es la misma persona",
+  "dup.markedNotSame": "Marcadas como personas distintas",
 } as const;
 
 export type MessageKey = keyof typeof es;
@@ -470,6 +483,19 @@ export const en: Messages = {
   "audit.update": "edited",
   "audit.other": "recorded",
   "error.not_found": "That person was not found.",
+  "error.forbidden": "Only supervisors or admins can do this.",
+  "error.already_merged": "One of the two forms was already merged into another; refresh the list.",
+  "error.idle_lock_range": "Choose between 1 and 120 minutes.",
+  "dup.title": "Possible duplicates",
+  "dup.intro": "Forms that may belong to the same person. Merge those that do (every return, referral, follow-up and note is kept) or mark them as different people so they are not shown again.",
+  "dup.none": "No possible duplicates.",
+  "dup.score": "Match",
+  "dup.keepThis": "Keep this form and merge",
+  "dup.confirm": "Merge? This form goes into the other:",
+  "dup.confirmYes": "Yes, merge",
+  "dup.merged": "Forms merged",
+  "dup.notSame": "Not the same person",
+  "dup.markedNotSame": "Marked as different people",
 };
 
 export const dictionaries = { es, en } as const;

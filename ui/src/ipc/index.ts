@@ -19,6 +19,7 @@ import type { SuggestionQuery } from "../bindings/SuggestionQuery";
 import type { User } from "../bindings/User";
 import type { Vulnerability } from "../bindings/Vulnerability";
 import type { ConsentId } from "../bindings/ConsentId";
+import type { DuplicatePair } from "../bindings/DuplicatePair";
 import type { ConsentPurpose } from "../bindings/ConsentPurpose";
 import type { ValidationErrors } from "../bindings/ValidationErrors";
 
@@ -85,6 +86,14 @@ export const intake = {
   ): Promise<Registered> => call("intake_add_return", { personId, returnEvent, vulnerabilities }),
   suggestions: (query: SuggestionQuery): Promise<Suggestion[]> =>
     call("intake_suggestions", { query }),
+};
+
+export const supervision = {
+  /** Likely duplicate pairs across the store, best first (supervisors and admins). */
+  duplicates: (): Promise<DuplicatePair[]> => call("duplicates_list"),
+  /** Merges `absorbed` into `kept`: everything is kept, the absorbed form leaves the lists. */
+  merge: (kept: PersonId, absorbed: PersonId): Promise<Person> => call("duplicates_merge", { kept, absorbed }),
+  notSame: (a: PersonId, b: PersonId): Promise<void> => call("duplicates_not_same", { a, b }),
 };
 
 export const cases = {

@@ -1,0 +1,34 @@
+//! Supervision commands: the duplicate queue (likely pairs, merge, "not the same person").
+//! Wiring only: the rules, including who may do this, are in `reintegra-api`.
+
+use chrono::Utc;
+use reintegra_api::DuplicatePair;
+use reintegra_core::ids::PersonId;
+use reintegra_core::person::Person;
+use tauri::State;
+
+use crate::error::CommandError;
+use crate::session::AppSession;
+
+#[tauri::command]
+pub fn duplicates_list(session: State<'_, AppSession>) -> Result<Vec<DuplicatePair>, CommandError> {
+    Ok(session.get()?.likely_duplicates(Utc::now())?)
+}
+
+#[tauri::command]
+pub fn duplicates_merge(
+    session: State<'_, AppSession>,
+    kept: PersonId,
+    absorbed: PersonId,
+) -> Result<Person, CommandError> {
+    Ok(session.get()?.merge_persons(kept, absorbed, Utc::now())?)
+}
+
+#[tauri::command]
+pub fn duplicates_not_same(
+    session: State<'_, AppSession>,
+    a: PersonId,
+    b: PersonId,
+) -> Result<(), CommandError> {
+    Ok(session.get()?.mark_not_same_person(a, b, Utc::now())?)
+}
