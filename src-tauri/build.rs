@@ -7,6 +7,7 @@ const COMMANDS: &[&str] = &[
     "set_preferences_language",
     "preferences_idle_lock",
     "set_preferences_idle_lock",
+    "preferences_recent_users",
     "session_state",
     "session_create_first_admin",
     "session_unlock",

@@ -20,7 +20,9 @@ pub fn territory_search(query: String, limit: Option<usize>) -> Vec<Place> {
     Territory::el_salvador().search(&query, limit)
 }
 
-fn config_dir<R: Runtime>(app: &AppHandle<R>) -> Result<std::path::PathBuf, CommandError> {
+pub(crate) fn config_dir<R: Runtime>(
+    app: &AppHandle<R>,
+) -> Result<std::path::PathBuf, CommandError> {
     app.path().app_config_dir().map_err(|e| {
         CommandError::new(
             "config_dir",
@@ -41,6 +43,14 @@ pub fn set_preferences_language<R: Runtime>(
     language: Language,
 ) -> Result<(), CommandError> {
     update_preferences(&app, |p| p.language = language)
+}
+
+/// Staff who signed in on this device lately (most recent first), for the sign-in screen.
+#[tauri::command]
+pub fn preferences_recent_users<R: Runtime>(
+    app: AppHandle<R>,
+) -> Result<Vec<String>, CommandError> {
+    Ok(preferences::load(&config_dir(&app)?).recent_users)
 }
 
 /// Idle minutes before the session locks itself.
@@ -68,7 +78,7 @@ pub fn set_preferences_idle_lock<R: Runtime>(
 }
 
 /// Loads first so the other preferences in the file are kept.
-fn update_preferences<R: Runtime>(
+pub(crate) fn update_preferences<R: Runtime>(
     app: &AppHandle<R>,
     change: impl FnOnce(&mut Preferences),
 ) -> Result<(), CommandError> {

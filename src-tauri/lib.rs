@@ -25,6 +25,7 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             commands::set_preferences_language,
             commands::preferences_idle_lock,
             commands::set_preferences_idle_lock,
+            commands::preferences_recent_users,
             session::session_state,
             session::session_create_first_admin,
             session::session_unlock,

@@ -1,5 +1,6 @@
 //! Device preferences that must survive a restart (the UI language, the idle time before the
-//! session locks itself). Kept in a small JSON file in
+//! session locks itself, the staff who signed in on this device lately — so the sign-in screen
+//! lets them choose their name; the store itself keeps logins only as keyed hashes). Kept in a small JSON file in
 //! the app's config directory, written atomically, so a choice is never lost or half-written when
 //! the app is closed right after it.
 
@@ -29,6 +30,25 @@ pub const IDLE_LOCK_MINUTES: std::ops::RangeInclusive<u32> = 1..=120;
 pub struct Preferences {
     pub language: Language,
     pub idle_lock_minutes: u32,
+    /// User names that signed in on this device, most recent first.
+    pub recent_users: Vec<String>,
+}
+
+/// How many names the sign-in screen offers.
+const MAX_RECENT_USERS: usize = 8;
+
+impl Preferences {
+    /// Puts `name` first among the recent users (once, case-insensitively).
+    pub fn remember_user(&mut self, name: &str) {
+        let name = name.trim();
+        if name.is_empty() {
+            return;
+        }
+        self.recent_users
+            .retain(|n| n.to_lowercase() != name.to_lowercase());
+        self.recent_users.insert(0, name.to_string());
+        self.recent_users.truncate(MAX_RECENT_USERS);
+    }
 }
 
 impl Default for Preferences {
@@ -36,6 +56,7 @@ impl Default for Preferences {
         Preferences {
             language: Language::default(),
             idle_lock_minutes: DEFAULT_IDLE_LOCK_MINUTES,
+            recent_users: Vec::new(),
         }
     }
 }
@@ -82,11 +103,13 @@ mod tests {
             &Preferences {
                 language: Language::En,
                 idle_lock_minutes: 5,
+                recent_users: vec!["Ana Morales".into()],
             },
         )
         .unwrap();
         assert_eq!(load(&sub).language, Language::En);
         assert_eq!(load(&sub).idle_lock_minutes, 5);
+        assert_eq!(load(&sub).recent_users, ["Ana Morales"]);
         assert!(!sub.join("preferences.json.tmp").exists());
     }
 
@@ -97,6 +120,26 @@ mod tests {
         assert_eq!(load(dir.path()), Preferences::default());
         fs::write(dir.path().join(FILE_NAME), br#"{"language":"fr"}"#).unwrap();
         assert_eq!(load(dir.path()), Preferences::default());
+    }
+
+    #[test]
+    fn the_latest_user_comes_first_once_and_the_list_stays_short() {
+        let mut p = Preferences::default();
+        for i in 0..10 {
+            p.remember_user(&format!("Usuario {i}"));
+        }
+        p.remember_user(" usuario 5 ");
+        p.remember_user("   ");
+        assert_eq!(p.recent_users.len(), MAX_RECENT_USERS);
+        assert_eq!(p.recent_users[0], "usuario 5");
+        assert_eq!(p.recent_users[1], "Usuario 9");
+        assert_eq!(
+            p.recent_users
+                .iter()
+                .filter(|n| n.to_lowercase() == "usuario 5")
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 
 use chrono::Utc;
 use reintegra_api::{ApiError, KdfParams, Session, SessionState, StatusBar};
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 
+use crate::commands::update_preferences;
 use crate::error::CommandError;
 
 /// The session, or why the device's store could not be opened (shown by the UI).
@@ -35,24 +36,36 @@ pub fn session_state(session: State<'_, AppSession>) -> Result<SessionState, Com
     Ok(session.get()?.current())
 }
 
-#[tauri::command]
-pub fn session_create_first_admin(
-    session: State<'_, AppSession>,
-    name: String,
-    passphrase: String,
-) -> Result<SessionState, CommandError> {
-    Ok(session
-        .get()?
-        .create_first_admin(&name, &passphrase, Utc::now())?)
+/// The sign-in screen offers the names that signed in here. Not being able to write that down
+/// must not keep anyone out, so a failure is ignored.
+fn remember_user<R: Runtime>(app: &AppHandle<R>, name: &str) {
+    let _ = update_preferences(app, |p| p.remember_user(name));
 }
 
 #[tauri::command]
-pub fn session_unlock(
+pub fn session_create_first_admin<R: Runtime>(
+    app: AppHandle<R>,
     session: State<'_, AppSession>,
     name: String,
     passphrase: String,
 ) -> Result<SessionState, CommandError> {
-    Ok(session.get()?.unlock(&name, &passphrase, Utc::now())?)
+    let state = session
+        .get()?
+        .create_first_admin(&name, &passphrase, Utc::now())?;
+    remember_user(&app, &name);
+    Ok(state)
+}
+
+#[tauri::command]
+pub fn session_unlock<R: Runtime>(
+    app: AppHandle<R>,
+    session: State<'_, AppSession>,
+    name: String,
+    passphrase: String,
+) -> Result<SessionState, CommandError> {
+    let state = session.get()?.unlock(&name, &passphrase, Utc::now())?;
+    remember_user(&app, &name);
+    Ok(state)
 }
 
 #[tauri::command]

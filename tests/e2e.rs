@@ -461,8 +461,9 @@ async fn intake_returning_person_caseload_edit_and_restart() {
     app.wait_text("#person-history", "phone").await;
     app.quit().await;
 
-    // Restart, unlock: everything is still there.
+    // Restart: the sign-in screen offers who signed in here; unlock: everything is still there.
     let app = App::start(profile.path()).await;
+    app.wait_text("#recent-users", "Ana Morales").await;
     app.unlock("Ana Morales", ADMIN_PASSPHRASE).await;
     app.click("#nav-cases").await;
     app.wait_text("#cases-count", "2 casos").await;

@@ -63,6 +63,8 @@ export const preferences = {
   /** Idle minutes before the session locks itself (10 until changed). */
   idleLock: (): Promise<number> => call("preferences_idle_lock"),
   setIdleLock: (minutes: number): Promise<void> => call("set_preferences_idle_lock", { minutes }),
+  /** Staff who signed in on this device lately, most recent first. */
+  recentUsers: (): Promise<string[]> => call("preferences_recent_users"),
 };
 
 export const session = {
