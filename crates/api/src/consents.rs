@@ -3,14 +3,13 @@
 //! ordinary edits of the person: validated, audited, and sent to the outbox.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use reintegra_core::audit::AuditAction;
 use reintegra_core::consent::{Consent, ConsentPurpose};
 use reintegra_core::ids::{ConsentId, PersonId};
 use reintegra_core::person::Person;
 use reintegra_core::validation::{Problem, ValidationErrors};
 use uuid::Uuid;
 
-use crate::intake::{save, today_in_el_salvador};
+use crate::intake::today_in_el_salvador;
 use crate::{ApiError, Result, Session};
 
 fn invalid(field: &str, problem: Problem) -> ApiError {
@@ -35,28 +34,21 @@ impl Session {
                 Problem::DateInFuture { date: given_on },
             ));
         }
-        self.with_unlocked(|store, user, cases| {
-            let mut person = store.person(person_id)?.ok_or(ApiError::NotFound)?;
-            person.consents.push(Consent::new(
-                ConsentId::new(Uuid::now_v7()),
-                purpose,
-                given_on,
-                user.id,
-            ));
-            person.updated_at = now.max(person.created_at);
-            person.validate(today).map_err(ApiError::Invalid)?;
-            save(
-                store,
-                user,
-                cases,
-                &person,
-                AuditAction::Update,
-                vec!["consents".into()],
-                "Consentimiento registrado",
-                now,
-            )?;
-            Ok(person)
-        })
+        self.edit_person(
+            person_id,
+            now,
+            &["consents"],
+            "Consentimiento registrado",
+            |p, user, _| {
+                p.consents.push(Consent::new(
+                    ConsentId::new(Uuid::now_v7()),
+                    purpose,
+                    given_on,
+                    user.id,
+                ));
+                Ok(())
+            },
+        )
     }
 
     /// Withdraws a consent from `on` (not in the future, not before it was given).
@@ -71,30 +63,21 @@ impl Session {
         if on > today {
             return Err(invalid("withdrawn_on", Problem::DateInFuture { date: on }));
         }
-        self.with_unlocked(|store, user, cases| {
-            let mut person = store.person(person_id)?.ok_or(ApiError::NotFound)?;
-            let consent = person
-                .consents
-                .iter_mut()
-                .find(|c| c.id == consent_id)
-                .ok_or(ApiError::NotFound)?;
-            if consent.withdrawn_on.is_some() {
-                return Ok(person);
-            }
-            consent.withdrawn_on = Some(on.max(consent.given_on));
-            person.updated_at = now.max(person.created_at);
-            person.validate(today).map_err(ApiError::Invalid)?;
-            save(
-                store,
-                user,
-                cases,
-                &person,
-                AuditAction::Update,
-                vec!["consents".into()],
-                "Consentimiento retirado",
-                now,
-            )?;
-            Ok(person)
-        })
+        self.edit_person(
+            person_id,
+            now,
+            &["consents"],
+            "Consentimiento retirado",
+            |p, _, _| {
+                let consent = p
+                    .consents
+                    .iter_mut()
+                    .find(|c| c.id == consent_id)
+                    .ok_or(ApiError::NotFound)?;
+                // Withdrawing twice keeps the first day.
+                consent.withdrawn_on.get_or_insert(on.max(consent.given_on));
+                Ok(())
+            },
+        )
     }
 }

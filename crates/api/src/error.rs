@@ -1,6 +1,7 @@
 //! Errors of the application layer: a stable `code` for the UI to translate and a Spanish
 //! message a person can act on.
 
+use reintegra_core::referral::TransitionError;
 use reintegra_core::validation::ValidationErrors;
 use reintegra_store::Error as StoreError;
 
@@ -24,6 +25,12 @@ pub enum ApiError {
     AlreadyMerged,
     #[error("Revise los campos marcados.")]
     Invalid(ValidationErrors),
+    #[error("La persona no ha dado su consentimiento para compartir sus datos con este proveedor o servicio; registre el consentimiento antes de enviar.")]
+    NoConsent,
+    #[error("Elija un proveedor antes de enviar la referencia.")]
+    NoProvider,
+    #[error("La referencia no puede pasar de «{from}» a «{to}».")]
+    IllegalTransition { from: String, to: String },
     #[error("Los datos de este equipo fueron escritos por una versión más nueva de Reintegra; actualice la aplicación.")]
     NewerVersion,
     #[error("Otra ventana de Reintegra está usando los datos; ciérrela e intente de nuevo.")]
@@ -49,10 +56,32 @@ impl ApiError {
             ApiError::Forbidden => "forbidden",
             ApiError::AlreadyMerged => "already_merged",
             ApiError::Invalid(_) => "invalid",
+            ApiError::NoConsent => "no_consent",
+            ApiError::NoProvider => "no_provider",
+            ApiError::IllegalTransition { .. } => "illegal_transition",
             ApiError::NewerVersion => "newer_version",
             ApiError::InUse => "in_use",
             ApiError::Damaged(_) => "damaged",
             ApiError::Storage(_) => "storage",
+        }
+    }
+}
+
+impl From<TransitionError> for ApiError {
+    fn from(e: TransitionError) -> Self {
+        match e {
+            TransitionError::NoConsent => ApiError::NoConsent,
+            TransitionError::NoProvider => ApiError::NoProvider,
+            TransitionError::Illegal { from, to } => ApiError::IllegalTransition {
+                from: from.to_string(),
+                to: to.to_string(),
+            },
+            // Steps are dated by this device's clock: a step "before" the last one means the
+            // clock went back; say it as an illegal move rather than invent a date.
+            TransitionError::BeforePreviousStep { .. } => ApiError::IllegalTransition {
+                from: "(fecha posterior)".into(),
+                to: "(fecha anterior)".into(),
+            },
         }
     }
 }

@@ -198,16 +198,31 @@ pub(crate) fn audit_person(
     summary: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let entry = AuditEntry::new(
-        AuditId::new(new_id()),
-        now,
-        user.id,
+    audit(
+        store,
+        user,
         action,
         EntityRef::new(RecordKind::Person, person),
+        fields,
+        summary,
+        now,
     )
-    .on_device(store.device())
-    .with_changed_fields(fields)
-    .with_summary(summary);
+}
+
+/// Writes the audit entry of a change to any record.
+pub(crate) fn audit(
+    store: &Store,
+    user: &User,
+    action: AuditAction,
+    entity: EntityRef,
+    fields: Vec<String>,
+    summary: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let entry = AuditEntry::new(AuditId::new(new_id()), now, user.id, action, entity)
+        .on_device(store.device())
+        .with_changed_fields(fields)
+        .with_summary(summary);
     store.append_audit(&entry)?;
     Ok(())
 }
@@ -306,6 +321,35 @@ impl Session {
             )?;
             let flags = person.flags(today);
             Ok(Registered { person, flags })
+        })
+    }
+
+    /// Loads a person, applies `change`, validates, saves with an audit entry naming `fields`.
+    pub(crate) fn edit_person(
+        &self,
+        id: PersonId,
+        now: DateTime<Utc>,
+        fields: &[&str],
+        summary: &str,
+        change: impl FnOnce(&mut Person, &User, NaiveDate) -> Result<()>,
+    ) -> Result<Person> {
+        self.with_unlocked(|store, user, cases| {
+            let mut person = store.person(id)?.ok_or(ApiError::NotFound)?;
+            let today = today_in_el_salvador(now);
+            change(&mut person, user, today)?;
+            person.updated_at = now.max(person.created_at);
+            person.validate(today).map_err(ApiError::Invalid)?;
+            save(
+                store,
+                user,
+                cases,
+                &person,
+                AuditAction::Update,
+                fields.iter().map(|f| f.to_string()).collect(),
+                summary,
+                now,
+            )?;
+            Ok(person)
         })
     }
 

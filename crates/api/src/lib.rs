@@ -7,18 +7,29 @@
 mod caseload;
 mod cases;
 mod consents;
+mod directory;
 mod duplicates;
 mod error;
+mod follow_ups;
 mod intake;
+mod notes;
+mod plan;
+mod referrals;
 mod returning;
 mod session;
+mod today;
 
 pub use caseload::{CasePage, CaseQuery, CaseRow, CaseState, PersonDetail};
 pub use duplicates::{DuplicatePair, MAX_PAIRS};
 pub use error::ApiError;
+pub use follow_ups::FollowUpInput;
 pub use intake::{person_of_arrival, today_in_el_salvador, ArrivalInput, Registered, ReturnInput};
+pub use notes::NotesView;
+pub use plan::GoalInput;
+pub use referrals::ReferralInput;
 pub use reintegra_store::{KdfParams, MIN_PASSPHRASE};
 pub use returning::{Suggestion, SuggestionQuery, MAX_SUGGESTIONS};
 pub use session::{Session, SessionState, StatusBar};
+pub use today::{Today, TodayFollowUp, WaitingReferral, DEFAULT_WAITING_DAYS};
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;

@@ -130,6 +130,7 @@ impl Session {
             now,
             "Primer usuario (administrador)",
         )?;
+        crate::directory::seed_examples(&store)?;
         *state = State::Unlocked {
             store: Box::new(store),
             user: user.clone(),

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod provider;
 pub mod referral;
 pub mod return_event;
+pub mod slip;
 pub mod territory;
 pub mod text;
 pub mod user;

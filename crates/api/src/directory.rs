@@ -1,0 +1,143 @@
+//! The service directory ("Directorio de servicios"): who offers which service where, and what
+//! they need to receive a referral. Everyone reads it; admins and supervisors edit it. A new
+//! device starts with a few sample providers, clearly marked as examples, that can be deleted.
+
+use chrono::{DateTime, Utc};
+use reintegra_core::audit::{AuditAction, EntityRef, RecordKind};
+use reintegra_core::ids::ProviderId;
+use reintegra_core::provider::{PersonField, ProviderContact, ServiceProvider};
+use reintegra_core::referral::ServiceType;
+use reintegra_core::user::{Role, User};
+use reintegra_store::Store;
+use uuid::Uuid;
+
+use crate::intake::audit;
+use crate::{ApiError, Result, Session};
+
+pub(crate) fn may_edit_directory(user: &User) -> Result<()> {
+    match user.role {
+        Role::Admin | Role::Supervisor => Ok(()),
+        Role::Caseworker | Role::Reception => Err(ApiError::Forbidden),
+    }
+}
+
+/// Sample providers for training; each says it is an example in its name too.
+fn examples() -> Vec<ServiceProvider> {
+    let sample =
+        |name: &str, institution: &str, services: Vec<ServiceType>, fields: Vec<PersonField>| {
+            ServiceProvider {
+                id: ProviderId::new(Uuid::now_v7()),
+                name: format!("{name} (ejemplo)"),
+                institution: institution.into(),
+                service_types: services,
+                municipalities_served: Vec::new(),
+                contact: ProviderContact::default(),
+                required_fields: fields,
+                example: true,
+            }
+        };
+    use PersonField::*;
+    vec![
+        sample(
+            "Atención psicosocial",
+            "Unidad de salud mental",
+            vec![ServiceType::Psychosocial],
+            vec![GivenNames, Surnames, Phone, Sex, BirthDate],
+        ),
+        sample(
+            "Formación vocacional",
+            "Centro de formación técnica",
+            vec![ServiceType::Vocational, ServiceType::Employment],
+            vec![
+                GivenNames,
+                Surnames,
+                Phone,
+                IdentityDocument,
+                Education,
+                Occupation,
+            ],
+        ),
+        sample(
+            "Emprendimiento y capital semilla",
+            "Programa de emprendimiento",
+            vec![ServiceType::Entrepreneurship],
+            vec![
+                GivenNames,
+                Surnames,
+                Phone,
+                IdentityDocument,
+                DestinationDistrict,
+                Occupation,
+            ],
+        ),
+    ]
+}
+
+/// Seeds the sample providers into a store that has none (first run).
+pub(crate) fn seed_examples(store: &Store) -> Result<()> {
+    if store.providers()?.is_empty() {
+        for provider in examples() {
+            store.save_provider(&provider)?;
+        }
+    }
+    Ok(())
+}
+
+impl Session {
+    /// The whole directory, real providers first, then by name.
+    pub fn providers(&self) -> Result<Vec<ServiceProvider>> {
+        self.with_unlocked(|store, _, _| {
+            let mut all = store.providers()?;
+            all.sort_by(|a, b| a.example.cmp(&b.example).then_with(|| a.name.cmp(&b.name)));
+            Ok(all)
+        })
+    }
+
+    /// Adds or changes a provider (admins and supervisors).
+    pub fn save_provider(
+        &self,
+        provider: &ServiceProvider,
+        now: DateTime<Utc>,
+    ) -> Result<ServiceProvider> {
+        self.with_unlocked(|store, user, _| {
+            may_edit_directory(user)?;
+            let mut provider = provider.clone();
+            provider.name = provider.name.trim().to_string();
+            provider.institution = provider.institution.trim().to_string();
+            provider.validate().map_err(ApiError::Invalid)?;
+            let existed = store.provider(provider.id)?.is_some();
+            store.save_provider(&provider)?;
+            audit(
+                store,
+                user,
+                if existed {
+                    AuditAction::Update
+                } else {
+                    AuditAction::Create
+                },
+                EntityRef::new(RecordKind::Provider, provider.id),
+                Vec::new(),
+                "Directorio de servicios",
+                now,
+            )?;
+            Ok(provider)
+        })
+    }
+
+    /// Removes a provider from the directory (admins and supervisors). Referrals keep its id.
+    pub fn delete_provider(&self, id: ProviderId, now: DateTime<Utc>) -> Result<()> {
+        self.with_unlocked(|store, user, _| {
+            may_edit_directory(user)?;
+            store.delete_provider(id)?;
+            audit(
+                store,
+                user,
+                AuditAction::Delete,
+                EntityRef::new(RecordKind::Provider, id),
+                Vec::new(),
+                "Proveedor eliminado del directorio",
+                now,
+            )
+        })
+    }
+}

@@ -1,0 +1,191 @@
+//! Referrals from a person's plan to a service and a provider: created `proposed`, moved only
+//! along the lifecycle of `reintegra_core::referral` (each step dated and authored), sent only
+//! when the person consented to sharing with that provider or service (the consent gate), and
+//! shared as a slip with only the fields that provider needs.
+
+use chrono::{DateTime, Utc};
+use reintegra_core::audit::{AuditAction, EntityRef, RecordKind};
+use reintegra_core::ids::{PersonId, ProviderId, ReferralId};
+use reintegra_core::referral::{
+    Entrepreneurship, Priority, Referral, ReferralStatus, ServiceType, UsdCents,
+};
+use reintegra_core::slip::{referral_slip, ReferralSlip};
+use reintegra_core::user::User;
+use reintegra_store::Store;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::intake::audit;
+use crate::{ApiError, Result, Session};
+
+/// A referral as typed on the person's plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ReferralInput {
+    pub person: PersonId,
+    pub service_type: ServiceType,
+    pub provider: Option<ProviderId>,
+    pub priority: Priority,
+    pub reason: String,
+    /// Entrepreneurship only: the business idea.
+    pub business_idea: String,
+    /// Entrepreneurship only: seed capital in whole US dollars.
+    pub seed_capital_usd: Option<u32>,
+}
+
+fn audit_referral(
+    store: &Store,
+    user: &User,
+    referral: &Referral,
+    action: AuditAction,
+    summary: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    audit(
+        store,
+        user,
+        action,
+        EntityRef::new(RecordKind::Referral, referral.id),
+        Vec::new(),
+        summary,
+        now,
+    )
+}
+
+impl Session {
+    /// A person's referrals, newest first.
+    pub fn referrals_of(&self, person: PersonId) -> Result<Vec<Referral>> {
+        self.with_unlocked(|store, _, _| {
+            let mut all = store.referrals_of_person(person)?;
+            all.sort_by_key(|r| std::cmp::Reverse(r.history.first().map(|s| s.at)));
+            Ok(all)
+        })
+    }
+
+    pub fn create_referral(&self, input: &ReferralInput, now: DateTime<Utc>) -> Result<Referral> {
+        self.with_unlocked(|store, user, _| {
+            store.person(input.person)?.ok_or(ApiError::NotFound)?;
+            let mut referral = Referral::propose(
+                ReferralId::new(Uuid::now_v7()),
+                input.person,
+                input.service_type,
+                now,
+                user.id,
+            );
+            referral.provider = input.provider;
+            referral.priority = input.priority;
+            referral.reason = input.reason.trim().to_string();
+            if input.service_type == ServiceType::Entrepreneurship {
+                referral.entrepreneurship = Some(Entrepreneurship {
+                    business_idea: input.business_idea.trim().to_string(),
+                    seed_capital: UsdCents::from_dollars(u64::from(
+                        input.seed_capital_usd.unwrap_or(0),
+                    )),
+                    disbursed: None,
+                });
+            }
+            referral.validate(now).map_err(ApiError::Invalid)?;
+            store.save_referral(&referral)?;
+            audit_referral(
+                store,
+                user,
+                &referral,
+                AuditAction::Create,
+                "Referencia propuesta",
+                now,
+            )?;
+            Ok(referral)
+        })
+    }
+
+    /// Moves a referral one step. `sent` goes through the consent gate; a provider is then
+    /// chosen if given.
+    pub fn move_referral(
+        &self,
+        id: ReferralId,
+        to: ReferralStatus,
+        provider: Option<ProviderId>,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Referral> {
+        self.with_unlocked(|store, user, _| {
+            let mut referral = store.referral(id)?.ok_or(ApiError::NotFound)?;
+            if let Some(p) = provider {
+                referral.provider = Some(p);
+            }
+            let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+            if to == ReferralStatus::Sent {
+                let person = store.person(referral.person)?.ok_or(ApiError::NotFound)?;
+                referral.send(&person.consents, now, user.id)?;
+                if let (Some(step), Some(note)) = (referral.history.last_mut(), note) {
+                    step.note = Some(note);
+                }
+            } else {
+                referral.transition_noted(to, now, user.id, note)?;
+            }
+            store.save_referral(&referral)?;
+            let action = if to == ReferralStatus::Sent {
+                AuditAction::Share
+            } else {
+                AuditAction::Update
+            };
+            audit_referral(
+                store,
+                user,
+                &referral,
+                action,
+                &format!("Referencia: {to}"),
+                now,
+            )?;
+            Ok(referral)
+        })
+    }
+
+    /// Records the seed capital actually disbursed (entrepreneurship referrals).
+    pub fn record_disbursement(
+        &self,
+        id: ReferralId,
+        usd: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Referral> {
+        self.with_unlocked(|store, user, _| {
+            let mut referral = store.referral(id)?.ok_or(ApiError::NotFound)?;
+            let details = referral
+                .entrepreneurship
+                .as_mut()
+                .ok_or(ApiError::NotFound)?;
+            details.disbursed = Some(UsdCents::from_dollars(u64::from(usd)));
+            referral.validate(now).map_err(ApiError::Invalid)?;
+            store.save_referral(&referral)?;
+            audit_referral(
+                store,
+                user,
+                &referral,
+                AuditAction::Update,
+                "Capital semilla entregado",
+                now,
+            )?;
+            Ok(referral)
+        })
+    }
+
+    /// The slip for the referral's provider: only the fields it needs. Writes an export entry.
+    pub fn referral_slip(&self, id: ReferralId, now: DateTime<Utc>) -> Result<ReferralSlip> {
+        self.with_unlocked(|store, user, _| {
+            let referral = store.referral(id)?.ok_or(ApiError::NotFound)?;
+            let provider_id = referral.provider.ok_or(ApiError::NoProvider)?;
+            let provider = store.provider(provider_id)?.ok_or(ApiError::NotFound)?;
+            let person = store.person(referral.person)?.ok_or(ApiError::NotFound)?;
+            let slip = referral_slip(&person, &referral, &provider);
+            audit_referral(
+                store,
+                user,
+                &referral,
+                AuditAction::Export,
+                "Boleta de referencia",
+                now,
+            )?;
+            Ok(slip)
+        })
+    }
+}
