@@ -3,7 +3,6 @@
 //! included).
 //! Wiring only: every rule is in `reintegra-api`.
 
-use chrono::Utc;
 use reintegra_api::{
     today_in_el_salvador, ArrivalInput, CasePage, CaseQuery, PersonDetail, Registered, ReturnInput,
     Suggestion, SuggestionQuery,
@@ -19,7 +18,7 @@ use crate::error::CommandError;
 use crate::session::AppSession;
 
 fn today() -> chrono::NaiveDate {
-    today_in_el_salvador(Utc::now())
+    today_in_el_salvador(crate::clock::now())
 }
 
 #[tauri::command]
@@ -27,7 +26,9 @@ pub fn intake_register(
     session: State<'_, AppSession>,
     arrival: ArrivalInput,
 ) -> Result<Registered, CommandError> {
-    Ok(session.get()?.register_arrival(&arrival, Utc::now())?)
+    Ok(session
+        .get()?
+        .register_arrival(&arrival, crate::clock::now())?)
 }
 
 #[tauri::command]
@@ -37,9 +38,12 @@ pub fn intake_add_return(
     return_event: ReturnInput,
     vulnerabilities: Vec<Vulnerability>,
 ) -> Result<Registered, CommandError> {
-    Ok(session
-        .get()?
-        .add_return_event(person_id, &return_event, &vulnerabilities, Utc::now())?)
+    Ok(session.get()?.add_return_event(
+        person_id,
+        &return_event,
+        &vulnerabilities,
+        crate::clock::now(),
+    )?)
 }
 
 #[tauri::command]
@@ -71,7 +75,7 @@ pub fn person_update(
     session: State<'_, AppSession>,
     person: Person,
 ) -> Result<Person, CommandError> {
-    Ok(session.get()?.update_person(&person, Utc::now())?)
+    Ok(session.get()?.update_person(&person, crate::clock::now())?)
 }
 
 #[tauri::command]
@@ -83,7 +87,7 @@ pub fn person_record_consent(
 ) -> Result<Person, CommandError> {
     Ok(session
         .get()?
-        .record_consent(person_id, purpose, given_on, Utc::now())?)
+        .record_consent(person_id, purpose, given_on, crate::clock::now())?)
 }
 
 #[tauri::command]
@@ -95,7 +99,7 @@ pub fn person_withdraw_consent(
 ) -> Result<Person, CommandError> {
     Ok(session
         .get()?
-        .withdraw_consent(person_id, consent_id, on, Utc::now())?)
+        .withdraw_consent(person_id, consent_id, on, crate::clock::now())?)
 }
 
 #[tauri::command]

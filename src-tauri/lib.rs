@@ -1,6 +1,8 @@
 //! The Tauri shell: wiring only. Commands parse their input, call the Tauri-free crates and map
 //! errors to `{code, message}` for the UI.
 
+mod casework;
+mod clock;
 mod commands;
 mod error;
 mod intake;
@@ -43,6 +45,25 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             supervision::duplicates_list,
             supervision::duplicates_merge,
             supervision::duplicates_not_same,
+            casework::providers_list,
+            casework::provider_save,
+            casework::provider_delete,
+            casework::plan_set_assessment,
+            casework::plan_add_goal,
+            casework::plan_set_goal_status,
+            casework::case_close,
+            casework::case_reopen,
+            casework::referrals_of_person,
+            casework::referral_create,
+            casework::referral_move,
+            casework::referral_disburse,
+            casework::referral_slip,
+            casework::follow_ups_of_person,
+            casework::follow_up_schedule,
+            casework::follow_up_complete,
+            casework::notes_of_person,
+            casework::note_add,
+            casework::today_list,
         ])
 }
 

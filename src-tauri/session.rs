@@ -1,7 +1,6 @@
 //! Session commands: first run, unlock, lock, status bar. The session lives in Tauri's managed
 //! state; it is opened at startup from the app's data directory.
 
-use chrono::Utc;
 use reintegra_api::{ApiError, KdfParams, Session, SessionState, StatusBar};
 use tauri::{AppHandle, Runtime, State};
 
@@ -51,7 +50,7 @@ pub fn session_create_first_admin<R: Runtime>(
 ) -> Result<SessionState, CommandError> {
     let state = session
         .get()?
-        .create_first_admin(&name, &passphrase, Utc::now())?;
+        .create_first_admin(&name, &passphrase, crate::clock::now())?;
     remember_user(&app, &name);
     Ok(state)
 }
@@ -63,7 +62,9 @@ pub fn session_unlock<R: Runtime>(
     name: String,
     passphrase: String,
 ) -> Result<SessionState, CommandError> {
-    let state = session.get()?.unlock(&name, &passphrase, Utc::now())?;
+    let state = session
+        .get()?
+        .unlock(&name, &passphrase, crate::clock::now())?;
     remember_user(&app, &name);
     Ok(state)
 }

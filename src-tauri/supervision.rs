@@ -1,7 +1,6 @@
 //! Supervision commands: the duplicate queue (likely pairs, merge, "not the same person").
 //! Wiring only: the rules, including who may do this, are in `reintegra-api`.
 
-use chrono::Utc;
 use reintegra_api::DuplicatePair;
 use reintegra_core::ids::PersonId;
 use reintegra_core::person::Person;
@@ -12,7 +11,7 @@ use crate::session::AppSession;
 
 #[tauri::command]
 pub fn duplicates_list(session: State<'_, AppSession>) -> Result<Vec<DuplicatePair>, CommandError> {
-    Ok(session.get()?.likely_duplicates(Utc::now())?)
+    Ok(session.get()?.likely_duplicates(crate::clock::now())?)
 }
 
 #[tauri::command]
@@ -21,7 +20,9 @@ pub fn duplicates_merge(
     kept: PersonId,
     absorbed: PersonId,
 ) -> Result<Person, CommandError> {
-    Ok(session.get()?.merge_persons(kept, absorbed, Utc::now())?)
+    Ok(session
+        .get()?
+        .merge_persons(kept, absorbed, crate::clock::now())?)
 }
 
 #[tauri::command]
@@ -30,5 +31,7 @@ pub fn duplicates_not_same(
     a: PersonId,
     b: PersonId,
 ) -> Result<(), CommandError> {
-    Ok(session.get()?.mark_not_same_person(a, b, Utc::now())?)
+    Ok(session
+        .get()?
+        .mark_not_same_person(a, b, crate::clock::now())?)
 }

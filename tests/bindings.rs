@@ -7,8 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use reintegra_api::{
-    ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, DuplicatePair, PersonDetail, Registered,
-    ReturnInput, SessionState, StatusBar, Suggestion, SuggestionQuery,
+    ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, DuplicatePair, FollowUpInput, GoalInput,
+    NotesView, PersonDetail, ReferralInput, ReferralView, Registered, ReturnInput, SessionState,
+    StatusBar, Suggestion, SuggestionQuery, Today,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
@@ -16,6 +17,7 @@ use reintegra_core::follow_up::FollowUp;
 use reintegra_core::person::Person;
 use reintegra_core::provider::ServiceProvider;
 use reintegra_core::referral::Referral;
+use reintegra_core::slip::ReferralSlip;
 use reintegra_core::territory::{Department, Place};
 use reintegra_core::user::{Device, User};
 use reintegra_core::validation::ValidationErrors;
@@ -53,6 +55,13 @@ fn export_all(dir: &Path) {
         CaseRow,
         PersonDetail,
         DuplicatePair,
+        ReferralInput,
+        FollowUpInput,
+        GoalInput,
+        NotesView,
+        Today,
+        ReferralSlip,
+        ReferralView,
     );
 }
 

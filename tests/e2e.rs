@@ -49,6 +49,11 @@ struct App {
 
 impl App {
     async fn start(profile: &Path) -> App {
+        App::start_with_env(profile, &[]).await
+    }
+
+    /// Starts the app with extra environment variables (e.g. `REINTEGRA_CLOCK_OFFSET_DAYS`).
+    async fn start_with_env(profile: &Path, env: &[(&str, &str)]) -> App {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "E2E tests need a display; run them with ./x test (it uses Xvfb)"
@@ -60,6 +65,7 @@ impl App {
             .env("XDG_DATA_HOME", profile.join("data"))
             .env("XDG_CONFIG_HOME", profile.join("config"))
             .env("XDG_CACHE_HOME", profile.join("cache"))
+            .envs(env.iter().copied())
             // Own process group, so quitting also ends WebKitWebDriver and the app it started.
             .process_group(0)
             .stdout(Stdio::null())
@@ -146,6 +152,13 @@ impl App {
 
     async fn click(&self, css: &str) {
         self.find(css).await.click().await.expect("click");
+    }
+
+    /// Scrolls `css` to the top of the window (for a screenshot of a section).
+    async fn scroll_to(&self, css: &str) {
+        self.find(css).await;
+        let script = format!("document.querySelector('{css}').scrollIntoView()");
+        self.client.execute(&script, vec![]).await.expect("scroll");
     }
 
     async fn screenshot(&self, name: &str) {
@@ -249,10 +262,10 @@ async fn home_opens_in_spanish_and_finds_districts_without_accents() {
         "creating the admin leaves changes to sync: {pending:?}"
     );
     for (id, label) in [
+        ("today", "Hoy"),
         ("reception", "Recepción"),
         ("cases", "Casos"),
-        ("referrals", "Referencias"),
-        ("followups", "Seguimientos"),
+        ("directory", "Directorio de servicios"),
         ("sync", "Sincronización"),
         ("supervision", "Supervisión"),
     ] {
@@ -637,5 +650,129 @@ async fn supervisor_merges_a_duplicate_and_marks_another_pair_as_different_peopl
     app.click("#cases-table .case-open").await;
     let returns = app.wait_text("#person-returns", "GAMI").await;
     assert_eq!(returns.matches("GAMI").count(), 2, "{returns:?}");
+    app.quit().await;
+}
+
+/// A date `days` after today in El Salvador (UTC−6), as the forms take it.
+fn sv_date_in(days: i64) -> String {
+    let sv_now = chrono::Utc::now() - chrono::Duration::hours(6);
+    (sv_now.date_naive() + chrono::Duration::days(days))
+        .format("%d/%m/%Y")
+        .to_string()
+}
+
+#[tokio::test]
+async fn caseworker_plans_refers_with_consent_follows_up_and_sees_hoy() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    register_arrival(
+        &app,
+        &[("#f-given_names", "Kevin"), ("#f-first_surname", "López")],
+        "Hombre",
+        "jiquilisco",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Kevin López").await;
+    app.click("#nav-cases").await;
+    app.type_into("#cases-search", "kevin").await;
+    app.wait_text("#cases-count", "1 casos").await;
+    app.click("#cases-table .case-open").await;
+
+    // Plan: needs assessment and an economic goal.
+    app.type_into("#plan-assessment", "Sin empleo; sabe soldar")
+        .await;
+    app.click("#plan-assessment-save").await;
+    app.fill_and_submit(&[("#goal-description", "Abrir un taller de soldadura")])
+        .await;
+    app.wait_text("#goals-economic", "taller de soldadura")
+        .await;
+
+    // A psychosocial referral: the consent gate stops it until consent is recorded.
+    app.find("#ref-provider")
+        .await
+        .send_keys("Atenci")
+        .await
+        .expect("provider");
+    app.type_into("#ref-reason", "Ansiedad desde el retorno")
+        .await;
+    app.click("#referral-create").await;
+    app.click("li.referral[data-service=psychosocial] .move-sent")
+        .await;
+    app.wait_text("#consent-gate", "consentimiento").await;
+    app.wait_text("#referral-error", "consentimiento").await;
+    app.click("#consent-gate-record").await;
+    app.wait_text("li.referral[data-service=psychosocial] .status", "enviada")
+        .await;
+
+    // An entrepreneurship referral with its business idea and seed capital.
+    app.find("#ref-service")
+        .await
+        .send_keys("Empr")
+        .await
+        .expect("service");
+    app.find("#ref-idea").await;
+    app.find("#ref-provider")
+        .await
+        .send_keys("Empr")
+        .await
+        .expect("provider");
+    app.type_into("#ref-reason", "Quiere su propio negocio")
+        .await;
+    app.type_into("#ref-idea", "Taller de soldadura").await;
+    app.type_into("#ref-seed", "500").await;
+    app.click("#referral-create").await;
+    app.wait_text("li.referral[data-service=entrepreneurship]", "US$ 500")
+        .await;
+
+    // The psychosocial referral goes all the way to completed.
+    for step in ["accepted", "in_progress", "completed"] {
+        app.click(&format!(
+            "li.referral[data-service=psychosocial] .move-{step}"
+        ))
+        .await;
+        app.find(&format!(
+            "li.referral[data-service=psychosocial] .steps li:nth-child({})",
+            match step {
+                "accepted" => 3,
+                "in_progress" => 4,
+                _ => 5,
+            }
+        ))
+        .await;
+    }
+    app.wait_text(
+        "li.referral[data-service=psychosocial] .status",
+        "completada",
+    )
+    .await;
+    app.click("li.referral[data-service=psychosocial] .slip")
+        .await;
+    app.wait_text("#referral-slip", "Kevin").await;
+    app.screenshot("referral.png").await;
+    app.click("#slip-close").await;
+
+    // A follow-up in two days, and a sensitive note.
+    app.type_into("#fu-due", &sv_date_in(2)).await;
+    app.click("#fu-schedule").await;
+    app.wait_text("#follow-up-list", "Llamada").await;
+    app.type_into("#note-text", "Relata amenazas en su comunidad")
+        .await;
+    app.click("#note-sensitive").await;
+    app.click("#note-add").await;
+    app.wait_text("#note-list", "Sensible").await;
+    app.scroll_to("#plan").await;
+    app.screenshot("plan.png").await;
+    app.quit().await;
+
+    // Five days later the follow-up is three days overdue in "Hoy".
+    let app = App::start_with_env(profile.path(), &[("REINTEGRA_CLOCK_OFFSET_DAYS", "5")]).await;
+    app.unlock("Ana Morales", ADMIN_PASSPHRASE).await;
+    app.click("#nav-today").await;
+    app.wait_text("#today-follow-ups", "Kevin López").await;
+    app.wait_text("#today-follow-ups", "atrasado 3 días").await;
+    app.screenshot("hoy.png").await;
     app.quit().await;
 }

@@ -26,7 +26,7 @@ pub use follow_ups::FollowUpInput;
 pub use intake::{person_of_arrival, today_in_el_salvador, ArrivalInput, Registered, ReturnInput};
 pub use notes::NotesView;
 pub use plan::GoalInput;
-pub use referrals::ReferralInput;
+pub use referrals::{ReferralInput, ReferralView};
 pub use reintegra_store::{KdfParams, MIN_PASSPHRASE};
 pub use returning::{Suggestion, SuggestionQuery, MAX_SUGGESTIONS};
 pub use session::{Session, SessionState, StatusBar};

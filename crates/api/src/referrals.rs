@@ -19,6 +19,15 @@ use uuid::Uuid;
 use crate::intake::audit;
 use crate::{ApiError, Result, Session};
 
+/// A referral as the person's page shows it: the record, its provider's name and the steps it
+/// may take next (from the lifecycle in `reintegra_core::referral`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ReferralView {
+    pub referral: Referral,
+    pub provider_name: String,
+    pub next: Vec<ReferralStatus>,
+}
+
 /// A referral as typed on the person's plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ReferralInput {
@@ -54,11 +63,28 @@ fn audit_referral(
 
 impl Session {
     /// A person's referrals, newest first.
-    pub fn referrals_of(&self, person: PersonId) -> Result<Vec<Referral>> {
+    pub fn referrals_of(&self, person: PersonId) -> Result<Vec<ReferralView>> {
         self.with_unlocked(|store, _, _| {
             let mut all = store.referrals_of_person(person)?;
             all.sort_by_key(|r| std::cmp::Reverse(r.history.first().map(|s| s.at)));
-            Ok(all)
+            all.into_iter()
+                .map(|referral| {
+                    let provider_name = match referral.provider {
+                        Some(id) => store.provider(id)?.map(|p| p.name).unwrap_or_default(),
+                        None => String::new(),
+                    };
+                    let status = referral.status();
+                    let next = ReferralStatus::ALL
+                        .into_iter()
+                        .filter(|to| status.can_move_to(*to))
+                        .collect();
+                    Ok(ReferralView {
+                        referral,
+                        provider_name,
+                        next,
+                    })
+                })
+                .collect()
         })
     }
 

@@ -177,8 +177,10 @@ fn a_referral_is_sent_only_with_consent_and_the_slip_holds_only_what_the_provide
         .move_referral(r.id, ReferralStatus::Sent, None, None, now())
         .unwrap_err();
     assert_eq!(err.code(), "illegal_transition");
-    let history = &s.referrals_of(person.id).unwrap()[0].history;
-    assert_eq!(history.len(), 5);
+    let view = &s.referrals_of(person.id).unwrap()[0];
+    assert_eq!(view.referral.history.len(), 5);
+    assert!(view.next.is_empty(), "completed is final");
+    assert_eq!(view.provider_name, provider.name);
 }
 
 #[test]

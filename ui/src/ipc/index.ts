@@ -20,6 +20,24 @@ import type { User } from "../bindings/User";
 import type { Vulnerability } from "../bindings/Vulnerability";
 import type { ConsentId } from "../bindings/ConsentId";
 import type { DuplicatePair } from "../bindings/DuplicatePair";
+import type { CaseNote } from "../bindings/CaseNote";
+import type { ClosureReason } from "../bindings/ClosureReason";
+import type { FollowUp } from "../bindings/FollowUp";
+import type { FollowUpId } from "../bindings/FollowUpId";
+import type { FollowUpInput } from "../bindings/FollowUpInput";
+import type { GoalId } from "../bindings/GoalId";
+import type { GoalInput } from "../bindings/GoalInput";
+import type { GoalStatus } from "../bindings/GoalStatus";
+import type { NotesView } from "../bindings/NotesView";
+import type { ProviderId } from "../bindings/ProviderId";
+import type { Referral } from "../bindings/Referral";
+import type { ReferralId } from "../bindings/ReferralId";
+import type { ReferralInput } from "../bindings/ReferralInput";
+import type { ReferralSlip } from "../bindings/ReferralSlip";
+import type { ReferralStatus } from "../bindings/ReferralStatus";
+import type { ReferralView } from "../bindings/ReferralView";
+import type { ServiceProvider } from "../bindings/ServiceProvider";
+import type { Today } from "../bindings/Today";
 import type { ConsentPurpose } from "../bindings/ConsentPurpose";
 import type { ValidationErrors } from "../bindings/ValidationErrors";
 
@@ -96,6 +114,46 @@ export const supervision = {
   /** Merges `absorbed` into `kept`: everything is kept, the absorbed form leaves the lists. */
   merge: (kept: PersonId, absorbed: PersonId): Promise<Person> => call("duplicates_merge", { kept, absorbed }),
   notSame: (a: PersonId, b: PersonId): Promise<void> => call("duplicates_not_same", { a, b }),
+};
+
+export const directory = {
+  list: (): Promise<ServiceProvider[]> => call("providers_list"),
+  save: (provider: ServiceProvider): Promise<ServiceProvider> => call("provider_save", { provider }),
+  remove: (id: ProviderId): Promise<void> => call("provider_delete", { id }),
+};
+
+export const plan = {
+  setAssessment: (personId: PersonId, text: string): Promise<Person> =>
+    call("plan_set_assessment", { personId, text }),
+  addGoal: (personId: PersonId, goal: GoalInput): Promise<Person> => call("plan_add_goal", { personId, goal }),
+  setGoalStatus: (personId: PersonId, goalId: GoalId, status: GoalStatus): Promise<Person> =>
+    call("plan_set_goal_status", { personId, goalId, status }),
+  close: (personId: PersonId, reason: ClosureReason): Promise<Person> => call("case_close", { personId, reason }),
+  reopen: (personId: PersonId): Promise<Person> => call("case_reopen", { personId }),
+};
+
+export const referrals = {
+  ofPerson: (personId: PersonId): Promise<ReferralView[]> => call("referrals_of_person", { personId }),
+  create: (input: ReferralInput): Promise<Referral> => call("referral_create", { input }),
+  /** One lifecycle step; `sent` is refused with `no_consent` until the person consented. */
+  move: (id: ReferralId, to: ReferralStatus, provider: ProviderId | null = null, note: string | null = null): Promise<Referral> =>
+    call("referral_move", { id, to, provider, note }),
+  disburse: (id: ReferralId, usd: number): Promise<Referral> => call("referral_disburse", { id, usd }),
+  slip: (id: ReferralId): Promise<ReferralSlip> => call("referral_slip", { id }),
+};
+
+export const followUps = {
+  ofPerson: (personId: PersonId): Promise<FollowUp[]> => call("follow_ups_of_person", { personId }),
+  schedule: (input: FollowUpInput): Promise<FollowUp> => call("follow_up_schedule", { input }),
+  complete: (id: FollowUpId, outcome: string, nextOn: string | null): Promise<FollowUp | null> =>
+    call("follow_up_complete", { id, outcome, nextOn }),
+  today: (waitingDays: number | null = null): Promise<Today> => call("today_list", { waitingDays }),
+};
+
+export const notes = {
+  ofPerson: (personId: PersonId): Promise<NotesView> => call("notes_of_person", { personId }),
+  add: (personId: PersonId, text: string, sensitive: boolean): Promise<CaseNote> =>
+    call("note_add", { personId, text, sensitive }),
 };
 
 export const cases = {
