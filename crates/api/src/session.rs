@@ -161,6 +161,7 @@ impl Session {
             _ => return Err(ApiError::WrongCredentials),
         };
         audit(&store, &user, AuditAction::SignIn, now, "Inicio de sesión")?;
+        store.upgrade_indexes()?;
         let cases = Box::new(Cases::build(&store.persons()?));
         *state = State::Unlocked {
             store: Box::new(store),

@@ -1,15 +1,14 @@
-//! "Hoy": the logged-in caseworker's worklist — follow-ups due today or overdue, and referrals
-//! sent but still waiting for the provider's answer after more than N days. Built from the
-//! store's due-date and status indexes, so it does not read the whole store.
+//! "Hoy": the logged-in caseworker's worklist — follow-ups assigned to them due today or overdue,
+//! and referrals they sent that still wait for the provider's answer after more than N days.
+//! Built from the store's per-user worklist indexes, so it reads only this user's open items.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use reintegra_core::follow_up::{FollowUp, FollowUpChannel};
-use reintegra_core::ids::{FollowUpId, PersonId, ReferralId, UserId};
+use reintegra_core::ids::{FollowUpId, PersonId, ReferralId};
 use reintegra_core::referral::{ReferralStatus, ServiceType};
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::cases::Cases;
 use crate::intake::today_in_el_salvador;
 use crate::{Result, Session};
 
@@ -46,14 +45,6 @@ pub struct Today {
     pub waiting_referrals: Vec<WaitingReferral>,
 }
 
-/// Mine: assigned to me, or on a person whose caseworker I am.
-fn mine(cases: &Cases, user: UserId, person: &PersonId, assigned: Option<UserId>) -> bool {
-    assigned == Some(user)
-        || cases
-            .get(person)
-            .is_some_and(|c| c.caseworker == Some(user))
-}
-
 fn days(from: NaiveDate, to: NaiveDate) -> u32 {
     u32::try_from((to - from).num_days().max(0)).unwrap_or(u32::MAX)
 }
@@ -64,9 +55,9 @@ impl Session {
         self.with_unlocked(|store, user, cases| {
             let name = |p: &PersonId| cases.get(p).map(|c| c.full_name.clone());
             let mut follow_ups: Vec<TodayFollowUp> = store
-                .pending_follow_ups_due_by(today)?
+                .pending_follow_ups_for(user.id)?
                 .into_iter()
-                .filter(|f: &FollowUp| mine(cases, user.id, &f.person, f.assigned_to))
+                .filter(|f: &FollowUp| f.due_on <= today)
                 .filter_map(|f| {
                     Some(TodayFollowUp {
                         person_name: name(&f.person)?,
@@ -81,21 +72,19 @@ impl Session {
             follow_ups.sort_by_key(|f| (std::cmp::Reverse(f.days_overdue), f.person_name.clone()));
 
             let mut waiting_referrals: Vec<WaitingReferral> = store
-                .referrals_by_status(ReferralStatus::Sent)?
+                .referrals_in_status_by(ReferralStatus::Sent, user.id)?
                 .into_iter()
                 .filter_map(|r| {
                     let sent_on = today_in_el_salvador(r.status_since()?);
                     let days_waiting = days(sent_on, today);
-                    let author = r.history.last().map(|s| s.by);
-                    (days_waiting > waiting_days && mine(cases, user.id, &r.person, author))
-                        .then_some(WaitingReferral {
-                            person_name: name(&r.person)?,
-                            id: r.id,
-                            person: r.person,
-                            service_type: r.service_type,
-                            sent_on,
-                            days_waiting,
-                        })
+                    (days_waiting > waiting_days).then_some(WaitingReferral {
+                        person_name: name(&r.person)?,
+                        id: r.id,
+                        person: r.person,
+                        service_type: r.service_type,
+                        sent_on,
+                        days_waiting,
+                    })
                 })
                 .collect();
             waiting_referrals.sort_by_key(|r| std::cmp::Reverse(r.days_waiting));

@@ -80,7 +80,7 @@ fn dui(rng: &mut StdRng) -> Dui {
     Dui::from_body(&body).unwrap_or_else(|| unreachable!("eight digits"))
 }
 
-fn synthetic(rng: &mut StdRng, districts: &[String], user: UserId) -> Person {
+pub(crate) fn synthetic(rng: &mut StdRng, districts: &[String], user: UserId) -> Person {
     let now = Utc
         .with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
         .single()

@@ -9,6 +9,7 @@ mod dedup;
 mod intake;
 mod latency;
 mod store;
+mod today;
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +29,8 @@ enum Bench {
     Dedup(dedup::Args),
     /// Reception intake and caseload through the api: save p50/p99, search latency.
     Intake(intake::Args),
+    /// The "Hoy" worklist with 100k persons, 300k referrals, 300k follow-ups.
+    Today(today::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Bench::Store(args) => store::run(args),
         Bench::Dedup(args) => dedup::run(args),
         Bench::Intake(args) => intake::run(args),
+        Bench::Today(args) => today::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -41,7 +41,16 @@ mod ix {
     pub const FOLLOW_UP_PERSON: u8 = 8;
     pub const NOTE_PERSON: u8 = 9;
     pub const AUDIT_ENTITY: u8 = 10;
+    /// Pending follow-ups by the user they are assigned to (the "Hoy" worklist).
+    pub const FOLLOW_UP_PENDING_FOR: u8 = 11;
+    /// Referrals by status and the user who took the last step ("Hoy": sent, no answer yet).
+    pub const REFERRAL_STATUS_BY: u8 = 12;
 }
+
+/// Which generation of index entries the records carry; bumped when a release adds an index,
+/// and the records of the kinds it covers are re-indexed once at unlock.
+const INDEX_GENERATION: u8 = 2;
+const META_INDEX_GENERATION: &[u8] = b"m:ixgen";
 
 fn hashed(index: u8, value: impl AsRef<[u8]>) -> IndexKey {
     IndexKey::Hashed {
@@ -55,6 +64,12 @@ fn date_bytes(d: NaiveDate) -> Vec<u8> {
     (d.num_days_from_ce() as u32 ^ 0x8000_0000)
         .to_be_bytes()
         .to_vec()
+}
+
+fn status_by(status: ReferralStatus, user: UserId) -> Vec<u8> {
+    let mut value = status.code().as_bytes().to_vec();
+    value.extend_from_slice(user.as_uuid().as_bytes());
+    value
 }
 
 fn municipality_of(district: &str) -> Option<String> {
@@ -97,10 +112,17 @@ impl Record for Referral {
         self.id.as_uuid()
     }
     fn index_keys(&self) -> Vec<IndexKey> {
-        vec![
+        let mut keys = vec![
             hashed(ix::REFERRAL_STATUS, self.status().code()),
             hashed(ix::REFERRAL_PERSON, self.person.as_uuid().as_bytes()),
-        ]
+        ];
+        if let Some(step) = self.history.last() {
+            keys.push(hashed(
+                ix::REFERRAL_STATUS_BY,
+                status_by(self.status(), step.by),
+            ));
+        }
+        keys
     }
 }
 
@@ -117,6 +139,13 @@ impl Record for FollowUp {
             },
             hashed(ix::FOLLOW_UP_PERSON, self.person.as_uuid().as_bytes()),
         ]
+        .into_iter()
+        .chain(
+            self.assigned_to
+                .filter(|_| !self.is_done())
+                .map(|u| hashed(ix::FOLLOW_UP_PENDING_FOR, u.as_uuid().as_bytes())),
+        )
+        .collect()
     }
 }
 
@@ -306,6 +335,35 @@ impl Store {
         )?;
         out.retain(|f| !f.is_done());
         Ok(out)
+    }
+
+    /// Follow-ups not done yet that are assigned to `user`.
+    pub fn pending_follow_ups_for(&self, user: UserId) -> Result<Vec<FollowUp>> {
+        self.lookup(&hashed(
+            ix::FOLLOW_UP_PENDING_FOR,
+            user.as_uuid().as_bytes(),
+        ))
+    }
+
+    /// Referrals in `status` whose last step `user` took.
+    pub fn referrals_in_status_by(
+        &self,
+        status: ReferralStatus,
+        user: UserId,
+    ) -> Result<Vec<Referral>> {
+        self.lookup(&hashed(ix::REFERRAL_STATUS_BY, status_by(status, user)))
+    }
+
+    /// Brings the index entries of records written by an older release up to date (once per
+    /// store; a no-op afterwards). Run after unlock.
+    pub fn upgrade_indexes(&self) -> Result<usize> {
+        let current = self.meta(META_INDEX_GENERATION)?;
+        if current.as_deref().and_then(|v| v.first()).copied() >= Some(INDEX_GENERATION) {
+            return Ok(0);
+        }
+        let changed = self.reindex::<FollowUp>()? + self.reindex::<Referral>()?;
+        self.set_meta(META_INDEX_GENERATION, &[INDEX_GENERATION])?;
+        Ok(changed)
     }
 
     pub fn follow_ups_of_person(&self, person: PersonId) -> Result<Vec<FollowUp>> {

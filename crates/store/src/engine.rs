@@ -758,6 +758,41 @@ impl Store {
         })
     }
 
+    /// Recomputes the index entries of every record of a kind (after a release adds an index),
+    /// without touching the records or writing ops. Returns how many records changed entries.
+    pub(crate) fn reindex<R: Record>(&self) -> Result<usize> {
+        guarded(|| {
+            let _writer = self.write_lock();
+            let mut changed = 0;
+            for record in self.list::<R>()? {
+                let id = record.record_id();
+                let skey = index::summary_key(R::KIND, id);
+                let old = self.read_summary(&skey)?;
+                let new = index::entries(&self.keys, &record.index_keys());
+                if old != new {
+                    self.db.insert(skey, index::encode(&new))?;
+                    let mut ix = self.index_write();
+                    ix.remove(id, &old);
+                    ix.add(id, &new);
+                    changed += 1;
+                }
+            }
+            self.db.flush()?;
+            Ok(changed)
+        })
+    }
+
+    /// A small meta value of the store (None when unset).
+    pub(crate) fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get(key)?.map(|v| v.to_vec()))
+    }
+
+    pub(crate) fn set_meta(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.db.insert(key, value)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// A record by id.
     pub fn get<R: Record>(&self, id: Uuid) -> Result<Option<R>> {
         guarded(|| match self.read_raw(&record_key(R::KIND, id))? {
