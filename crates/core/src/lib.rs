@@ -10,6 +10,7 @@ pub mod dui;
 pub mod follow_up;
 pub mod hlc;
 pub mod ids;
+pub mod merge;
 pub mod op;
 pub mod person;
 pub mod plan;
