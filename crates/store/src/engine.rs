@@ -30,6 +30,8 @@ use crate::index::{self, Entry, MemIndex};
 
 /// The schema version this code writes. Older stores are migrated at unlock; newer are refused.
 pub const SCHEMA_VERSION: u32 = 1;
+/// Below this many records, opening them on one thread is faster than starting others.
+const PARALLEL_LOAD_MIN: usize = 256;
 
 pub(crate) const META_SCHEMA: &[u8] = b"m:schema";
 pub(crate) const META_STORE_ID: &[u8] = b"m:store_id";
@@ -57,7 +59,7 @@ pub enum IndexKey {
 }
 
 /// A record the store can keep. Implemented for the domain types in [`crate::domain`].
-pub trait Record: Serialize + DeserializeOwned {
+pub trait Record: Serialize + DeserializeOwned + Send {
     const KIND: EntityKind;
     fn record_id(&self) -> Uuid;
     /// The secondary index entries of this record (recomputed at every save).
@@ -841,11 +843,35 @@ impl Store {
         guarded(|| self.load_all(ids))
     }
 
+    /// Reads the records of `ids` in order. Many records are opened (decrypted, inflated,
+    /// decoded) on every core: that is where the time of a large lookup goes.
     fn load_all<R: Record>(&self, ids: Vec<Uuid>) -> Result<Vec<R>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        if threads < 2 || ids.len() < PARALLEL_LOAD_MIN {
+            return self.load_some(&ids);
+        }
+        let per_thread = ids.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = ids
+                .chunks(per_thread)
+                .map(|part| scope.spawn(move || self.load_some::<R>(part)))
+                .collect();
+            let mut out = Vec::with_capacity(ids.len());
+            for part in parts {
+                let records = part
+                    .join()
+                    .map_err(|_| Error::Corrupt("a record could not be read".into()))??;
+                out.extend(records);
+            }
+            Ok(out)
+        })
+    }
+
+    fn load_some<R: Record>(&self, ids: &[Uuid]) -> Result<Vec<R>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             // An index entry without its record would be a bug; skip rather than fail reads.
-            if let Some((_, bytes)) = self.read_raw(&record_key(R::KIND, id))? {
+            if let Some((_, bytes)) = self.read_raw(&record_key(R::KIND, *id))? {
                 out.push(Self::decode(&bytes)?);
             }
         }

@@ -266,3 +266,76 @@ fn stores_can_be_shared_between_threads() {
     assert_send_sync::<reintegra_store::LockedStore>();
     assert_send_sync::<Error>();
 }
+
+#[test]
+fn worklist_lookups_read_many_records_in_order_and_follow_state_changes() {
+    use reintegra_core::ids::UserId;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = create(&tmp.path().join("s"));
+    let me = UserId::new(Uuid::from_u128(500));
+    let other = UserId::new(Uuid::from_u128(501));
+    // Enough follow-ups that the lookup opens them on several threads.
+    let mut mine = Vec::new();
+    for n in 0..700u128 {
+        let mut f = FollowUp::new(
+            FollowUpId::new(Uuid::from_u128(10_000 + n)),
+            pid(1),
+            day(2026, 11, 1) + chrono::Duration::days((n % 40) as i64),
+            FollowUpChannel::Visit,
+        );
+        f.assigned_to = Some(if n % 7 == 0 { other } else { me });
+        if f.assigned_to == Some(me) {
+            mine.push(f.id);
+        }
+        store.save_follow_up(&f).unwrap();
+    }
+    let found: Vec<_> = store
+        .pending_follow_ups_for(me)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    assert_eq!(found, mine, "every pending one, in id order");
+
+    // Done follow-ups leave the worklist index.
+    let mut first = store.follow_up(mine[0]).unwrap().unwrap();
+    first.complete(day(2026, 11, 2), "hecho");
+    store.save_follow_up(&first).unwrap();
+    assert_eq!(
+        store.pending_follow_ups_for(me).unwrap().len(),
+        mine.len() - 1
+    );
+
+    // Referrals by status and who took the last step.
+    let mut r = Referral::propose(
+        ReferralId::new(Uuid::from_u128(90)),
+        pid(1),
+        ServiceType::Health,
+        now(),
+        me,
+    );
+    r.provider = Some(reintegra_core::ids::ProviderId::new(Uuid::from_u128(3)));
+    r.reason = "control".into();
+    r.transition(ReferralStatus::Sent, now(), me).unwrap();
+    store.save_referral(&r).unwrap();
+    assert_eq!(
+        store
+            .referrals_in_status_by(ReferralStatus::Sent, me)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store
+        .referrals_in_status_by(ReferralStatus::Sent, other)
+        .unwrap()
+        .is_empty());
+    r.transition(ReferralStatus::Accepted, now(), other)
+        .unwrap();
+    store.save_referral(&r).unwrap();
+    assert!(store
+        .referrals_in_status_by(ReferralStatus::Sent, me)
+        .unwrap()
+        .is_empty());
+    // Re-indexing (as after an upgrade) changes nothing for records already indexed.
+    assert_eq!(store.upgrade_indexes().unwrap(), 0);
+}
