@@ -21,7 +21,7 @@ use reintegra_core::territory::Territory;
 use reintegra_core::text::fold;
 use reintegra_core::user::{Role, User};
 use reintegra_core::vulnerability::Vulnerability;
-use reintegra_store::{LockedStore, NewStore};
+use reintegra_store::{LockedStore, NewStore, Store};
 use uuid::Uuid;
 
 use crate::latency::{pick, Latencies};
@@ -137,6 +137,37 @@ pub(crate) fn synthetic(rng: &mut StdRng, districts: &[String], user: UserId) ->
     p
 }
 
+/// A new encrypted store (recommended Argon2id) whose one user is `user_id`, named `login`.
+pub(crate) fn new_store(
+    dir: &std::path::Path,
+    login: &str,
+    passphrase: &str,
+    user_id: UserId,
+    role: Role,
+) -> Result<Store, String> {
+    let store = LockedStore::create(
+        dir,
+        NewStore {
+            device: DeviceId::new(Uuid::now_v7()),
+            login,
+            user_id,
+            passphrase,
+            kdf: KdfParams::RECOMMENDED,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    store
+        .save_user(&User {
+            id: user_id,
+            name: login.into(),
+            role,
+            office_municipality: None,
+            active: true,
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(store)
+}
+
 pub fn run(args: Args) -> Result<(), String> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().join("store"));
@@ -152,26 +183,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let t = Instant::now();
     let user_id = UserId::new(Uuid::now_v7());
     {
-        let store = LockedStore::create(
-            &dir,
-            NewStore {
-                device: DeviceId::new(Uuid::now_v7()),
-                login,
-                user_id,
-                passphrase: pass,
-                kdf: KdfParams::RECOMMENDED,
-            },
-        )
-        .map_err(|e| e.to_string())?;
-        store
-            .save_user(&User {
-                id: user_id,
-                name: login.into(),
-                role: Role::Admin,
-                office_municipality: None,
-                active: true,
-            })
-            .map_err(|e| e.to_string())?;
+        let store = new_store(&dir, login, pass, user_id, Role::Admin)?;
         for _ in 0..args.persons {
             store
                 .save_person(&synthetic(&mut rng, &districts, user_id))

@@ -11,14 +11,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reintegra_api::{KdfParams, Session, DEFAULT_WAITING_DAYS};
 use reintegra_core::follow_up::{FollowUp, FollowUpChannel};
-use reintegra_core::ids::{DeviceId, FollowUpId, ProviderId, ReferralId, UserId};
+use reintegra_core::ids::{FollowUpId, ProviderId, ReferralId, UserId};
 use reintegra_core::referral::{Referral, ReferralStatus, ServiceType};
 use reintegra_core::territory::Territory;
-use reintegra_core::user::{Role, User};
-use reintegra_store::{LockedStore, NewStore};
+use reintegra_core::user::Role;
 use uuid::Uuid;
 
-use crate::intake::synthetic;
+use crate::intake::{new_store, synthetic};
 use crate::latency::Latencies;
 
 #[derive(clap::Args)]
@@ -74,26 +73,7 @@ pub fn run(args: Args) -> Result<(), String> {
 
     let t = Instant::now();
     {
-        let store = LockedStore::create(
-            &dir,
-            NewStore {
-                device: DeviceId::new(Uuid::now_v7()),
-                login,
-                user_id: me,
-                passphrase: pass,
-                kdf: KdfParams::RECOMMENDED,
-            },
-        )
-        .map_err(|e| e.to_string())?;
-        store
-            .save_user(&User {
-                id: me,
-                name: login.into(),
-                role: Role::Caseworker,
-                office_municipality: None,
-                active: true,
-            })
-            .map_err(|e| e.to_string())?;
+        let store = new_store(&dir, login, pass, me, Role::Caseworker)?;
         let mut persons = Vec::with_capacity(args.persons);
         for _ in 0..args.persons {
             let p = synthetic(&mut rng, &districts, me);
