@@ -3,7 +3,7 @@
 //! Built from the store's per-user worklist indexes, so it reads only this user's open items.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use reintegra_core::follow_up::{FollowUp, FollowUpChannel};
+use reintegra_core::follow_up::FollowUpChannel;
 use reintegra_core::ids::{FollowUpId, PersonId, ReferralId};
 use reintegra_core::referral::{ReferralStatus, ServiceType};
 use serde::Serialize;
@@ -55,9 +55,8 @@ impl Session {
         self.with_unlocked(|store, user, cases| {
             let name = |p: &PersonId| cases.get(p).map(|c| c.full_name.clone());
             let mut follow_ups: Vec<TodayFollowUp> = store
-                .pending_follow_ups_for(user.id)?
+                .pending_follow_ups_for(user.id, today)?
                 .into_iter()
-                .filter(|f: &FollowUp| f.due_on <= today)
                 .filter_map(|f| {
                     Some(TodayFollowUp {
                         person_name: name(&f.person)?,

@@ -230,6 +230,13 @@ impl Keys {
     }
 
     /// A 16-byte keyed hash of an index value (lookups without plaintext on disk).
+    /// The stored value of a grouped ordered index entry: the group's keyed hash, then `value`.
+    pub(crate) fn grouped_value(&self, index: u8, group: &[u8], value: &[u8]) -> Vec<u8> {
+        let mut out = self.index_hash(index, group).to_vec();
+        out.extend_from_slice(value);
+        out
+    }
+
     pub(crate) fn index_hash(&self, index: u8, value: &[u8]) -> [u8; 16] {
         let mut h = blake3::Hasher::new_keyed(&self.index);
         h.update(&[index]);

@@ -41,7 +41,8 @@ mod ix {
     pub const FOLLOW_UP_PERSON: u8 = 8;
     pub const NOTE_PERSON: u8 = 9;
     pub const AUDIT_ENTITY: u8 = 10;
-    /// Pending follow-ups by the user they are assigned to (the "Hoy" worklist).
+    /// Pending follow-ups by the user they are assigned to, ordered by due date (the "Hoy"
+    /// worklist reads only those due by today).
     pub const FOLLOW_UP_PENDING_FOR: u8 = 11;
     /// Referrals by status and the user who took the last step ("Hoy": sent, no answer yet).
     pub const REFERRAL_STATUS_BY: u8 = 12;
@@ -49,7 +50,7 @@ mod ix {
 
 /// Which generation of index entries the records carry; bumped when a release adds an index,
 /// and the records of the kinds it covers are re-indexed once at unlock.
-const INDEX_GENERATION: u8 = 2;
+const INDEX_GENERATION: u8 = 3;
 const META_INDEX_GENERATION: &[u8] = b"m:ixgen";
 
 fn hashed(index: u8, value: impl AsRef<[u8]>) -> IndexKey {
@@ -143,7 +144,11 @@ impl Record for FollowUp {
         .chain(
             self.assigned_to
                 .filter(|_| !self.is_done())
-                .map(|u| hashed(ix::FOLLOW_UP_PENDING_FOR, u.as_uuid().as_bytes())),
+                .map(|u| IndexKey::Grouped {
+                    index: ix::FOLLOW_UP_PENDING_FOR,
+                    group: u.as_uuid().as_bytes().to_vec(),
+                    value: date_bytes(self.due_on),
+                }),
         )
         .collect()
     }
@@ -337,12 +342,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Follow-ups not done yet that are assigned to `user`.
-    pub fn pending_follow_ups_for(&self, user: UserId) -> Result<Vec<FollowUp>> {
-        self.lookup(&hashed(
+    /// Follow-ups not done yet, assigned to `user`, due on or before `day` (by due date).
+    pub fn pending_follow_ups_for(&self, user: UserId, day: NaiveDate) -> Result<Vec<FollowUp>> {
+        self.range_in_group(
             ix::FOLLOW_UP_PENDING_FOR,
             user.as_uuid().as_bytes(),
-        ))
+            &date_bytes(NaiveDate::MIN),
+            &date_bytes(day),
+        )
     }
 
     /// Referrals in `status` whose last step `user` took.

@@ -56,6 +56,13 @@ pub enum IndexKey {
     /// Scanned by range; stored as is, so it must carry no personal data (e.g. a due date) and
     /// have the same width for every entry of the index.
     Ordered { index: u8, value: Vec<u8> },
+    /// Scanned by range within a group (e.g. a user's follow-ups by due date): stored as the
+    /// group's keyed hash followed by `value`, so the group stays opaque on disk.
+    Grouped {
+        index: u8,
+        group: Vec<u8>,
+        value: Vec<u8>,
+    },
 }
 
 /// A record the store can keep. Implemented for the domain types in [`crate::domain`].
@@ -833,7 +840,31 @@ impl Store {
                 .index_read()
                 .hashed(*index, self.keys.index_hash(*index, value)),
             IndexKey::Ordered { index, value } => self.index_read().range(*index, value, value),
+            IndexKey::Grouped {
+                index,
+                group,
+                value,
+            } => {
+                let at = self.keys.grouped_value(*index, group, value);
+                self.index_read().range(*index, &at, &at)
+            }
         };
+        guarded(|| self.load_all(ids))
+    }
+
+    /// Records of `group` whose grouped index value lies in `from..=to`, in value order.
+    pub fn range_in_group<R: Record>(
+        &self,
+        index: u8,
+        group: &[u8],
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<Vec<R>> {
+        let (from, to) = (
+            self.keys.grouped_value(index, group, from),
+            self.keys.grouped_value(index, group, to),
+        );
+        let ids = self.index_read().range(index, &from, &to);
         guarded(|| self.load_all(ids))
     }
 

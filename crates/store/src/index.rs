@@ -48,6 +48,11 @@ pub(crate) fn entries(keys: &Keys, index_keys: &[IndexKey]) -> Vec<Entry> {
                 Entry::Hashed(*index, keys.index_hash(*index, value))
             }
             IndexKey::Ordered { index, value } => Entry::Ordered(*index, value.clone()),
+            IndexKey::Grouped {
+                index,
+                group,
+                value,
+            } => Entry::Ordered(*index, keys.grouped_value(*index, group, value)),
         })
         .collect();
     out.sort();

@@ -289,20 +289,32 @@ fn worklist_lookups_read_many_records_in_order_and_follow_state_changes() {
         }
         store.save_follow_up(&f).unwrap();
     }
-    let found: Vec<_> = store
-        .pending_follow_ups_for(me)
+    let far = day(2030, 1, 1);
+    let mut found: Vec<_> = store
+        .pending_follow_ups_for(me, far)
         .unwrap()
         .into_iter()
         .map(|f| f.id)
         .collect();
-    assert_eq!(found, mine, "every pending one, in id order");
+    found.sort();
+    assert_eq!(found, mine, "every pending one");
+    // Only those due by a day, by due date.
+    let due_by = day(2026, 11, 5);
+    let early = store.pending_follow_ups_for(me, due_by).unwrap();
+    assert!(early.iter().all(|f| f.due_on <= due_by));
+    assert!(early.windows(2).all(|w| w[0].due_on <= w[1].due_on));
+    let expected = mine
+        .iter()
+        .filter(|id| (id.as_uuid().as_u128() - 10_000) % 40 <= 4)
+        .count();
+    assert_eq!(early.len(), expected);
 
     // Done follow-ups leave the worklist index.
     let mut first = store.follow_up(mine[0]).unwrap().unwrap();
     first.complete(day(2026, 11, 2), "hecho");
     store.save_follow_up(&first).unwrap();
     assert_eq!(
-        store.pending_follow_ups_for(me).unwrap().len(),
+        store.pending_follow_ups_for(me, far).unwrap().len(),
         mine.len() - 1
     );
 
