@@ -10,11 +10,31 @@ use crate::provider::{PersonField, ServiceProvider};
 use crate::referral::{Entrepreneurship, Priority, Referral, ServiceType};
 use crate::territory::Territory;
 
-/// One part of the form on the slip, its value already written out (Spanish, dd/mm/yyyy).
+/// One part of the form on the slip: free text and dates already written out (dd/mm/yyyy), or,
+/// for fields with fixed choices (sex, education, vulnerabilities), their codes — the page
+/// translates those, so the slip reads in the user's language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct SlipField {
     pub field: PersonField,
     pub value: String,
+    pub codes: Vec<String>,
+}
+
+/// The serde code of a fixed choice (`"female"`, `"upper_secondary"`, …).
+fn code<T: Serialize>(choice: &T) -> String {
+    match serde_json::to_value(choice) {
+        Ok(serde_json::Value::String(code)) => code,
+        _ => String::new(),
+    }
+}
+
+fn codes_of(field: PersonField, p: &Person) -> Vec<String> {
+    match field {
+        PersonField::Sex => p.sex.iter().map(code).collect(),
+        PersonField::Education => p.education.iter().map(code).collect(),
+        PersonField::Vulnerabilities => p.vulnerabilities.iter().map(code).collect(),
+        _ => Vec::new(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -44,11 +64,6 @@ fn value_of(field: PersonField, p: &Person) -> String {
         PersonField::Surnames => format!("{} {}", p.first_surname, p.second_surname)
             .trim()
             .to_string(),
-        PersonField::Sex => match p.sex {
-            Some(crate::person::Sex::Female) => "Mujer".into(),
-            Some(crate::person::Sex::Male) => "Hombre".into(),
-            None => String::new(),
-        },
         PersonField::BirthDate => p
             .birth_date
             .as_ref()
@@ -69,23 +84,14 @@ fn value_of(field: PersonField, p: &Person) -> String {
             .place(&p.destination_district)
             .map(|pl| format!("{}, {}", pl.district_name, pl.department_name))
             .unwrap_or_default(),
-        PersonField::Education => p
-            .education
-            .map(|e| format!("{e:?}").to_lowercase())
-            .unwrap_or_default(),
         PersonField::Occupation => p.occupation.clone(),
+        PersonField::Sex | PersonField::Education | PersonField::Vulnerabilities => String::new(),
         PersonField::ReturnEvents => p
             .return_events
             .iter()
             .map(|r| format!("{} desde {}", r.date.format("%d/%m/%Y"), r.country_from))
             .collect::<Vec<_>>()
             .join("; "),
-        PersonField::Vulnerabilities => p
-            .vulnerabilities
-            .iter()
-            .map(|v| format!("{v:?}"))
-            .collect::<Vec<_>>()
-            .join(", "),
     }
 }
 
@@ -108,6 +114,7 @@ pub fn referral_slip(
             .map(|&field| SlipField {
                 field,
                 value: value_of(field, person),
+                codes: codes_of(field, person),
             })
             .collect(),
     }
@@ -167,6 +174,16 @@ mod tests {
         let text = serde_json::to_string(&slip).unwrap();
         assert!(!text.contains("01234567"), "no DUI unless required: {text}");
         assert!(!text.contains("abuela"), "no household notes: {text}");
+
+        p.sex = Some(crate::person::Sex::Male);
+        provider.required_fields = vec![PersonField::Sex, PersonField::Vulnerabilities];
+        let slip = referral_slip(&p, &referral, &provider);
+        assert_eq!(
+            slip.fields[0].codes,
+            ["male"],
+            "choices travel as codes the page translates"
+        );
+        assert!(slip.fields[1].codes.is_empty());
 
         provider.required_fields = vec![PersonField::IdentityDocument];
         let slip = referral_slip(&p, &referral, &provider);

@@ -2,6 +2,8 @@
 import type { PersonField } from "./PersonField";
 
 /**
- * One part of the form on the slip, its value already written out (Spanish, dd/mm/yyyy).
+ * One part of the form on the slip: free text and dates already written out (dd/mm/yyyy), or,
+ * for fields with fixed choices (sex, education, vulnerabilities), their codes — the page
+ * translates those, so the slip reads in the user's language.
  */
-export type SlipField = { field: PersonField, value: string, };
+export type SlipField = { field: PersonField, value: string, codes: Array<string>, };
