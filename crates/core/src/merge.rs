@@ -260,7 +260,7 @@ mod tests {
 
     fn op(device: u128, wall_ms: u64, base_seq: u64, action: Action) -> Op {
         Op {
-            op_id: Uuid::now_v7(),
+            op_id: Uuid::from_u128(u128::from(wall_ms) << 16 | device),
             author: UserId::new(Uuid::from_u128(9)),
             device: DeviceId::new(Uuid::from_u128(device)),
             hlc: Hlc {
