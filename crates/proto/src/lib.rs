@@ -10,8 +10,9 @@
 use std::io::Read;
 use std::ops::Range;
 
-use reintegra_core::ids::DeviceId;
-use reintegra_core::op::Op;
+use reintegra_core::hlc::Hlc;
+use reintegra_core::ids::{DeviceId, UserId};
+use reintegra_core::op::{EntityKind, Op};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -149,12 +150,77 @@ pub struct StateResponse {
     pub hash: String,
 }
 
+/// `GET /v1/state/buckets`: the 256 bucket hashes, to find where two copies differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketsResponse {
+    pub v: Version,
+    pub buckets: Vec<String>,
+}
+
+/// A record as the server holds it now (repair).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteRecord {
+    pub entity: EntityKind,
+    pub id: Uuid,
+    pub record: Value,
+}
+
+/// `GET /v1/records?bucket=B`: every record of a bucket in the device's scope (compressed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordsResponse {
+    pub v: Version,
+    pub records: Vec<RemoteRecord>,
+}
+
+/// Two concurrent writes of one field: the value kept and the one that lost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub id: Uuid,
+    pub entity: EntityKind,
+    pub record_id: Uuid,
+    pub field: String,
+    pub winner: Value,
+    pub winner_device: DeviceId,
+    pub winner_hlc: Hlc,
+    pub loser: Value,
+    pub loser_device: DeviceId,
+    pub loser_hlc: Hlc,
+    /// The value a supervisor chose, once resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Value>,
+}
+
+/// `GET /v1/conflicts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConflictsResponse {
+    pub v: Version,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// `POST /v1/conflicts/{id}/resolve`: the value to keep (it is applied as a new op).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResolveRequest {
+    pub v: Version,
+    pub value: Value,
+    pub author: UserId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveResponse {
+    pub v: Version,
+    /// The server sequence of the resolving op.
+    pub seq: u64,
+}
+
 /// Every 4xx/5xx body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub v: Version,
     pub code: String,
     pub message: String,
+    /// The ops a refusal is about (`out_of_scope`), for the device to quarantine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub op_ids: Vec<Uuid>,
 }
 
 /// Compresses a message's JSON.

@@ -117,6 +117,7 @@ fn an_unknown_or_newer_version_is_refused_before_anything_else() {
         v: Version::default(),
         code: "x".into(),
         message: "y".into(),
+        op_ids: Vec::new(),
     };
     assert_eq!(serde_json::to_value(&error).unwrap()["v"], PROTOCOL_VERSION);
 }

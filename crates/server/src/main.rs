@@ -1,0 +1,105 @@
+//! `reintegra-server`: serve the single-form endpoint, or manage enrollment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use reintegra_server::{Db, Tls};
+
+#[derive(Parser)]
+#[command(
+    name = "reintegra-server",
+    about = "Endpoint de formulario único de Reintegra"
+)]
+struct Cli {
+    /// Directory of the server's data (created if missing).
+    #[arg(long, global = true, default_value = "reintegra-server-data")]
+    data: PathBuf,
+    /// Address to listen on. Plain HTTP only on a loopback address; elsewhere pass --cert/--key.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// TLS certificate chain (PEM).
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Creates a one-time enrollment code for an office (a municipality code SV-… or `*`).
+    EnrollCode {
+        #[arg(long)]
+        office: String,
+    },
+    /// Revokes a device: its token stops working.
+    RevokeDevice {
+        #[arg(long)]
+        device: String,
+    },
+    /// Lists the enrolled devices.
+    Devices,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        None => {
+            let tls = cli.cert.zip(cli.key).map(|(cert, key)| Tls { cert, key });
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let running = reintegra_server::start(&cli.data, cli.listen, tls)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "reintegra-server escuchando en {scheme}://{} (datos en {})",
+                running.local_addr(),
+                cli.data.display()
+            );
+            running.wait().await.map_err(|e| e.to_string())
+        }
+        Some(command) => {
+            let db = Db::open(&cli.data).await.map_err(|e| e.to_string())?;
+            match command {
+                Command::EnrollCode { office } => {
+                    let code = db
+                        .new_enroll_code(&office)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    println!("{code}");
+                    eprintln!("código de un solo uso para la oficina {office}, válido 7 días");
+                }
+                Command::RevokeDevice { device } => {
+                    if !db.revoke_device(&device).await.map_err(|e| e.to_string())? {
+                        return Err(format!("no hay ningún dispositivo {device}"));
+                    }
+                    println!("dispositivo {device} dado de baja");
+                }
+                Command::Devices => {
+                    for d in db.devices().await.map_err(|e| e.to_string())? {
+                        let state = if d.revoked { "dado de baja" } else { "activo" };
+                        println!(
+                            "{}\t{}\t{}\t{}\t{state}",
+                            d.id, d.office, d.enrolled_at, d.name
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The OpenAPI document of `/v1`, built with utoipa from one table of endpoints. A test asks
+//! the running server for every path of the document (none may fall through to "not found")
+//! and compares the document with `docs/openapi.json`.
+
+use serde_json::Value;
+use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, OpenApiBuilder, PathItem,
+    PathsBuilder, Required, ResponseBuilder,
+};
+
+use crate::routes::ZSTD_JSON;
+
+const JSON: &str = "application/json";
+
+/// One endpoint of the API.
+pub struct Endpoint {
+    pub method: HttpMethod,
+    pub path: &'static str,
+    summary: &'static str,
+    /// Content type and description of the request body, if any.
+    request: Option<(&'static str, &'static str)>,
+    /// Content type and description of the success response.
+    response: (&'static str, &'static str),
+    /// Path and query parameters: where, name, description.
+    params: &'static [(ParameterIn, &'static str, &'static str)],
+    authenticated: bool,
+}
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: HttpMethod::Post,
+        path: "/v1/enroll",
+        summary: "Inscribe un dispositivo con un código de un solo uso",
+        request: Some((JSON, "EnrollRequest {v, code, device_id, device_name}")),
+        response: (JSON, "EnrollResponse {v, device_token, office, server_id}"),
+        params: &[],
+        authenticated: false,
+    },
+    Endpoint {
+        method: HttpMethod::Post,
+        path: "/v1/push",
+        summary: "Envía un lote de operaciones (cada una se aplica a lo sumo una vez)",
+        request: Some((
+            ZSTD_JSON,
+            "PushRequest {v, ops}, comprimido con zstd (≤ 1 MiB)",
+        )),
+        response: (JSON, "PushResponse {v, results: [{op_id, status, …}], seq}"),
+        params: &[],
+        authenticated: true,
+    },
+    Endpoint {
+        method: HttpMethod::Get,
+        path: "/v1/pull",
+        summary: "Cambios efectivos después de un cursor, en el alcance del dispositivo",
+        request: None,
+        response: (
+            ZSTD_JSON,
+            "PullResponse {v, changes: [{seq, op}], next, more}",
+        ),
+        params: &[
+            (
+                ParameterIn::Query,
+                "after",
+                "el cursor: la secuencia ya aplicada",
+            ),
+            (
+                ParameterIn::Query,
+                "max_bytes",
+                "tamaño máximo de la página comprimida",
+            ),
+        ],
+        authenticated: true,
+    },
+    Endpoint {
+        method: HttpMethod::Get,
+        path: "/v1/state",
+        summary: "Secuencia del servidor y hash de estado del alcance del dispositivo",
+        request: None,
+        response: (JSON, "StateResponse {v, seq, hash}"),
+        params: &[],
+        authenticated: true,
+    },
+    Endpoint {
+        method: HttpMethod::Get,
+        path: "/v1/state/buckets",
+        summary: "Los 256 hashes de cubeta, para encontrar dónde difieren dos copias",
+        request: None,
+        response: (JSON, "BucketsResponse {v, buckets}"),
+        params: &[],
+        authenticated: true,
+    },
+    Endpoint {
+        method: HttpMethod::Get,
+        path: "/v1/records",
+        summary: "Los registros actuales de una cubeta (reparación)",
+        request: None,
+        response: (
+            ZSTD_JSON,
+            "RecordsResponse {v, records: [{entity, id, record}]}",
+        ),
+        params: &[(ParameterIn::Query, "bucket", "la cubeta, 0–255")],
+        authenticated: true,
+    },
+    Endpoint {
+        method: HttpMethod::Get,
+        path: "/v1/forms/{person_id}",
+        summary: "El formulario único completo de una persona",
+        request: None,
+        response: (JSON, "{v, person, referrals, follow_ups, notes}"),
+        params: &[(ParameterIn::Path, "person_id", "id de la persona (UUID)")],
+        authenticated: true,
+    },
+    Endpoint {
+        method: HttpMethod::Get,
+        path: "/v1/conflicts",
+        summary: "La cola de conflictos del alcance del dispositivo",
+        request: None,
+        response: (JSON, "ConflictsResponse {v, conflicts}"),
+        params: &[],
+        authenticated: true,
+    },
+    Endpoint {
+        method: HttpMethod::Post,
+        path: "/v1/conflicts/{id}/resolve",
+        summary: "Resuelve un conflicto con el valor elegido (se aplica como una operación nueva)",
+        request: Some((JSON, "ResolveRequest {v, value, author}")),
+        response: (JSON, "ResolveResponse {v, seq}"),
+        params: &[(ParameterIn::Path, "id", "id del conflicto (UUID)")],
+        authenticated: true,
+    },
+    Endpoint {
+        method: HttpMethod::Get,
+        path: "/v1/openapi.json",
+        summary: "Este documento",
+        request: None,
+        response: (JSON, "OpenAPI 3.1"),
+        params: &[],
+        authenticated: false,
+    },
+];
+
+fn described(content_type: &str, description: &str) -> utoipa::openapi::Content {
+    let _ = content_type;
+    ContentBuilder::new()
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::Object))
+                .description(Some(description))
+                .build(),
+        ))
+        .build()
+}
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths = PathsBuilder::new();
+    for e in ENDPOINTS {
+        let mut op = OperationBuilder::new()
+            .summary(Some(e.summary))
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("correcto")
+                    .content(e.response.0, described(e.response.0, e.response.1)),
+            )
+            .response(
+                "4XX",
+                ResponseBuilder::new()
+                    .description("entrada inválida o no autorizada: {v, code, message}")
+                    .content(
+                        JSON,
+                        described(JSON, "ErrorBody {v, code, message, op_ids?}"),
+                    ),
+            );
+        if let Some((content_type, description)) = e.request {
+            op = op.request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content(content_type, described(content_type, description))
+                    .build(),
+            ));
+        }
+        for (place, name, description) in e.params {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(*name)
+                    .parameter_in(place.clone())
+                    .required(if *name == "max_bytes" {
+                        Required::False
+                    } else {
+                        Required::True
+                    })
+                    .description(Some(*description)),
+            );
+        }
+        if e.authenticated {
+            op = op.security(SecurityRequirement::new(
+                "device_token",
+                Vec::<String>::new(),
+            ));
+        }
+        paths = paths.path(e.path, PathItem::new(e.method.clone(), op));
+    }
+    let doc = OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Reintegra — endpoint de formulario único")
+                .version(format!("v{}", reintegra_proto::PROTOCOL_VERSION))
+                .description(Some(
+                    "Sincronización de dispositivos Reintegra. Cada mensaje lleva \"v\" (versión \
+                     del protocolo). Contrato completo: docs/sync.md.",
+                )),
+        )
+        .paths(paths)
+        .components(Some(
+            ComponentsBuilder::new()
+                .security_scheme(
+                    "device_token",
+                    SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+                )
+                .build(),
+        ))
+        .build();
+    serde_json::to_value(doc).unwrap_or_default()
+}

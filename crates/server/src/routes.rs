@@ -1,0 +1,248 @@
+//! The `/v1` endpoints. Each handler reads the body itself (bounded), checks the protocol
+//! version before anything else and answers errors as `{v, code, message}`.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use reintegra_core::op::EntityKind;
+use reintegra_proto::{
+    self as proto, BucketsResponse, ConflictsResponse, EnrollRequest, EnrollResponse, PullResponse,
+    PushRequest, PushResponse, RecordsResponse, ResolveRequest, ResolveResponse, StateResponse,
+    Version, MAX_COMPRESSED,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::db::{Db, DeviceRow};
+use crate::error::ServerError;
+
+/// Content type of compressed bodies.
+pub const ZSTD_JSON: &str = "application/vnd.reintegra+json+zstd";
+/// Most ops a pull page holds, whatever their size.
+const PULL_MAX_OPS: usize = 5000;
+
+pub type AppState = Arc<Db>;
+
+pub fn router(db: AppState) -> Router {
+    Router::new()
+        .route("/v1/enroll", post(enroll))
+        .route("/v1/push", post(push))
+        .route("/v1/pull", get(pull))
+        .route("/v1/state", get(state))
+        .route("/v1/state/buckets", get(buckets))
+        .route("/v1/records", get(records))
+        .route("/v1/forms/{person_id}", get(form))
+        .route("/v1/conflicts", get(conflicts))
+        .route("/v1/conflicts/{id}/resolve", post(resolve))
+        .route("/v1/openapi.json", get(openapi))
+        .fallback(not_found)
+        .with_state(db)
+}
+
+async fn not_found() -> ServerError {
+    ServerError::NotFound
+}
+
+/// The body, refused past [`MAX_COMPRESSED`] bytes without reading the rest.
+async fn read_body(request: Request) -> Result<Bytes, ServerError> {
+    axum::body::to_bytes(request.into_body(), MAX_COMPRESSED)
+        .await
+        .map_err(|_| {
+            ServerError::Proto(proto::ProtoError::TooLarge {
+                limit: MAX_COMPRESSED,
+            })
+        })
+}
+
+fn compressed<T: serde::Serialize>(message: &T) -> Response {
+    (
+        [(CONTENT_TYPE, ZSTD_JSON)],
+        Body::from(proto::encode(message)),
+    )
+        .into_response()
+}
+
+impl FromRequestParts<AppState> for DeviceRow {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(parts: &mut Parts, db: &AppState) -> Result<Self, ServerError> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ServerError::NoToken)?;
+        db.device_by_token(token).await
+    }
+}
+
+async fn enroll(State(db): State<AppState>, request: Request) -> Result<Response, ServerError> {
+    let body = read_body(request).await?;
+    let req: EnrollRequest = proto::decode_json(&body)?;
+    let name = req.device_name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ServerError::BadRequest(
+            "el nombre del dispositivo debe tener entre 1 y 100 caracteres".into(),
+        ));
+    }
+    let (device_token, office) = db.enroll(&req.code, req.device_id, name).await?;
+    Ok(Json(EnrollResponse {
+        v: Version::default(),
+        device_token,
+        office,
+        server_id: db.server_id,
+    })
+    .into_response())
+}
+
+async fn push(
+    State(db): State<AppState>,
+    device: DeviceRow,
+    request: Request,
+) -> Result<Response, ServerError> {
+    let body = read_body(request).await?;
+    let req: PushRequest = proto::decode(&body)?;
+    let (results, seq) = db.push(&device, &req.ops).await?;
+    Ok(Json(PushResponse {
+        v: Version::default(),
+        results,
+        seq,
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct PullQuery {
+    after: u64,
+    #[serde(default = "default_max_bytes")]
+    max_bytes: usize,
+}
+
+fn default_max_bytes() -> usize {
+    proto::BATCH_BYTES
+}
+
+async fn pull(
+    State(db): State<AppState>,
+    device: DeviceRow,
+    q: Result<Query<PullQuery>, QueryRejection>,
+) -> Result<Response, ServerError> {
+    let Query(q) = q.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let max_bytes = q.max_bytes.clamp(4 * 1024, MAX_COMPRESSED);
+    // Ops compress ~5× and average well under 2 KB: ask for enough to fill the page, then
+    // trim until the compressed page fits.
+    let mut limit = (max_bytes * 5 / 1024).clamp(16, PULL_MAX_OPS);
+    loop {
+        let (changes, next, more) = db.pull(&device, q.after, limit).await?;
+        let page = PullResponse {
+            v: Version::default(),
+            changes,
+            next,
+            more,
+        };
+        let body = proto::encode(&page);
+        if body.len() <= max_bytes || page.changes.len() <= 1 {
+            return Ok(([(CONTENT_TYPE, ZSTD_JSON)], Body::from(body)).into_response());
+        }
+        let fit = page.changes.len() * max_bytes / body.len();
+        limit = (fit * 95 / 100).clamp(1, page.changes.len() - 1);
+    }
+}
+
+async fn state(State(db): State<AppState>, device: DeviceRow) -> Result<Response, ServerError> {
+    let (seq, hasher) = db.state(&device.office).await?;
+    Ok(Json(StateResponse {
+        v: Version::default(),
+        seq,
+        hash: hasher.state_hash(),
+    })
+    .into_response())
+}
+
+async fn buckets(State(db): State<AppState>, device: DeviceRow) -> Result<Response, ServerError> {
+    let (_, hasher) = db.state(&device.office).await?;
+    Ok(Json(BucketsResponse {
+        v: Version::default(),
+        buckets: hasher.bucket_hashes(),
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct BucketQuery {
+    bucket: u8,
+}
+
+async fn records(
+    State(db): State<AppState>,
+    device: DeviceRow,
+    q: Result<Query<BucketQuery>, QueryRejection>,
+) -> Result<Response, ServerError> {
+    let Query(q) = q.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let records = db.bucket_records(&device.office, q.bucket).await?;
+    Ok(compressed(&RecordsResponse {
+        v: Version::default(),
+        records,
+    }))
+}
+
+async fn form(
+    State(db): State<AppState>,
+    device: DeviceRow,
+    Path(person_id): Path<String>,
+) -> Result<Response, ServerError> {
+    let id = Uuid::parse_str(&person_id)
+        .map_err(|_| ServerError::BadRequest(format!("«{person_id}» no es un id de persona")))?;
+    let person = db
+        .record(&device.office, EntityKind::Person, id)
+        .await?
+        .ok_or(ServerError::UnknownPerson)?;
+    let referrals = db.records_of_person(EntityKind::Referral, id).await?;
+    let follow_ups = db.records_of_person(EntityKind::FollowUp, id).await?;
+    let notes = db.records_of_person(EntityKind::CaseNote, id).await?;
+    Ok(Json(json!({
+        "v": Version::default(),
+        "person": person,
+        "referrals": referrals,
+        "follow_ups": follow_ups,
+        "notes": notes,
+    }))
+    .into_response())
+}
+
+async fn conflicts(State(db): State<AppState>, device: DeviceRow) -> Result<Response, ServerError> {
+    Ok(Json(ConflictsResponse {
+        v: Version::default(),
+        conflicts: db.conflicts(&device.office).await?,
+    })
+    .into_response())
+}
+
+async fn resolve(
+    State(db): State<AppState>,
+    device: DeviceRow,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, ServerError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ServerError::UnknownConflict)?;
+    let body = read_body(request).await?;
+    let req: ResolveRequest = proto::decode_json(&body)?;
+    let seq = db.resolve(&device, id, req.value, req.author).await?;
+    Ok(Json(ResolveResponse {
+        v: Version::default(),
+        seq,
+    })
+    .into_response())
+}
+
+async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}
