@@ -64,7 +64,8 @@ pub fn office_sees(office: &str, record_office: Option<&str>) -> bool {
     }
 }
 
-/// JSON with sorted keys and no whitespace.
+/// JSON with sorted keys and no whitespace; a member whose value is `null` is left out (an
+/// absent field and a `null` one are the same record: merges drop nulls, serde writes them).
 pub fn canonical_json(value: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     write_canonical(value, &mut out);
@@ -74,7 +75,11 @@ pub fn canonical_json(value: &Value) -> Vec<u8> {
 fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
+            let mut keys: Vec<&String> = map
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, _)| k)
+                .collect();
             keys.sort();
             out.push(b'{');
             for (i, key) in keys.into_iter().enumerate() {
@@ -180,7 +185,7 @@ mod tests {
         let a = json!({"b": 1, "a": {"d": [1, {"z": "é", "y": null}], "c": true}});
         assert_eq!(
             String::from_utf8(canonical_json(&a)).unwrap(),
-            r#"{"a":{"c":true,"d":[1,{"y":null,"z":"é"}]},"b":1}"#
+            r#"{"a":{"c":true,"d":[1,{"z":"é"}]},"b":1}"#
         );
     }
 

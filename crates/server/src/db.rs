@@ -208,6 +208,14 @@ impl Db {
         })
     }
 
+    /// How many ops were applied (each op id once).
+    pub async fn op_count(&self) -> Result<u64, ServerError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ops")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
     /// Revokes a device: its token stops working. False when there is no such device.
     pub async fn revoke_device(&self, device: &str) -> Result<bool, ServerError> {
         let done = sqlx::query("UPDATE devices SET revoked_at = ? WHERE id = ?")

@@ -39,6 +39,7 @@ pub(crate) const META_SLOT_SALT: &[u8] = b"m:slot_salt";
 pub(crate) const META_DEVICE: &[u8] = b"m:device";
 pub(crate) const META_HLC: &[u8] = b"m:hlc";
 pub(crate) const META_SEQ: &[u8] = b"m:seq";
+pub(crate) const META_PULL: &[u8] = b"m:pull";
 pub(crate) const P_SLOT: u8 = b'k';
 pub(crate) const P_RECORD: u8 = b'r';
 pub(crate) const P_OUTBOX: u8 = b'o';
@@ -436,7 +437,7 @@ impl LockedStore {
             crate::migrate::migrate(&self.db, &keys, schema, UserId::new(user_id))?;
         }
         let index = self.take_index()?;
-        let (device, hlc, seq) = guarded(|| {
+        let (device, hlc, seq, pulled) = guarded(|| {
             let device = DeviceId::new(Uuid::from_bytes(read_fixed(
                 &self.db,
                 META_DEVICE,
@@ -458,7 +459,11 @@ impl LockedStore {
                 Some(b) => be_u64(&b)?,
                 None => 0,
             };
-            Ok((device, hlc, seq))
+            let pulled = match self.db.get(META_PULL)? {
+                Some(b) => be_u64(&b)?,
+                None => 0,
+            };
+            Ok((device, hlc, seq, pulled))
         })?;
         Ok(Store {
             db: self.db.clone(),
@@ -467,7 +472,7 @@ impl LockedStore {
             keys,
             user: UserId::new(user_id),
             device,
-            write: Mutex::new(WriteState { hlc, seq }),
+            write: Mutex::new(WriteState { hlc, seq, pulled }),
         })
     }
 
@@ -501,8 +506,11 @@ impl LockedStore {
 }
 
 pub(crate) struct WriteState {
-    hlc: Hlc,
-    seq: u64,
+    pub(crate) hlc: Hlc,
+    /// The last local sequence number (outbox and change log).
+    pub(crate) seq: u64,
+    /// The server sequence pulled up to: the `base_seq` of new ops.
+    pub(crate) pulled: u64,
 }
 
 /// An unlocked store. Dropping it (or [`Store::lock`]) zeroizes the keys.
@@ -603,16 +611,16 @@ impl Store {
             .change_passphrase(login, old, new, kdf)
     }
 
-    fn index_read(&self) -> RwLockReadGuard<'_, MemIndex> {
+    pub(crate) fn index_read(&self) -> RwLockReadGuard<'_, MemIndex> {
         self.index.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn index_write(&self) -> RwLockWriteGuard<'_, MemIndex> {
+    pub(crate) fn index_write(&self) -> RwLockWriteGuard<'_, MemIndex> {
         self.index.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The stored index entries of a record (empty if it has none).
-    fn read_summary(&self, key: &[u8]) -> Result<Vec<Entry>> {
+    pub(crate) fn read_summary(&self, key: &[u8]) -> Result<Vec<Entry>> {
         match self.db.get(key)? {
             Some(v) => index::decode(&v),
             None => Ok(Vec::new()),
@@ -620,7 +628,7 @@ impl Store {
     }
 
     /// Reads and opens a record: its change sequence and JSON bytes.
-    fn read_raw(&self, key: &[u8]) -> Result<Option<(u64, Zeroizing<Vec<u8>>)>> {
+    pub(crate) fn read_raw(&self, key: &[u8]) -> Result<Option<(u64, Zeroizing<Vec<u8>>)>> {
         let Some(sealed) = self.db.get(key)? else {
             return Ok(None);
         };
@@ -671,7 +679,7 @@ impl Store {
             author: self.user,
             device: self.device,
             hlc,
-            base_seq: 0,
+            base_seq: w.pulled,
             change,
         };
 
@@ -735,7 +743,7 @@ impl Store {
                 author: self.user,
                 device: self.device,
                 hlc,
-                base_seq: 0,
+                base_seq: w.pulled,
                 change: Change {
                     entity: R::KIND,
                     id,

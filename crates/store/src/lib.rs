@@ -15,6 +15,7 @@ mod engine;
 pub mod error;
 mod index;
 mod migrate;
+mod sync;
 
 pub use backup::{restore, BackupInfo};
 pub use crypto::KdfParams;
@@ -23,3 +24,4 @@ pub use engine::{
     MIN_PASSPHRASE, SCHEMA_VERSION,
 };
 pub use error::{Error, Result};
+pub use sync::{Quarantined, RemoteRecord, SyncSettings};

@@ -1,0 +1,440 @@
+//! The device's side of sync (`docs/sync.md`): the pull cursor (written into every new op as
+//! its `base_seq`), applying what the server sends without ever overwriting a local edit that
+//! is still in the outbox, acknowledging and quarantining pushed ops, the sync settings (the
+//! device token sealed like a record), and the state hash of the device's scope.
+//!
+//! Remote changes are written without outbox ops (they came from the server) in one sled batch
+//! per call, together with the cursor: a crash leaves either all of a page or none of it.
+
+use std::collections::{HashMap, HashSet};
+
+use reintegra_core::hlc::Hlc;
+use reintegra_core::op::{Action, Change, EntityKind, Op};
+use reintegra_core::sync_state::{self, Scope, StateHasher};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::domain::index_keys_of;
+use crate::engine::{
+    be_u64, change_key, guarded, now_ms, opid_key_of, outbox_key_of, record_key, Store, META_HLC,
+    META_PULL, META_SEQ, P_OUTBOX, P_RECORD,
+};
+use crate::error::{Error, Result};
+use crate::index;
+
+const META_SYNC: &[u8] = b"m:sync";
+const META_LAST_SYNC: &[u8] = b"m:lastsync";
+/// Quarantined ops: `q` + op id → sealed [`Quarantined`].
+const P_QUARANTINE: u8 = b'q';
+
+/// Where and as whom this device syncs. The token is a secret: kept sealed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncSettings {
+    pub endpoint: String,
+    pub device_token: String,
+    /// `SV-…` (a municipality) or `*`.
+    pub office: String,
+    pub server_id: Uuid,
+}
+
+/// An op the server refused, kept out of the outbox with the reason.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Quarantined {
+    pub op: Op,
+    pub code: String,
+    pub reason: String,
+}
+
+/// A record as the server sends it for repair.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemoteRecord {
+    pub entity: EntityKind,
+    pub id: Uuid,
+    pub record: Value,
+}
+
+/// Which fields of a record have local edits not yet acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+enum Pending {
+    /// A pending create or delete: the whole record is the device's.
+    Whole,
+    Fields(HashSet<String>),
+}
+
+fn quarantine_key(op_id: Uuid) -> [u8; 17] {
+    let mut k = [0u8; 17];
+    k[0] = P_QUARANTINE;
+    k[1..].copy_from_slice(op_id.as_bytes());
+    k
+}
+
+impl Store {
+    /// The server sequence this device has pulled up to.
+    pub fn pull_cursor(&self) -> u64 {
+        self.write_lock().pulled
+    }
+
+    pub fn sync_settings(&self) -> Result<Option<SyncSettings>> {
+        let Some(sealed) = self.meta(META_SYNC)? else {
+            return Ok(None);
+        };
+        let plain = self.keys.open(META_SYNC, &sealed)?;
+        serde_json::from_slice(&plain)
+            .map(Some)
+            .map_err(|_| Error::Corrupt("the sync settings do not read back".into()))
+    }
+
+    /// Saves (or, with `None`, forgets) the sync settings.
+    pub fn set_sync_settings(&self, settings: Option<&SyncSettings>) -> Result<()> {
+        match settings {
+            Some(s) => {
+                let plain = Zeroizing::new(
+                    serde_json::to_vec(s).map_err(|e| Error::Invalid(e.to_string()))?,
+                );
+                let sealed = self.keys.seal(META_SYNC, &plain)?;
+                self.set_meta(META_SYNC, &sealed)
+            }
+            None => {
+                self.db.remove(META_SYNC)?;
+                self.db.flush()?;
+                Ok(())
+            }
+        }
+    }
+
+    /// When the last sync finished well (milliseconds since the epoch), if ever.
+    pub fn last_sync_ms(&self) -> Result<Option<u64>> {
+        self.meta(META_LAST_SYNC)?.map(|b| be_u64(&b)).transpose()
+    }
+
+    pub fn set_last_sync_ms(&self, at_ms: u64) -> Result<()> {
+        self.set_meta(META_LAST_SYNC, &at_ms.to_be_bytes())
+    }
+
+    /// Removes acknowledged ops (applied or duplicate on the server) from the outbox. Ops
+    /// already gone are ignored (a retried acknowledgement). Returns how many were removed.
+    pub fn ack(&self, op_ids: &[Uuid]) -> Result<usize> {
+        guarded(|| {
+            let _w = self.write_lock();
+            let mut batch = sled::Batch::default();
+            let mut n = 0;
+            for op_id in op_ids {
+                if let Some(seq) = self.db.get(opid_key_of(*op_id))? {
+                    batch.remove(&outbox_key_of(be_u64(&seq)?, *op_id));
+                    batch.remove(&opid_key_of(*op_id));
+                    n += 1;
+                }
+            }
+            self.db.apply_batch(batch)?;
+            self.db.flush()?;
+            Ok(n)
+        })
+    }
+
+    /// Moves a refused op out of the outbox into the quarantine, with why.
+    pub fn quarantine(&self, op_id: Uuid, code: &str, reason: &str) -> Result<()> {
+        guarded(|| {
+            let _w = self.write_lock();
+            let Some(seq) = self.db.get(opid_key_of(op_id))? else {
+                return Ok(());
+            };
+            let okey = outbox_key_of(be_u64(&seq)?, op_id);
+            let Some(sealed) = self.db.get(okey)? else {
+                return Ok(());
+            };
+            let op: Op = serde_json::from_slice(&self.keys.open(&okey, &sealed)?)
+                .map_err(|_| Error::Corrupt("an outbox entry does not read back".into()))?;
+            let entry = Quarantined {
+                op,
+                code: code.to_string(),
+                reason: reason.to_string(),
+            };
+            let qkey = quarantine_key(op_id);
+            let plain = Zeroizing::new(
+                serde_json::to_vec(&entry).map_err(|e| Error::Invalid(e.to_string()))?,
+            );
+            let mut batch = sled::Batch::default();
+            batch.insert(&qkey, self.keys.seal(&qkey, &plain)?);
+            batch.remove(&okey);
+            batch.remove(&opid_key_of(op_id));
+            self.db.apply_batch(batch)?;
+            self.db.flush()?;
+            Ok(())
+        })
+    }
+
+    /// The quarantined ops, oldest first.
+    pub fn quarantined(&self) -> Result<Vec<Quarantined>> {
+        guarded(|| {
+            let mut out = Vec::new();
+            for item in self.db.scan_prefix([P_QUARANTINE]) {
+                let (key, sealed) = item?;
+                let entry: Quarantined = serde_json::from_slice(&self.keys.open(&key, &sealed)?)
+                    .map_err(|_| Error::Corrupt("a quarantined op does not read back".into()))?;
+                out.push(entry);
+            }
+            out.sort_by_key(|q| q.op.hlc);
+            Ok(out)
+        })
+    }
+
+    /// Applies a page of pulled changes (in server order) and moves the cursor to `next`, in
+    /// one batch. Fields with a pending local edit keep the local value. Returns how many
+    /// records changed.
+    pub fn apply_pulled(&self, ops: &[Op], next: u64) -> Result<usize> {
+        let newest = ops.iter().map(|op| op.hlc).max();
+        let changes = ops.iter().map(|op| op.change.clone()).collect();
+        self.apply_remote(changes, newest, Some(next))
+    }
+
+    /// Applies the values the server kept for fields of a pushed op that lost a merge.
+    pub fn apply_superseded(&self, op: &Op, fields: &Map<String, Value>) -> Result<usize> {
+        if fields.is_empty() {
+            return Ok(0);
+        }
+        let change = Change {
+            entity: op.change.entity,
+            id: op.change.id,
+            action: Action::Update {
+                fields: fields.clone(),
+            },
+        };
+        self.apply_remote(vec![change], None, None)
+    }
+
+    /// Repair: makes the records of `bucket` in this device's scope equal to the server's
+    /// (`remote`), except records and fields with pending local edits. Returns how many
+    /// records changed.
+    pub fn replace_bucket(
+        &self,
+        office: &str,
+        bucket: u8,
+        remote: &[RemoteRecord],
+    ) -> Result<usize> {
+        let remote_ids: HashSet<(EntityKind, Uuid)> =
+            remote.iter().map(|r| (r.entity, r.id)).collect();
+        let mut changes: Vec<Change> = remote
+            .iter()
+            .map(|r| Change {
+                entity: r.entity,
+                id: r.id,
+                action: Action::Create {
+                    record: r.record.clone(),
+                },
+            })
+            .collect();
+        for (entity, id, _) in self.scoped_records(office)? {
+            if sync_state::bucket_of(id) == bucket && !remote_ids.contains(&(entity, id)) {
+                changes.push(Change {
+                    entity,
+                    id,
+                    action: Action::Delete,
+                });
+            }
+        }
+        self.apply_remote(changes, None, None)
+    }
+
+    /// The state hash of the records this device holds in `office`'s scope.
+    pub fn state_hasher(&self, office: &str) -> Result<StateHasher> {
+        let mut hasher = StateHasher::default();
+        for (entity, id, value) in self.scoped_records(office)? {
+            hasher.add(id, sync_state::record_hash(entity, id, &value));
+        }
+        Ok(hasher)
+    }
+
+    /// Every record in `office`'s scope, as JSON (audit entries never: they only go up).
+    fn scoped_records(&self, office: &str) -> Result<Vec<(EntityKind, Uuid, Value)>> {
+        guarded(|| {
+            let mut all = Vec::new();
+            for item in self.db.scan_prefix([P_RECORD]) {
+                let (key, sealed) = item?;
+                let entity = key
+                    .get(1)
+                    .and_then(|c| EntityKind::from_code(*c))
+                    .ok_or_else(|| Error::Corrupt("bad record key".into()))?;
+                if entity == EntityKind::Audit {
+                    continue;
+                }
+                let id = Uuid::from_slice(key.get(2..18).unwrap_or_default())
+                    .map_err(|_| Error::Corrupt("bad record key".into()))?;
+                let plain = self.keys.open(&key, &sealed)?;
+                let value: Value = serde_json::from_slice(plain.get(8..).unwrap_or_default())
+                    .map_err(|_| Error::Corrupt("a stored record is not JSON".into()))?;
+                all.push((entity, id, value));
+            }
+            let person_office: HashMap<Uuid, String> = all
+                .iter()
+                .filter_map(
+                    |(entity, id, value)| match sync_state::scope_of(*entity, value) {
+                        Scope::Office(o) if *entity == EntityKind::Person => Some((*id, o)),
+                        _ => None,
+                    },
+                )
+                .collect();
+            all.retain(|(entity, _, value)| {
+                let record_office = match sync_state::scope_of(*entity, value) {
+                    Scope::Office(o) => Some(o),
+                    Scope::OfPerson(p) => Some(person_office.get(&p).cloned().unwrap_or_default()),
+                    Scope::Everyone => None,
+                    Scope::ServerOnly => return false,
+                };
+                sync_state::office_sees(office, record_office.as_deref())
+            });
+            Ok(all)
+        })
+    }
+
+    /// Which records and fields have ops waiting in the outbox.
+    fn pending(&self) -> Result<HashMap<(EntityKind, Uuid), Pending>> {
+        let mut pending: HashMap<(EntityKind, Uuid), Pending> = HashMap::new();
+        for item in self.db.scan_prefix([P_OUTBOX]) {
+            let (key, sealed) = item?;
+            let op: Op = serde_json::from_slice(&self.keys.open(&key, &sealed)?)
+                .map_err(|_| Error::Corrupt("an outbox entry does not read back".into()))?;
+            let entry = pending
+                .entry((op.change.entity, op.change.id))
+                .or_insert_with(|| Pending::Fields(HashSet::new()));
+            match (&op.change.action, entry) {
+                (Action::Update { fields }, Pending::Fields(set)) => {
+                    set.extend(fields.keys().cloned());
+                }
+                (Action::Update { .. }, Pending::Whole) => {}
+                (Action::Create { .. } | Action::Delete, entry) => *entry = Pending::Whole,
+            }
+        }
+        Ok(pending)
+    }
+
+    /// Writes remote changes (no outbox ops), keeping pending local edits, in one batch with
+    /// the cursor; observes the newest remote HLC so later local edits order after it.
+    fn apply_remote(
+        &self,
+        changes: Vec<Change>,
+        observe: Option<Hlc>,
+        cursor: Option<u64>,
+    ) -> Result<usize> {
+        guarded(|| {
+            let mut w = self.write_lock();
+            let pending = self.pending()?;
+            let mut batch = sled::Batch::default();
+            let mut index_updates = Vec::new();
+            let mut seq = w.seq;
+            // A page may touch a record twice: later changes see the earlier ones.
+            let mut written: HashMap<(EntityKind, Uuid), (Option<u64>, Option<Value>)> =
+                HashMap::new();
+            for change in changes {
+                let key = (change.entity, change.id);
+                let rkey = record_key(change.entity, change.id);
+                let (old_seq, old) = match written.get(&key) {
+                    Some(known) => known.clone(),
+                    None => match self.read_raw(&rkey)? {
+                        Some((s, bytes)) => (
+                            Some(s),
+                            Some(serde_json::from_slice::<Value>(&bytes).map_err(|_| {
+                                Error::Corrupt("a stored record is not JSON".into())
+                            })?),
+                        ),
+                        None => (None, None),
+                    },
+                };
+                let Some(change) = keep_local_edits(change, pending.get(&key), old.as_ref()) else {
+                    continue;
+                };
+                let new = change.apply(old.clone());
+                if new == old {
+                    continue;
+                }
+                let skey = index::summary_key(change.entity, change.id);
+                let old_index = self.read_summary(&skey)?;
+                if let Some(s) = old_seq {
+                    batch.remove(&change_key(s));
+                }
+                match &new {
+                    Some(value) => {
+                        let keys = index_keys_of(change.entity, value)?;
+                        let new_index = index::entries(&self.keys, &keys);
+                        seq += 1;
+                        let mut plain = Zeroizing::new(seq.to_be_bytes().to_vec());
+                        serde_json::to_writer(&mut *plain, value)
+                            .map_err(|e| Error::Invalid(e.to_string()))?;
+                        batch.insert(rkey.as_slice(), self.keys.seal(&rkey, &plain)?);
+                        batch.insert(skey.as_slice(), index::encode(&new_index));
+                        let mut log = vec![change.entity.code()];
+                        log.extend_from_slice(change.id.as_bytes());
+                        batch.insert(&change_key(seq), log);
+                        index_updates.push((change.id, old_index, new_index));
+                        written.insert(key, (Some(seq), new.clone()));
+                    }
+                    None => {
+                        batch.remove(rkey.as_slice());
+                        batch.remove(skey.as_slice());
+                        index_updates.push((change.id, old_index, Vec::new()));
+                        written.insert(key, (None, None));
+                    }
+                }
+            }
+            if let Some(remote) = observe {
+                if !Hlc::is_too_far_ahead(&remote, now_ms()) {
+                    let hlc = w.hlc.observe(&remote, now_ms());
+                    batch.insert(META_HLC, &hlc.to_bytes());
+                }
+            }
+            if let Some(next) = cursor {
+                batch.insert(META_PULL, &next.to_be_bytes());
+            }
+            batch.insert(META_SEQ, &seq.to_be_bytes());
+            self.db.apply_batch(batch)?;
+            self.db.flush()?;
+            w.seq = seq;
+            if let Some(next) = cursor {
+                w.pulled = next;
+            }
+            let mut ix = self.index_write();
+            for (id, old, new) in &index_updates {
+                ix.remove(*id, old);
+                ix.add(*id, new);
+            }
+            Ok(index_updates.len())
+        })
+    }
+}
+
+/// The part of a remote change that does not touch local edits still in the outbox.
+fn keep_local_edits(
+    change: Change,
+    pending: Option<&Pending>,
+    local: Option<&Value>,
+) -> Option<Change> {
+    let fields = match pending {
+        None => return Some(change),
+        Some(Pending::Whole) => return None,
+        Some(Pending::Fields(fields)) => fields,
+    };
+    let action = match change.action {
+        Action::Delete => return None,
+        Action::Update { fields: mut remote } => {
+            remote.retain(|f, _| !fields.contains(f));
+            if remote.is_empty() {
+                return None;
+            }
+            Action::Update { fields: remote }
+        }
+        Action::Create { record } => {
+            let mut record = record.as_object().cloned().unwrap_or_default();
+            for f in fields {
+                match local.and_then(|l| l.get(f)) {
+                    Some(v) => record.insert(f.clone(), v.clone()),
+                    None => record.remove(f),
+                };
+            }
+            Action::Create {
+                record: Value::Object(record),
+            }
+        }
+    };
+    Some(Change { action, ..change })
+}

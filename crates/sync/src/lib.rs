@@ -1,0 +1,329 @@
+//! The device's sync engine (`docs/sync.md`).
+//!
+//! [`planner`] is pure (outbox in → batches out; results in → what to ack, quarantine,
+//! apply); [`sync`] does the IO through a [`Transport`]: push every batch (a retry after a lost
+//! answer is acknowledged as `duplicate`, never applied twice), pull pages after the cursor,
+//! then compare state hashes and repair only the buckets that differ. Every step is
+//! idempotent: a sync cut at any point resumes where the store says it stopped (acknowledged
+//! ops have left the outbox; the cursor moves with each applied page).
+//!
+//! Invariant: nothing here deletes or overwrites a local edit still in the outbox — the store
+//! enforces it, the engine never asks otherwise.
+
+pub mod planner;
+pub mod transport;
+
+use reintegra_proto::{EnrollRequest, ProtoError, RemoteRecord, Version, BATCH_BYTES};
+use reintegra_store::{Store, SyncSettings};
+use serde::Serialize;
+use ts_rs::TS;
+
+pub use transport::{Exchange, Http, Transport};
+
+/// Most ops read from the outbox per planning round.
+const OUTBOX_ROUND: usize = 4000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("sin conexión con el servidor ({0})")]
+    Offline(String),
+    #[error("la conexión con el servidor se cortó ({0})")]
+    Network(String),
+    #[error("problema con el certificado del servidor ({0})")]
+    Certificate(String),
+    #[error("el servidor rechazó la solicitud: {message}")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+        op_ids: Vec<uuid::Uuid>,
+    },
+    #[error("el servidor tuvo un error (HTTP {0}); se reintentará")]
+    ServerError(u16),
+    #[error("respuesta del servidor ilegible: {0}")]
+    Protocol(#[from] ProtoError),
+    #[error("«{0}» no es una dirección de servidor válida (https://…)")]
+    BadEndpoint(String),
+    #[error("este dispositivo no está inscrito: configure el servidor e inscríbalo con un código")]
+    NotEnrolled,
+    #[error(transparent)]
+    Store(#[from] reintegra_store::Error),
+}
+
+impl SyncError {
+    /// Stable code for the UI.
+    pub fn code(&self) -> &str {
+        match self {
+            SyncError::Offline(_) => "offline",
+            SyncError::Network(_) => "network",
+            SyncError::Certificate(_) => "certificate",
+            SyncError::Refused { code, .. }
+                if code == "device_revoked" || code == "unknown_device" =>
+            {
+                "device_revoked"
+            }
+            SyncError::Refused { .. } => "refused",
+            SyncError::ServerError(_) => "server_error",
+            SyncError::Protocol(_) => "protocol",
+            SyncError::BadEndpoint(_) => "bad_endpoint",
+            SyncError::NotEnrolled => "not_enrolled",
+            SyncError::Store(_) => "store",
+        }
+    }
+
+    /// Worth retrying after a pause (the link or the server may come back).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            SyncError::Offline(_)
+                | SyncError::Network(_)
+                | SyncError::ServerError(_)
+                | SyncError::Protocol(ProtoError::BadCompression | ProtoError::BadJson(_))
+        )
+    }
+}
+
+/// Knobs of a sync run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Push batch and pull page size, compressed.
+    pub batch_bytes: usize,
+    /// Tries per request before giving up on this run.
+    pub attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            batch_bytes: BATCH_BYTES,
+            attempts: 6,
+            backoff_base_ms: 500,
+            backoff_max_ms: 30_000,
+        }
+    }
+}
+
+/// Where a sync is, for a progress bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+pub struct Progress {
+    /// `push`, `pull`, `repair` or `done`.
+    pub phase: String,
+    pub batches_sent: u32,
+    pub batches_to_send: u32,
+    pub pages_received: u32,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub ops_pushed: u32,
+    pub changes_pulled: u32,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+pub struct Report {
+    pub progress: Progress,
+    pub quarantined: u32,
+    /// Local records written from the server (pulls, lost fields, repair).
+    pub records_changed: u32,
+    pub buckets_repaired: u32,
+    pub retries: u32,
+}
+
+/// Enrolls this device with a one-time code and keeps the settings (token sealed) in the store.
+pub fn enroll(
+    store: &Store,
+    endpoint: &str,
+    code: &str,
+    device_name: &str,
+) -> Result<SyncSettings, SyncError> {
+    let http = Http::new(endpoint, None)?;
+    let answer = http.enroll(&EnrollRequest {
+        v: Version::default(),
+        code: code.trim().to_string(),
+        device_id: store.device(),
+        device_name: device_name.to_string(),
+    })?;
+    let settings = SyncSettings {
+        endpoint: endpoint.trim().trim_end_matches('/').to_string(),
+        device_token: answer.device_token,
+        office: answer.office,
+        server_id: answer.server_id,
+    };
+    store.set_sync_settings(Some(&settings))?;
+    Ok(settings)
+}
+
+/// The HTTP transport of an enrolled store.
+pub fn http_for(store: &Store) -> Result<(Http, SyncSettings), SyncError> {
+    let settings = store.sync_settings()?.ok_or(SyncError::NotEnrolled)?;
+    Ok((
+        Http::new(&settings.endpoint, Some(settings.device_token.clone()))?,
+        settings,
+    ))
+}
+
+struct Run<'a, T: Transport> {
+    store: &'a Store,
+    transport: &'a T,
+    options: &'a Options,
+    report: Report,
+    on_progress: &'a mut dyn FnMut(&Progress),
+}
+
+impl<T: Transport> Run<'_, T> {
+    /// Calls `f` until it works, a non-transient error, or the attempts run out.
+    fn retry<R>(&mut self, mut f: impl FnMut(&T) -> Result<R, SyncError>) -> Result<R, SyncError> {
+        let mut attempt = 0;
+        loop {
+            match f(self.transport) {
+                Err(e) if e.is_transient() && attempt + 1 < self.options.attempts => {
+                    let wait = planner::backoff_ms(
+                        attempt,
+                        self.options.backoff_base_ms,
+                        self.options.backoff_max_ms,
+                        rand::random::<f64>(),
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(wait));
+                    attempt += 1;
+                    self.report.retries += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn progress(&mut self, phase: &str) {
+        self.report.progress.phase = phase.to_string();
+        (self.on_progress)(&self.report.progress);
+    }
+
+    fn push(&mut self) -> Result<(), SyncError> {
+        loop {
+            let outbox = self.store.outbox(OUTBOX_ROUND)?;
+            if outbox.is_empty() {
+                return Ok(());
+            }
+            let ops: Vec<_> = outbox.into_iter().map(|e| e.op).collect();
+            let batches = planner::push_batches(&ops, self.options.batch_bytes);
+            self.report.progress.batches_to_send += batches.len() as u32;
+            self.progress("push");
+            for batch in batches {
+                let body = batch.body;
+                let answer = match self.retry(|t| t.push(body.clone())) {
+                    Ok(answer) => answer,
+                    Err(SyncError::Refused {
+                        code,
+                        op_ids,
+                        message,
+                        ..
+                    }) if code == "out_of_scope" && !op_ids.is_empty() => {
+                        for id in op_ids {
+                            self.store.quarantine(id, &code, &message)?;
+                            self.report.quarantined += 1;
+                        }
+                        // Plan again without them.
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let outcome = planner::read_push_results(&answer.message.results);
+                for (id, fields) in &outcome.superseded {
+                    if let Some(op) = ops.iter().find(|op| op.op_id == *id) {
+                        self.report.records_changed +=
+                            self.store.apply_superseded(op, fields)? as u32;
+                    }
+                }
+                for (id, code, reason) in &outcome.rejected {
+                    self.store.quarantine(*id, code, reason)?;
+                    self.report.quarantined += 1;
+                }
+                self.store.ack(&outcome.done)?;
+                let p = &mut self.report.progress;
+                p.batches_sent += 1;
+                p.ops_pushed += outcome.done.len() as u32;
+                p.bytes_sent += answer.sent as u64;
+                p.bytes_received += answer.received as u64;
+                self.progress("push");
+            }
+        }
+    }
+
+    fn pull(&mut self) -> Result<(), SyncError> {
+        loop {
+            let after = self.store.pull_cursor();
+            let max = self.options.batch_bytes;
+            let page = self.retry(|t| t.pull(after, max))?;
+            let ops: Vec<_> = page.message.changes.iter().map(|c| c.op.clone()).collect();
+            self.report.records_changed += self.store.apply_pulled(&ops, page.message.next)? as u32;
+            let p = &mut self.report.progress;
+            p.pages_received += 1;
+            p.changes_pulled += ops.len() as u32;
+            p.bytes_received += page.received as u64;
+            self.progress("pull");
+            if !page.message.more {
+                return Ok(());
+            }
+        }
+    }
+
+    fn repair(&mut self, office: &str) -> Result<(), SyncError> {
+        let state = self.retry(|t| t.state())?;
+        let local = self.store.state_hasher(office)?;
+        if !planner::needs_repair(
+            self.store.outbox_len(),
+            self.store.pull_cursor(),
+            state.seq,
+            &local.state_hash(),
+            &state.hash,
+        ) {
+            return Ok(());
+        }
+        self.progress("repair");
+        let remote = self.retry(|t| t.buckets())?;
+        for bucket in planner::differing_buckets(&local.bucket_hashes(), &remote.buckets) {
+            let records = self.retry(|t| t.records(bucket))?;
+            self.report.progress.bytes_received += records.received as u64;
+            let records: Vec<_> = records
+                .message
+                .records
+                .into_iter()
+                .map(
+                    |RemoteRecord { entity, id, record }| reintegra_store::RemoteRecord {
+                        entity,
+                        id,
+                        record,
+                    },
+                )
+                .collect();
+            self.report.records_changed +=
+                self.store.replace_bucket(office, bucket, &records)? as u32;
+            self.report.buckets_repaired += 1;
+        }
+        Ok(())
+    }
+}
+
+/// One full sync: push, pull, check and repair. `now_ms` is recorded as the last good sync.
+pub fn sync<T: Transport>(
+    store: &Store,
+    transport: &T,
+    options: &Options,
+    now_ms: u64,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<Report, SyncError> {
+    let settings = store.sync_settings()?.ok_or(SyncError::NotEnrolled)?;
+    let mut run = Run {
+        store,
+        transport,
+        options,
+        report: Report::default(),
+        on_progress,
+    };
+    run.push()?;
+    run.pull()?;
+    run.repair(&settings.office)?;
+    store.set_last_sync_ms(now_ms)?;
+    run.progress("done");
+    Ok(run.report)
+}

@@ -1,0 +1,134 @@
+//! The pure half of sync: what to send, what the answers mean, whether to repair. No IO.
+
+use reintegra_core::op::Op;
+use reintegra_proto::{pack_ops, Batch, OpResult, Outcome};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// The push batches for the ops waiting in the outbox (oldest first).
+pub fn push_batches(outbox: &[Op], max_bytes: usize) -> Vec<Batch> {
+    pack_ops(outbox, max_bytes)
+}
+
+/// What the device does with the server's answer to a push.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PushOutcome {
+    /// Applied or already applied: leave the outbox.
+    pub done: Vec<Uuid>,
+    /// Refused: quarantine, with code and reason.
+    pub rejected: Vec<(Uuid, String, String)>,
+    /// Applied, but some fields lost to a concurrent write: the values the server kept.
+    pub superseded: Vec<(Uuid, Map<String, Value>)>,
+}
+
+/// Sorts the per-op results of a push. An op the server did not mention stays in the outbox.
+pub fn read_push_results(results: &[OpResult]) -> PushOutcome {
+    let mut out = PushOutcome::default();
+    for r in results {
+        match &r.outcome {
+            Outcome::Applied { superseded } => {
+                out.done.push(r.op_id);
+                if !superseded.is_empty() {
+                    out.superseded.push((r.op_id, superseded.clone()));
+                }
+            }
+            Outcome::Duplicate => out.done.push(r.op_id),
+            Outcome::Rejected { code, reason } => {
+                out.rejected.push((r.op_id, code.clone(), reason.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Whether to compare bucket hashes: only when nothing is in flight either way (the outbox is
+/// empty and the device has pulled everything) and the state hashes still differ.
+pub fn needs_repair(
+    outbox_len: usize,
+    cursor: u64,
+    server_seq: u64,
+    local_hash: &str,
+    server_hash: &str,
+) -> bool {
+    outbox_len == 0 && cursor == server_seq && local_hash != server_hash
+}
+
+/// The buckets whose hashes differ.
+pub fn differing_buckets(local: &[String], remote: &[String]) -> Vec<u8> {
+    (0..=255u8)
+        .filter(|b| local.get(usize::from(*b)) != remote.get(usize::from(*b)))
+        .collect()
+}
+
+/// Wait before retry number `attempt` (0-based): exponential from `base_ms`, capped at
+/// `max_ms`, with "full jitter" drawn from `unit` in [0, 1) so devices do not retry in step.
+pub fn backoff_ms(attempt: u32, base_ms: u64, max_ms: u64, unit: f64) -> u64 {
+    let exp = base_ms.saturating_mul(1u64 << attempt.min(20)).min(max_ms);
+    let jittered = (exp as f64 * (0.5 + unit.clamp(0.0, 1.0) / 2.0)) as u64;
+    jittered.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_sort_into_ack_quarantine_and_superseded() {
+        let mut kept = Map::new();
+        kept.insert("phone".into(), Value::from("7000-0000"));
+        let ids: Vec<Uuid> = (1..=4).map(Uuid::from_u128).collect();
+        let results = vec![
+            OpResult {
+                op_id: ids[0],
+                outcome: Outcome::Applied {
+                    superseded: Map::new(),
+                },
+            },
+            OpResult {
+                op_id: ids[1],
+                outcome: Outcome::Duplicate,
+            },
+            OpResult {
+                op_id: ids[2],
+                outcome: Outcome::Rejected {
+                    code: "deleted".into(),
+                    reason: "borrado".into(),
+                },
+            },
+            OpResult {
+                op_id: ids[3],
+                outcome: Outcome::Applied {
+                    superseded: kept.clone(),
+                },
+            },
+        ];
+        let out = read_push_results(&results);
+        assert_eq!(out.done, vec![ids[0], ids[1], ids[3]]);
+        assert_eq!(
+            out.rejected,
+            vec![(ids[2], "deleted".to_string(), "borrado".to_string())]
+        );
+        assert_eq!(out.superseded, vec![(ids[3], kept)]);
+    }
+
+    #[test]
+    fn repair_only_when_quiet_and_different() {
+        assert!(needs_repair(0, 5, 5, "a", "b"));
+        assert!(!needs_repair(1, 5, 5, "a", "b"));
+        assert!(!needs_repair(0, 4, 5, "a", "b"));
+        assert!(!needs_repair(0, 5, 5, "a", "a"));
+        let local: Vec<String> = (0..256).map(|i| i.to_string()).collect();
+        let mut remote = local.clone();
+        remote[3] = "x".into();
+        remote[200] = "y".into();
+        assert_eq!(differing_buckets(&local, &remote), vec![3, 200]);
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        assert_eq!(backoff_ms(0, 100, 10_000, 1.0), 100);
+        assert_eq!(backoff_ms(3, 100, 10_000, 1.0), 800);
+        assert_eq!(backoff_ms(30, 100, 10_000, 1.0), 10_000);
+        assert_eq!(backoff_ms(3, 100, 10_000, 0.0), 400);
+    }
+}

@@ -1,0 +1,194 @@
+//! How the engine reaches the server: the [`Transport`] trait, and [`Http`], its reqwest
+//! (rustls) implementation. Tests put the link simulator between `Http` and a real server.
+
+use std::time::Duration;
+
+use reintegra_proto::{
+    self as proto, BucketsResponse, ConflictsResponse, EnrollRequest, EnrollResponse, ErrorBody,
+    PullResponse, PushResponse, RecordsResponse, ResolveRequest, ResolveResponse, StateResponse,
+};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::SyncError;
+
+const ZSTD_JSON: &str = "application/vnd.reintegra+json+zstd";
+
+/// One answer and what it cost on the wire (body bytes each way).
+#[derive(Debug, Clone)]
+pub struct Exchange<T> {
+    pub message: T,
+    pub sent: usize,
+    pub received: usize,
+}
+
+/// The requests of the sync protocol. Every call is one HTTP exchange, safe to retry.
+pub trait Transport {
+    fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse, SyncError>;
+    /// Sends a compressed push body (see [`proto::pack_ops`]).
+    fn push(&self, body: Vec<u8>) -> Result<Exchange<PushResponse>, SyncError>;
+    fn pull(&self, after: u64, max_bytes: usize) -> Result<Exchange<PullResponse>, SyncError>;
+    fn state(&self) -> Result<StateResponse, SyncError>;
+    fn buckets(&self) -> Result<BucketsResponse, SyncError>;
+    fn records(&self, bucket: u8) -> Result<Exchange<RecordsResponse>, SyncError>;
+    fn conflicts(&self) -> Result<ConflictsResponse, SyncError>;
+    fn resolve(&self, id: Uuid, request: &ResolveRequest) -> Result<ResolveResponse, SyncError>;
+}
+
+/// HTTP(S) to a `reintegra-server`.
+pub struct Http {
+    client: reqwest::blocking::Client,
+    endpoint: String,
+    token: Option<String>,
+}
+
+impl Http {
+    /// `endpoint`: `https://host[:port]` (or `http://` for a server on this machine).
+    pub fn new(endpoint: &str, token: Option<String>) -> Result<Http, SyncError> {
+        let endpoint = endpoint.trim().trim_end_matches('/').to_string();
+        let parsed =
+            reqwest::Url::parse(&endpoint).map_err(|_| SyncError::BadEndpoint(endpoint.clone()))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+            return Err(SyncError::BadEndpoint(endpoint));
+        }
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            // A 64 KiB batch takes ~16 s at 32 kbit/s: leave room for the slowest links.
+            .timeout(Duration::from_secs(180))
+            .build()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        Ok(Http {
+            client,
+            endpoint,
+            token,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.endpoint)
+    }
+
+    fn send(&self, request: reqwest::blocking::RequestBuilder) -> Result<Vec<u8>, SyncError> {
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let response = request.send().map_err(from_reqwest)?;
+        let status = response.status();
+        let body = response.bytes().map_err(from_reqwest)?.to_vec();
+        if status.is_success() {
+            return Ok(body);
+        }
+        let error: Option<ErrorBody> = serde_json::from_slice(&body).ok();
+        Err(match error {
+            Some(e) if status.is_client_error() => SyncError::Refused {
+                status: status.as_u16(),
+                code: e.code,
+                message: e.message,
+                op_ids: e.op_ids,
+            },
+            _ if status.is_server_error() => SyncError::ServerError(status.as_u16()),
+            _ => SyncError::Refused {
+                status: status.as_u16(),
+                code: "http".into(),
+                message: format!("respuesta HTTP {status}"),
+                op_ids: Vec::new(),
+            },
+        })
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, SyncError> {
+        let body = self.send(self.client.get(self.url(path)))?;
+        Ok(proto::decode_json(&body)?)
+    }
+
+    fn get_compressed<T: DeserializeOwned>(&self, path: &str) -> Result<Exchange<T>, SyncError> {
+        let body = self.send(self.client.get(self.url(path)))?;
+        Ok(Exchange {
+            received: body.len(),
+            message: proto::decode(&body)?,
+            sent: 0,
+        })
+    }
+}
+
+fn from_reqwest(e: reqwest::Error) -> SyncError {
+    let text = error_chain(&e);
+    if text.contains("certificate") || text.contains("InvalidCertificate") || text.contains("tls") {
+        SyncError::Certificate(text)
+    } else if e.is_timeout() || e.is_connect() {
+        SyncError::Offline(text)
+    } else {
+        SyncError::Network(text)
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+impl Transport for Http {
+    fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse, SyncError> {
+        let body = serde_json::to_vec(request).map_err(|e| SyncError::Network(e.to_string()))?;
+        let answer = self.send(
+            self.client
+                .post(self.url("/v1/enroll"))
+                .header("content-type", "application/json")
+                .body(body),
+        )?;
+        Ok(proto::decode_json(&answer)?)
+    }
+
+    fn push(&self, body: Vec<u8>) -> Result<Exchange<PushResponse>, SyncError> {
+        let sent = body.len();
+        let answer = self.send(
+            self.client
+                .post(self.url("/v1/push"))
+                .header("content-type", ZSTD_JSON)
+                .body(body),
+        )?;
+        Ok(Exchange {
+            received: answer.len(),
+            message: proto::decode_json(&answer)?,
+            sent,
+        })
+    }
+
+    fn pull(&self, after: u64, max_bytes: usize) -> Result<Exchange<PullResponse>, SyncError> {
+        self.get_compressed(&format!("/v1/pull?after={after}&max_bytes={max_bytes}"))
+    }
+
+    fn state(&self) -> Result<StateResponse, SyncError> {
+        self.get_json("/v1/state")
+    }
+
+    fn buckets(&self) -> Result<BucketsResponse, SyncError> {
+        self.get_json("/v1/state/buckets")
+    }
+
+    fn records(&self, bucket: u8) -> Result<Exchange<RecordsResponse>, SyncError> {
+        self.get_compressed(&format!("/v1/records?bucket={bucket}"))
+    }
+
+    fn conflicts(&self) -> Result<ConflictsResponse, SyncError> {
+        self.get_json("/v1/conflicts")
+    }
+
+    fn resolve(&self, id: Uuid, request: &ResolveRequest) -> Result<ResolveResponse, SyncError> {
+        let body = serde_json::to_vec(request).map_err(|e| SyncError::Network(e.to_string()))?;
+        let answer = self.send(
+            self.client
+                .post(self.url(&format!("/v1/conflicts/{id}/resolve")))
+                .header("content-type", "application/json")
+                .body(body),
+        )?;
+        Ok(proto::decode_json(&answer)?)
+    }
+}

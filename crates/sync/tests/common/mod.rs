@@ -1,0 +1,141 @@
+//! A real server on port 0 and real device stores in temp dirs.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::net::SocketAddr;
+
+use chrono::{TimeZone, Utc};
+use reintegra_core::ids::{DeviceId, PersonId, UserId};
+use reintegra_core::person::Person;
+use reintegra_core::territory::Territory;
+use reintegra_server::Running;
+use reintegra_store::{KdfParams, LockedStore, NewStore, Store};
+use reintegra_sync::{Http, Options, Report, SyncError};
+use tempfile::TempDir;
+use uuid::Uuid;
+
+pub const LOGIN: &str = "ana";
+pub const PASS: &str = "contraseña segura 1";
+
+pub struct Net {
+    pub rt: tokio::runtime::Runtime,
+    pub server: Option<Running>,
+    _dir: TempDir,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            let _ = self.rt.block_on(server.stop());
+        }
+    }
+}
+
+pub struct Device {
+    pub store: Store,
+    pub dir: TempDir,
+}
+
+/// A prioritized district and its municipality (an office).
+pub fn office_place(n: usize) -> (String, String) {
+    let p = Territory::el_salvador().prioritized().nth(n).unwrap();
+    (p.district_code.clone(), p.municipality_code.clone())
+}
+
+pub fn net() -> Net {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = TempDir::new().unwrap();
+    let server = rt
+        .block_on(reintegra_server::start(
+            dir.path(),
+            "127.0.0.1:0".parse().unwrap(),
+            None,
+        ))
+        .unwrap();
+    Net {
+        rt,
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+impl Net {
+    pub fn server(&self) -> &Running {
+        self.server.as_ref().unwrap()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server().local_addr()
+    }
+
+    pub fn url(&self) -> String {
+        self.server().url()
+    }
+
+    pub fn code(&self, office: &str) -> String {
+        self.rt
+            .block_on(self.server().db.new_enroll_code(office))
+            .unwrap()
+    }
+
+    pub fn op_count(&self) -> u64 {
+        self.rt.block_on(self.server().db.op_count()).unwrap()
+    }
+
+    /// A new device store enrolled for `office` at `endpoint` (the server or a proxy).
+    pub fn device(&self, n: u8, office: &str, endpoint: &str) -> Device {
+        let dir = TempDir::new().unwrap();
+        let store = LockedStore::create(
+            dir.path(),
+            NewStore {
+                device: DeviceId::new(Uuid::now_v7()),
+                login: LOGIN,
+                user_id: UserId::new(Uuid::from_u128(u128::from(n) + 1)),
+                passphrase: PASS,
+                kdf: KdfParams::INSECURE_FAST,
+            },
+        )
+        .unwrap();
+        reintegra_sync::enroll(&store, endpoint, &self.code(office), &format!("d{n}")).unwrap();
+        Device { store, dir }
+    }
+
+    /// The server's state hash as a device of `office` sees it.
+    pub fn server_hash(&self, device: &Device) -> String {
+        use reintegra_sync::Transport;
+        transport(device).state().unwrap().hash
+    }
+}
+
+pub fn fast() -> Options {
+    Options {
+        attempts: 8,
+        backoff_base_ms: 5,
+        backoff_max_ms: 100,
+        ..Options::default()
+    }
+}
+
+pub fn transport(device: &Device) -> Http {
+    reintegra_sync::http_for(&device.store).unwrap().0
+}
+
+pub fn sync(device: &Device) -> Result<Report, SyncError> {
+    reintegra_sync::sync(&device.store, &transport(device), &fast(), 1, &mut |_| {})
+}
+
+pub fn local_hash(device: &Device) -> String {
+    let office = device.store.sync_settings().unwrap().unwrap().office;
+    device.store.state_hasher(&office).unwrap().state_hash()
+}
+
+pub fn new_person(given: &str, district: &str) -> Person {
+    let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).single().unwrap();
+    let mut p = Person::new(PersonId::new(Uuid::now_v7()), given, "Pérez", now);
+    p.destination_district = district.to_string();
+    p.phone = "7000-0000".into();
+    p
+}

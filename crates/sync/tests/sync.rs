@@ -1,0 +1,246 @@
+//! Sync against a real `reintegra-server` on port 0, with real device stores.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::cell::Cell;
+
+use common::*;
+use reintegra_proto::{
+    pack_ops, Outcome, PullResponse, PushResponse, ResolveRequest, Version, BATCH_BYTES,
+};
+use reintegra_sync::{Exchange, Http, SyncError, Transport};
+
+#[test]
+fn a_registration_made_offline_reaches_the_server_and_the_other_device_and_replays_change_nothing()
+{
+    let net = net();
+    let (district, office) = office_place(0);
+    let a = net.device(1, &office, &net.url());
+    let b = net.device(2, &office, &net.url());
+    let person = new_person("Ana", &district);
+    a.store.save_person(&person).unwrap();
+    let pending: Vec<_> = a
+        .store
+        .outbox(100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.op)
+        .collect();
+    assert_eq!(pending.len(), 1);
+
+    let report = sync(&a).unwrap();
+    assert_eq!(report.progress.ops_pushed, 1);
+    assert_eq!(a.store.outbox_len(), 0);
+    sync(&b).unwrap();
+    assert_eq!(b.store.person(person.id).unwrap(), Some(person.clone()));
+    assert_eq!(local_hash(&a), net.server_hash(&a));
+    assert_eq!(local_hash(&b), net.server_hash(&b));
+
+    // Replaying the same push: every op is a duplicate, nothing new is applied.
+    let before = net.op_count();
+    for batch in pack_ops(&pending, BATCH_BYTES) {
+        let answer = transport(&a).push(batch.body).unwrap().message;
+        assert!(answer
+            .results
+            .iter()
+            .all(|r| r.outcome == Outcome::Duplicate));
+    }
+    assert_eq!(net.op_count(), before);
+    sync(&b).unwrap();
+    assert_eq!(b.store.persons().unwrap().len(), 1);
+}
+
+/// Applies each push on the server, then loses the first answer (as a cut link would).
+struct LoseFirstAnswer {
+    inner: Http,
+    lost: Cell<bool>,
+}
+
+impl Transport for LoseFirstAnswer {
+    fn enroll(
+        &self,
+        r: &reintegra_proto::EnrollRequest,
+    ) -> Result<reintegra_proto::EnrollResponse, SyncError> {
+        self.inner.enroll(r)
+    }
+    fn push(&self, body: Vec<u8>) -> Result<Exchange<PushResponse>, SyncError> {
+        let answer = self.inner.push(body)?;
+        if !self.lost.replace(true) {
+            return Err(SyncError::Network("connection reset".into()));
+        }
+        Ok(answer)
+    }
+    fn pull(&self, after: u64, max: usize) -> Result<Exchange<PullResponse>, SyncError> {
+        self.inner.pull(after, max)
+    }
+    fn state(&self) -> Result<reintegra_proto::StateResponse, SyncError> {
+        self.inner.state()
+    }
+    fn buckets(&self) -> Result<reintegra_proto::BucketsResponse, SyncError> {
+        self.inner.buckets()
+    }
+    fn records(&self, bucket: u8) -> Result<Exchange<reintegra_proto::RecordsResponse>, SyncError> {
+        self.inner.records(bucket)
+    }
+    fn conflicts(&self) -> Result<reintegra_proto::ConflictsResponse, SyncError> {
+        self.inner.conflicts()
+    }
+    fn resolve(
+        &self,
+        id: uuid::Uuid,
+        r: &ResolveRequest,
+    ) -> Result<reintegra_proto::ResolveResponse, SyncError> {
+        self.inner.resolve(id, r)
+    }
+}
+
+#[test]
+fn an_answer_lost_after_the_server_applied_is_acknowledged_on_retry_without_reapplying() {
+    let net = net();
+    let (district, office) = office_place(0);
+    let a = net.device(1, &office, &net.url());
+    for name in ["Ana", "Berta", "Carla"] {
+        a.store.save_person(&new_person(name, &district)).unwrap();
+    }
+    let lossy = LoseFirstAnswer {
+        inner: transport(&a),
+        lost: Cell::new(false),
+    };
+    let report = reintegra_sync::sync(&a.store, &lossy, &fast(), 1, &mut |_| {}).unwrap();
+    assert_eq!(report.retries, 1);
+    assert_eq!(a.store.outbox_len(), 0);
+    assert_eq!(net.op_count(), 3, "each op applied once");
+    assert_eq!(local_hash(&a), net.server_hash(&a));
+}
+
+#[test]
+fn concurrent_edits_of_one_field_are_a_conflict_of_different_fields_merge_and_a_resolution_syncs() {
+    let net = net();
+    let (district, office) = office_place(1);
+    let a = net.device(1, &office, &net.url());
+    let b = net.device(2, &office, &net.url());
+    let mut person = new_person("Ana", &district);
+    a.store.save_person(&person).unwrap();
+    sync(&a).unwrap();
+    sync(&b).unwrap();
+
+    // Both edit offline: the same field (phone) differently, and one different field each.
+    person.phone = "7111-1111".into();
+    person.occupation = "carpintera".into();
+    a.store.save_person(&person).unwrap();
+    let mut theirs = b.store.person(person.id).unwrap().unwrap();
+    theirs.phone = "7222-2222".into();
+    theirs.household_notes = "vive con su madre".into();
+    b.store.save_person(&theirs).unwrap();
+
+    sync(&a).unwrap();
+    sync(&b).unwrap();
+    sync(&a).unwrap();
+    let on_a = a.store.person(person.id).unwrap().unwrap();
+    let on_b = b.store.person(person.id).unwrap().unwrap();
+    assert_eq!(on_a, on_b);
+    assert_eq!(on_a.occupation, "carpintera");
+    assert_eq!(on_a.household_notes, "vive con su madre");
+    assert_eq!(local_hash(&a), net.server_hash(&a));
+    assert_eq!(local_hash(&b), net.server_hash(&b));
+
+    let conflicts = transport(&a).conflicts().unwrap().conflicts;
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    let c = &conflicts[0];
+    assert_eq!(
+        (c.record_id, c.field.as_str()),
+        (person.id.as_uuid(), "phone")
+    );
+    let mut values = [c.winner.clone(), c.loser.clone()];
+    values.sort_by_key(|v| v.to_string());
+    assert_eq!(
+        values,
+        ["7111-1111", "7222-2222"].map(serde_json::Value::from)
+    );
+    assert_eq!(c.winner, serde_json::Value::from(on_a.phone.clone()));
+
+    // A supervisor keeps a third value; it reaches both devices.
+    transport(&b)
+        .resolve(
+            c.id,
+            &ResolveRequest {
+                v: Version::default(),
+                value: "7333-3333".into(),
+                author: reintegra_core::ids::UserId::new(uuid::Uuid::from_u128(9)),
+            },
+        )
+        .unwrap();
+    sync(&a).unwrap();
+    sync(&b).unwrap();
+    for d in [&a, &b] {
+        assert_eq!(
+            d.store.person(person.id).unwrap().unwrap().phone,
+            "7333-3333"
+        );
+        assert_eq!(local_hash(d), net.server_hash(d));
+    }
+    let after = transport(&a).conflicts().unwrap().conflicts;
+    assert_eq!(after[0].resolution, Some("7333-3333".into()));
+    let again = transport(&a).resolve(
+        c.id,
+        &ResolveRequest {
+            v: Version::default(),
+            value: "x".into(),
+            author: reintegra_core::ids::UserId::new(uuid::Uuid::from_u128(9)),
+        },
+    );
+    assert!(matches!(again, Err(SyncError::Refused { status: 409, .. })));
+}
+
+#[test]
+fn ops_outside_the_office_are_quarantined_and_the_rest_keeps_flowing() {
+    let net = net();
+    let (here, office) = office_place(0);
+    let (elsewhere, _) = office_place(1);
+    let a = net.device(1, &office, &net.url());
+    let outside = new_person("Fuera", &elsewhere);
+    let inside = new_person("Dentro", &here);
+    a.store.save_person(&outside).unwrap();
+    a.store.save_person(&inside).unwrap();
+    let report = sync(&a).unwrap();
+    assert_eq!(report.quarantined, 1);
+    assert_eq!(a.store.outbox_len(), 0);
+    let q = a.store.quarantined().unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].op.change.id, outside.id.as_uuid());
+    assert_eq!(q[0].code, "out_of_scope");
+    assert_eq!(net.op_count(), 1);
+    assert_eq!(local_hash(&a), net.server_hash(&a));
+}
+
+#[test]
+fn a_revoked_device_is_told_so() {
+    let net = net();
+    let (_, office) = office_place(0);
+    let a = net.device(1, &office, &net.url());
+    let id = a.store.device().to_string();
+    assert!(net.rt.block_on(net.server().db.revoke_device(&id)).unwrap());
+    let err = sync(&a).unwrap_err();
+    assert_eq!(err.code(), "device_revoked");
+}
+
+#[test]
+fn a_pulled_page_is_applied_at_speed() {
+    // Not a benchmark: checks that a big page applies in one go and the cursor moves.
+    let net = net();
+    let (district, office) = office_place(0);
+    let a = net.device(1, &office, &net.url());
+    let b = net.device(2, &office, &net.url());
+    for i in 0..300 {
+        a.store
+            .save_person(&new_person(&format!("P{i}"), &district))
+            .unwrap();
+    }
+    sync(&a).unwrap();
+    let report = sync(&b).unwrap();
+    assert_eq!(report.progress.changes_pulled, 300);
+    assert_eq!(b.store.persons().unwrap().len(), 300);
+    assert_eq!(b.store.pull_cursor(), 300);
+    assert_eq!(local_hash(&b), net.server_hash(&b));
+}
