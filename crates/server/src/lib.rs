@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use db::{valid_office, Db, DeviceInfo};
+pub use db::{valid_office, Db, DeviceInfo, DeviceRow};
 pub use error::ServerError;
 pub use routes::ZSTD_JSON;
 
