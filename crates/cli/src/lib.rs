@@ -3,8 +3,11 @@
 //! - `reintegra dedup --records R.jsonl --queries Q.jsonl --top 10 --out results.jsonl`
 //! - `reintegra dedup-generate --persons 100000 --queries 5000 --seed 42 --out-dir DIR`
 //! - `reintegra dedup-score --results results.jsonl --labels labels.jsonl`
+//! - `reintegra sync --data DIR --user LOGIN [--endpoint URL] [--enroll CODE]`
 //!
-//! See docs/dedup.md.
+//! See docs/dedup.md and docs/sync.md.
+
+mod sync;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -25,7 +28,7 @@ use serde::Serialize;
 pub fn is_subcommand(arg: &str) -> bool {
     matches!(
         arg,
-        "dedup" | "dedup-generate" | "dedup-score" | "help" | "--help" | "-h"
+        "dedup" | "dedup-generate" | "dedup-score" | "sync" | "help" | "--help" | "-h"
     )
 }
 
@@ -116,6 +119,25 @@ enum Command {
         #[arg(long)]
         by_kind: bool,
     },
+    /// Sincroniza el almacén de este dispositivo con el servidor, sin ventana. La frase de
+    /// acceso se pide en la terminal o se lee de REINTEGRA_PASSPHRASE.
+    Sync {
+        /// Carpeta de datos de la aplicación (el almacén cifrado).
+        #[arg(long)]
+        data: PathBuf,
+        /// Usuario que desbloquea el almacén.
+        #[arg(long)]
+        user: String,
+        /// Dirección del servidor (https://…); cambia la guardada.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Inscribe el dispositivo con este código de un solo uso antes de sincronizar.
+        #[arg(long)]
+        enroll: Option<String>,
+        /// Nombre del dispositivo al inscribirlo.
+        #[arg(long, default_value = "reintegra sync")]
+        device_name: String,
+    },
 }
 
 fn execute(command: Command, out: &mut dyn Write) -> Result<(), String> {
@@ -139,6 +161,22 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<(), String> {
             threshold,
             by_kind,
         } => dedup_score(&results, &labels, threshold, by_kind, out),
+        Command::Sync {
+            data,
+            user,
+            endpoint,
+            enroll,
+            device_name,
+        } => sync::run(
+            sync::SyncArgs {
+                data: &data,
+                user: &user,
+                endpoint: endpoint.as_deref(),
+                enroll: enroll.as_deref(),
+                device_name: &device_name,
+            },
+            out,
+        ),
     }
 }
 
