@@ -44,6 +44,11 @@ const COMMANDS: &[&str] = &[
     "notes_of_person",
     "note_add",
     "today_list",
+    "sync_view",
+    "sync_enroll",
+    "sync_now",
+    "sync_conflicts",
+    "sync_resolve_conflict",
 ];
 
 fn main() {

@@ -9,6 +9,7 @@ mod intake;
 mod preferences;
 mod session;
 mod supervision;
+mod sync;
 
 use tauri::Manager;
 
@@ -18,6 +19,7 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
         .setup(|app| {
             let dir = app.path().app_data_dir()?.join("store");
             app.manage(session::AppSession::open(dir));
+            sync::start_background_sync(app.handle().clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -64,6 +66,11 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             casework::notes_of_person,
             casework::note_add,
             casework::today_list,
+            sync::sync_view,
+            sync::sync_enroll,
+            sync::sync_now,
+            sync::sync_conflicts,
+            sync::sync_resolve_conflict,
         ])
 }
 

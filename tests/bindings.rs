@@ -7,9 +7,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use reintegra_api::{
-    ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, DuplicatePair, FollowUpInput, GoalInput,
-    NotesView, PersonDetail, ReferralInput, ReferralView, Registered, ReturnInput, SessionState,
-    StatusBar, Suggestion, SuggestionQuery, Today,
+    ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem, DuplicatePair,
+    FollowUpInput, GoalInput, NotesView, PersonDetail, ReferralInput, ReferralView, Registered,
+    ReturnInput, SessionState, StatusBar, Suggestion, SuggestionQuery, SyncProgress, SyncView,
+    Today,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
@@ -62,6 +63,9 @@ fn export_all(dir: &Path) {
         Today,
         ReferralSlip,
         ReferralView,
+        SyncView,
+        SyncProgress,
+        ConflictItem,
     );
 }
 

@@ -142,6 +142,23 @@ impl App {
         );
     }
 
+    /// Waits until `css` shows exactly `expected` (a count: "10" must not pass for "0").
+    async fn wait_exact(&self, css: &str, expected: &str) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut text = String::new();
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                text = el.text().await.unwrap_or_default();
+                if text.trim() == expected {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.keep_failure_screenshot().await;
+        panic!("{css} should show exactly {expected:?}, shows {text:?}");
+    }
+
     async fn type_into(&self, css: &str, text: &str) {
         let input = self.find(css).await;
         input.clear().await.expect("clear");
@@ -774,5 +791,166 @@ async fn caseworker_plans_refers_with_consent_follows_up_and_sees_hoy() {
     app.wait_text("#today-follow-ups", "Kevin López").await;
     app.wait_text("#today-follow-ups", "atrasado 3 días").await;
     app.screenshot("hoy.png").await;
+    app.quit().await;
+}
+
+/// A `reintegra-server` on port 0, on a runtime of its own (the test's runtime drives WebDriver).
+struct TestServer {
+    rt: Option<tokio::runtime::Runtime>,
+    running: reintegra_server::Running,
+    _dir: TempDir,
+}
+
+impl TestServer {
+    async fn start() -> TestServer {
+        let rt = tokio::runtime::Runtime::new().expect("server runtime");
+        let dir = TempDir::new().expect("server dir");
+        let data = dir.path().to_path_buf();
+        let running = rt
+            .spawn(async move {
+                reintegra_server::start(&data, "127.0.0.1:0".parse().expect("addr"), None).await
+            })
+            .await
+            .expect("server task")
+            .expect("server starts");
+        TestServer {
+            rt: Some(rt),
+            running,
+            _dir: dir,
+        }
+    }
+
+    async fn code(&self, office: &str) -> String {
+        let db = self.running.db.clone();
+        let office = office.to_string();
+        let rt = self.rt.as_ref().expect("runtime");
+        rt.spawn(async move { db.new_enroll_code(&office).await })
+            .await
+            .expect("code task")
+            .expect("enroll code")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Runs blocking work (a second device's sync over reqwest) off the test's runtime.
+async fn on_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(move || std::thread::spawn(work).join().expect("thread"))
+        .await
+        .expect("blocking task")
+}
+
+#[tokio::test]
+async fn device_enrolls_syncs_and_sees_a_concurrent_edit_in_the_conflict_list() {
+    use reintegra_store::{KdfParams, LockedStore, NewStore};
+
+    let server = TestServer::start().await;
+    let url = server.running.url();
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Marta Supervisora", ADMIN_PASSPHRASE)
+        .await;
+
+    // Enroll with a one-time code.
+    app.click("#nav-sync").await;
+    app.wait_text("#sync-server", "no está inscrito").await;
+    let code = server.code("*").await;
+    app.type_into("#sync-device-name", "Laptop prueba").await;
+    app.fill_and_submit(&[("#sync-endpoint", &url), ("#sync-code", &code)])
+        .await;
+    app.wait_text("#sync-server", &url).await;
+    app.wait_text("#sync-office", "Todas las oficinas").await;
+
+    // Register a person offline (nothing has been sent yet), then sync: pending goes to 0.
+    app.click("#nav-reception").await;
+    register_arrival(
+        &app,
+        &[
+            ("#f-given_names", "Rosa Elena"),
+            ("#f-first_surname", "Martínez"),
+        ],
+        "Mujer",
+        "ilopango",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Rosa Elena Martínez").await;
+    app.click("#nav-sync").await;
+    let pending: u32 = app
+        .find("#sync-pending")
+        .await
+        .text()
+        .await
+        .expect("text")
+        .parse()
+        .expect("a number");
+    assert!(pending > 0, "the registration waits to be sent");
+    app.click("#sync-now").await;
+    app.wait_exact("#sync-pending", "0").await;
+    app.wait_text("#sync-progress", "Listo").await;
+    assert_ne!(
+        app.find("#sync-last").await.text().await.expect("text"),
+        "nunca"
+    );
+
+    // A second device (a store of its own) gets the person and changes the phone...
+    let other_code = server.code("*").await;
+    let other_dir = TempDir::new().expect("dir");
+    let other_path = other_dir.path().to_path_buf();
+    let endpoint = url.clone();
+    on_thread(move || {
+        let store = LockedStore::create(
+            &other_path,
+            NewStore {
+                device: reintegra_core::ids::DeviceId::new(uuid::Uuid::now_v7()),
+                login: "otro",
+                user_id: reintegra_core::ids::UserId::new(uuid::Uuid::now_v7()),
+                passphrase: ADMIN_PASSPHRASE,
+                kdf: KdfParams::INSECURE_FAST,
+            },
+        )
+        .expect("second store");
+        reintegra_sync::enroll(&store, &endpoint, &other_code, "otro equipo").expect("enroll");
+        let (http, _) = reintegra_sync::http_for(&store).expect("transport");
+        let options = reintegra_sync::Options::default();
+        reintegra_sync::sync(&store, &http, &options, 1, &mut |_| {}).expect("first sync");
+        let mut rosa = store
+            .persons()
+            .expect("persons")
+            .into_iter()
+            .find(|p| p.given_names == "Rosa Elena")
+            .expect("Rosa reached the second device");
+        rosa.phone = "7222-2222".into();
+        store.save_person(&rosa).expect("edit");
+        reintegra_sync::sync(&store, &http, &options, 2, &mut |_| {}).expect("second sync");
+    })
+    .await;
+
+    // ...while this one, not having pulled that, changes it too. Syncing lists the conflict.
+    app.click("#nav-cases").await;
+    app.type_into("#cases-search", "rosa").await;
+    app.wait_text("#cases-count", "1 casos").await;
+    app.click("#cases-table .case-open").await;
+    app.click("#edit-contact").await;
+    app.fill_and_submit(&[("#e-phone", "7111-1111")]).await;
+    app.wait_text("main", "7111-1111").await;
+    app.click("#nav-sync").await;
+    app.click("#sync-now").await;
+    app.wait_exact("#sync-pending", "0").await;
+    let conflict = app.wait_text("#sync-conflicts", "Teléfono").await;
+    assert!(
+        conflict.contains("7111-1111") && conflict.contains("7222-2222"),
+        "{conflict}"
+    );
+    app.screenshot("sync.png").await;
+
+    // The supervisor keeps this device's value: the conflict leaves the queue.
+    app.click("#sync-conflicts .keep-winner").await;
+    app.find("#sync-no-conflicts").await;
     app.quit().await;
 }

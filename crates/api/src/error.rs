@@ -41,6 +41,10 @@ pub enum ApiError {
     Damaged(String),
     #[error("No se pudo leer o escribir en el disco: {0}")]
     Storage(String),
+    #[error("{message}")]
+    Sync { code: &'static str, message: String },
+    #[error("Ya hay una sincronización en curso; espere a que termine.")]
+    SyncRunning,
 }
 
 impl ApiError {
@@ -63,6 +67,8 @@ impl ApiError {
             ApiError::InUse => "in_use",
             ApiError::Damaged(_) => "damaged",
             ApiError::Storage(_) => "storage",
+            ApiError::Sync { code, .. } => code,
+            ApiError::SyncRunning => "sync_running",
         }
     }
 }

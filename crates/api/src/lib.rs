@@ -17,6 +17,7 @@ mod plan;
 mod referrals;
 mod returning;
 mod session;
+mod sync;
 mod today;
 
 pub use caseload::{CasePage, CaseQuery, CaseRow, CaseState, PersonDetail};
@@ -28,8 +29,10 @@ pub use notes::NotesView;
 pub use plan::GoalInput;
 pub use referrals::{ReferralInput, ReferralView};
 pub use reintegra_store::{KdfParams, MIN_PASSPHRASE};
+pub use reintegra_sync::Progress as SyncProgress;
 pub use returning::{Suggestion, SuggestionQuery, MAX_SUGGESTIONS};
 pub use session::{Session, SessionState, StatusBar};
+pub use sync::{ConflictItem, QuarantineItem, SyncFailure, SyncView};
 pub use today::{Today, TodayFollowUp, WaitingReferral, DEFAULT_WAITING_DAYS};
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;

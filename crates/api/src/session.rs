@@ -2,7 +2,7 @@
 //! lock, and the status bar. Locking drops the store's keys from memory (the store zeroizes them).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use reintegra_core::audit::{AuditAction, AuditEntry, EntityRef, RecordKind};
@@ -37,9 +37,9 @@ pub struct StatusBar {
 enum State {
     NoStore,
     Locked(LockedStore),
-    // Boxed: an unlocked store is much larger than the other states.
+    // Shared: a sync runs on its own thread without holding the session.
     Unlocked {
-        store: Box<Store>,
+        store: Arc<Store>,
         user: User,
         /// Every case in memory (caseload, returning-person check); dropped at lock.
         cases: Box<Cases>,
@@ -50,6 +50,7 @@ pub struct Session {
     dir: PathBuf,
     kdf: KdfParams,
     state: Mutex<State>,
+    sync: crate::sync::SyncStatus,
 }
 
 impl Session {
@@ -65,6 +66,7 @@ impl Session {
             dir,
             kdf,
             state: Mutex::new(state),
+            sync: Default::default(),
         })
     }
 
@@ -132,7 +134,7 @@ impl Session {
         )?;
         crate::directory::seed_examples(&store)?;
         *state = State::Unlocked {
-            store: Box::new(store),
+            store: Arc::new(store),
             user: user.clone(),
             cases: Box::default(),
         };
@@ -164,7 +166,7 @@ impl Session {
         store.upgrade_indexes()?;
         let cases = Box::new(Cases::build(&store.persons()?));
         *state = State::Unlocked {
-            store: Box::new(store),
+            store: Arc::new(store),
             user: user.clone(),
             cases,
         };
@@ -179,7 +181,11 @@ impl Session {
         let mut state = self.state();
         if let State::Unlocked { .. } = &*state {
             if let State::Unlocked { store, .. } = std::mem::replace(&mut *state, State::NoStore) {
-                *state = State::Locked(store.lock());
+                // A sync in flight keeps its handle (and the keys) until it ends.
+                *state = State::Locked(match Arc::try_unwrap(store) {
+                    Ok(store) => store.lock(),
+                    Err(shared) => shared.relock(),
+                });
             }
         }
         SessionState {
@@ -193,7 +199,9 @@ impl Session {
             State::Unlocked { store, user, .. } => Ok(StatusBar {
                 user: user.clone(),
                 pending_changes: u32::try_from(store.outbox_len()).unwrap_or(u32::MAX),
-                last_sync: None,
+                last_sync: store
+                    .last_sync_ms()?
+                    .and_then(|ms| DateTime::from_timestamp_millis(i64::try_from(ms).ok()?)),
             }),
             State::NoStore => Err(ApiError::NotSetUp),
             State::Locked(_) => Err(ApiError::Locked),
@@ -202,6 +210,28 @@ impl Session {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The unlocked store, shared (for work that must not hold the session, like a sync), and
+    /// its user.
+    pub(crate) fn shared_store(&self) -> Result<(Arc<Store>, User)> {
+        match &*self.state() {
+            State::Unlocked { store, user, .. } => Ok((store.clone(), user.clone())),
+            State::NoStore => Err(ApiError::NotSetUp),
+            State::Locked(_) => Err(ApiError::Locked),
+        }
+    }
+
+    pub(crate) fn sync_status(&self) -> &crate::sync::SyncStatus {
+        &self.sync
+    }
+
+    /// Rebuilds the in-memory cases from the store (after a sync wrote records).
+    pub(crate) fn reload_cases(&self) -> Result<()> {
+        self.with_unlocked(|store, _, cases| {
+            *cases = Cases::build(&store.persons()?);
+            Ok(())
+        })
     }
 
     /// Runs `f` on the unlocked store, its user and the in-memory cases (one at a time).

@@ -169,8 +169,22 @@ fn dir_is_empty(dir: &Path) -> Result<bool> {
     }
 }
 
-/// Opens the sled database at `dir`. sled may panic on some damaged files: that becomes an error.
+/// Opens the sled database at `dir`, waiting briefly if it is still held: a handle that was just
+/// dropped in this process releases its file lock only when sled's background flush ends.
 pub(crate) fn open_sled(dir: &Path) -> Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match open_sled_once(dir) {
+            Err(Error::InUse(_)) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// One try. sled may panic on some damaged files: that becomes an error.
+fn open_sled_once(dir: &Path) -> Result<sled::Db> {
     let config = sled::Config::new()
         .path(dir)
         .mode(sled::Mode::LowSpace)
@@ -541,6 +555,12 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// A locked handle on the same database, for when this store is still shared (its keys
+    /// are zeroized when the last handle drops).
+    pub fn relock(&self) -> LockedStore {
+        LockedStore::without_preload(self.db.clone(), self.dir.clone())
     }
 
     /// The user whose passphrase unlocked the store: the author of every op of this session.

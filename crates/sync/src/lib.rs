@@ -52,7 +52,7 @@ pub enum SyncError {
 
 impl SyncError {
     /// Stable code for the UI.
-    pub fn code(&self) -> &str {
+    pub fn code(&self) -> &'static str {
         match self {
             SyncError::Offline(_) => "offline",
             SyncError::Network(_) => "network",
@@ -113,7 +113,9 @@ pub struct Progress {
     pub batches_sent: u32,
     pub batches_to_send: u32,
     pub pages_received: u32,
+    #[ts(type = "number")]
     pub bytes_sent: u64,
+    #[ts(type = "number")]
     pub bytes_received: u64,
     pub ops_pushed: u32,
     pub changes_pulled: u32,

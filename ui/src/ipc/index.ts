@@ -1,6 +1,6 @@
 // The only module that talks to the Rust side. Every command is typed with the bindings
 // generated from the Rust types (ui/src/bindings, checked fresh by `tests/bindings.rs`).
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Department } from "../bindings/Department";
 import type { Place } from "../bindings/Place";
 import type { Language } from "../i18n/messages";
@@ -40,6 +40,9 @@ import type { ServiceProvider } from "../bindings/ServiceProvider";
 import type { Today } from "../bindings/Today";
 import type { ConsentPurpose } from "../bindings/ConsentPurpose";
 import type { ValidationErrors } from "../bindings/ValidationErrors";
+import type { ConflictItem } from "../bindings/ConflictItem";
+import type { Progress } from "../bindings/Progress";
+import type { SyncView } from "../bindings/SyncView";
 
 /** What a failed command gives the UI: a stable code to translate and a message to fall back on. */
 export interface IpcError {
@@ -165,4 +168,18 @@ export const cases = {
   withdrawConsent: (personId: PersonId, consentId: ConsentId, on: string): Promise<Person> =>
     call("person_withdraw_consent", { personId, consentId, on }),
   users: (): Promise<User[]> => call("users_list"),
+};
+
+export const sync = {
+  view: (): Promise<SyncView> => call("sync_view"),
+  enroll: (endpoint: string, code: string, deviceName: string): Promise<SyncView> =>
+    call("sync_enroll", { endpoint, code, deviceName }),
+  /** Syncs now; `onProgress` sees batches and bytes as they go. */
+  now: (onProgress: (p: Progress) => void): Promise<SyncView> => {
+    const channel = new Channel<Progress>();
+    channel.onmessage = onProgress;
+    return call("sync_now", { onProgress: channel });
+  },
+  conflicts: (): Promise<ConflictItem[]> => call("sync_conflicts"),
+  resolve: (id: string, value: unknown): Promise<SyncView> => call("sync_resolve_conflict", { id, value }),
 };

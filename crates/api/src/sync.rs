@@ -1,0 +1,307 @@
+//! "Sincronización": enroll this device, sync now (or when due), what is pending, what the
+//! server refused (quarantine) and the conflict queue supervisors resolve. The engine is
+//! `reintegra-sync`; this module keeps one sync at a time and the last error for the screen.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use reintegra_core::ids::{CaseNoteId, FollowUpId, PersonId, ReferralId};
+use reintegra_core::op::EntityKind;
+use reintegra_core::sync_state::ALL_OFFICES;
+use reintegra_core::territory::Territory;
+use reintegra_core::user::{Role, User};
+use reintegra_proto::{ResolveRequest, Version};
+use reintegra_store::Store;
+use reintegra_sync::{Options, Progress, SyncError, Transport};
+use serde::Serialize;
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::{ApiError, Result, Session};
+
+/// A device syncs by itself when something waits or the last sync is older than this.
+const RESYNC_AFTER_MS: i64 = 5 * 60 * 1000;
+
+/// Whether a sync runs and how the last one failed.
+#[derive(Debug, Default)]
+pub(crate) struct SyncStatus {
+    running: AtomicBool,
+    last_error: Mutex<Option<SyncFailure>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SyncFailure {
+    /// `offline`, `network`, `certificate`, `refused`, `device_revoked`, `server_error`, …
+    pub code: String,
+    pub message: String,
+    pub at: DateTime<Utc>,
+}
+
+/// An op the server refused, kept aside with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct QuarantineItem {
+    pub op_id: String,
+    pub entity: EntityKind,
+    pub record_id: String,
+    /// Whose record it is, in words (a person's name when there is one).
+    pub label: String,
+    pub code: String,
+    pub reason: String,
+}
+
+/// Everything the "Sincronización" screen shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SyncView {
+    pub enrolled: bool,
+    pub endpoint: Option<String>,
+    pub office: Option<String>,
+    /// The office in words ("Todas las oficinas", a municipality's name).
+    pub office_name: Option<String>,
+    pub pending_changes: u32,
+    pub last_sync: Option<DateTime<Utc>>,
+    pub running: bool,
+    pub last_error: Option<SyncFailure>,
+    pub quarantined: Vec<QuarantineItem>,
+    /// Whether this user may see and resolve conflicts.
+    pub can_resolve: bool,
+}
+
+/// One entry of the conflict queue.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ConflictItem {
+    pub id: String,
+    pub entity: EntityKind,
+    pub record_id: String,
+    pub label: String,
+    pub field: String,
+    /// The value applied everywhere.
+    #[ts(type = "unknown")]
+    pub winner: serde_json::Value,
+    /// The concurrent value that lost.
+    #[ts(type = "unknown")]
+    pub loser: serde_json::Value,
+    #[ts(type = "unknown")]
+    pub resolution: Option<serde_json::Value>,
+}
+
+fn office_name(office: &str) -> String {
+    if office == ALL_OFFICES {
+        return "Todas las oficinas".into();
+    }
+    Territory::el_salvador()
+        .municipality(office)
+        .map_or_else(|| office.to_string(), |m| m.name.clone())
+}
+
+fn may_resolve(user: &User) -> bool {
+    matches!(user.role, Role::Supervisor | Role::Admin)
+}
+
+/// Words for a record: the person's name, or the kind of record.
+fn label_of(store: &Store, entity: EntityKind, id: Uuid) -> String {
+    let person = match entity {
+        EntityKind::Person => store.person(PersonId::new(id)).ok().flatten(),
+        EntityKind::Referral => store
+            .referral(ReferralId::new(id))
+            .ok()
+            .flatten()
+            .and_then(|r| store.person(r.person).ok().flatten()),
+        EntityKind::FollowUp => store
+            .follow_up(FollowUpId::new(id))
+            .ok()
+            .flatten()
+            .and_then(|f| store.person(f.person).ok().flatten()),
+        EntityKind::CaseNote => store
+            .case_note(CaseNoteId::new(id))
+            .ok()
+            .flatten()
+            .and_then(|n| store.person(n.person).ok().flatten()),
+        _ => None,
+    };
+    match person {
+        Some(p) => p.full_name(),
+        None => match entity {
+            EntityKind::Provider => "Proveedor de servicios".into(),
+            EntityKind::User => "Usuario".into(),
+            EntityKind::Audit => "Bitácora".into(),
+            _ => "Registro que este equipo no tiene".into(),
+        },
+    }
+}
+
+fn sync_error(e: SyncError) -> ApiError {
+    ApiError::Sync {
+        code: e.code(),
+        message: e.to_string(),
+    }
+}
+
+fn now_ms(now: DateTime<Utc>) -> u64 {
+    u64::try_from(now.timestamp_millis()).unwrap_or_default()
+}
+
+impl Session {
+    pub fn sync_view(&self) -> Result<SyncView> {
+        let (store, user) = self.shared_store()?;
+        let settings = store.sync_settings()?;
+        let quarantined = store
+            .quarantined()?
+            .into_iter()
+            .map(|q| QuarantineItem {
+                op_id: q.op.op_id.to_string(),
+                entity: q.op.change.entity,
+                record_id: q.op.change.id.to_string(),
+                label: label_of(&store, q.op.change.entity, q.op.change.id),
+                code: q.code,
+                reason: q.reason,
+            })
+            .collect();
+        Ok(SyncView {
+            enrolled: settings.is_some(),
+            endpoint: settings.as_ref().map(|s| s.endpoint.clone()),
+            office_name: settings.as_ref().map(|s| office_name(&s.office)),
+            office: settings.map(|s| s.office),
+            pending_changes: u32::try_from(store.outbox_len()).unwrap_or(u32::MAX),
+            last_sync: store
+                .last_sync_ms()?
+                .and_then(|ms| DateTime::from_timestamp_millis(i64::try_from(ms).ok()?)),
+            running: self.sync_status().running.load(Ordering::SeqCst),
+            last_error: self.last_sync_error(),
+            quarantined,
+            can_resolve: may_resolve(&user),
+        })
+    }
+
+    fn last_sync_error(&self) -> Option<SyncFailure> {
+        self.sync_status()
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_sync_error(&self, error: Option<SyncFailure>) {
+        *self
+            .sync_status()
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = error;
+    }
+
+    /// Enrolls this device with the server at `endpoint` using a one-time code.
+    pub fn sync_enroll(&self, endpoint: &str, code: &str, device_name: &str) -> Result<SyncView> {
+        let (store, _) = self.shared_store()?;
+        let name = device_name.trim();
+        let name = if name.is_empty() { "Reintegra" } else { name };
+        reintegra_sync::enroll(&store, endpoint, code, name).map_err(sync_error)?;
+        self.set_sync_error(None);
+        self.sync_view()
+    }
+
+    /// Whether a sync should start by itself now: enrolled, none running, and something
+    /// waits or the last one is old.
+    pub fn sync_due(&self, now: DateTime<Utc>) -> bool {
+        let Ok((store, _)) = self.shared_store() else {
+            return false;
+        };
+        if self.sync_status().running.load(Ordering::SeqCst)
+            || !matches!(store.sync_settings(), Ok(Some(_)))
+        {
+            return false;
+        }
+        let last = store.last_sync_ms().ok().flatten().map(|ms| ms as i64);
+        store.outbox_len() > 0
+            || last.is_none_or(|ms| now.timestamp_millis() - ms > RESYNC_AFTER_MS)
+    }
+
+    /// Syncs now: push, pull, check and repair. One at a time; the session stays usable
+    /// meanwhile. `on_progress` sees batches and bytes as they go.
+    pub fn sync_now(
+        &self,
+        now: DateTime<Utc>,
+        on_progress: &mut dyn FnMut(&Progress),
+    ) -> Result<SyncView> {
+        let (store, _) = self.shared_store()?;
+        let status = self.sync_status();
+        if status.running.swap(true, Ordering::SeqCst) {
+            return Err(ApiError::SyncRunning);
+        }
+        let result = reintegra_sync::http_for(&store).and_then(|(transport, _)| {
+            reintegra_sync::sync(
+                &store,
+                &transport,
+                &Options::default(),
+                now_ms(now),
+                on_progress,
+            )
+        });
+        status.running.store(false, Ordering::SeqCst);
+        match result {
+            Ok(report) => {
+                self.set_sync_error(None);
+                if report.records_changed > 0 {
+                    self.reload_cases()?;
+                }
+                self.sync_view()
+            }
+            Err(e) => {
+                self.set_sync_error(Some(SyncFailure {
+                    code: e.code().to_string(),
+                    message: e.to_string(),
+                    at: now,
+                }));
+                Err(sync_error(e))
+            }
+        }
+    }
+
+    /// The server's conflict queue for this device's office (supervisors and admins).
+    pub fn sync_conflicts(&self) -> Result<Vec<ConflictItem>> {
+        let (store, user) = self.shared_store()?;
+        if !may_resolve(&user) {
+            return Err(ApiError::Forbidden);
+        }
+        let (transport, _) = reintegra_sync::http_for(&store).map_err(sync_error)?;
+        let conflicts = transport.conflicts().map_err(sync_error)?.conflicts;
+        Ok(conflicts
+            .into_iter()
+            .map(|c| ConflictItem {
+                id: c.id.to_string(),
+                entity: c.entity,
+                record_id: c.record_id.to_string(),
+                label: label_of(&store, c.entity, c.record_id),
+                field: c.field,
+                winner: c.winner,
+                loser: c.loser,
+                resolution: c.resolution,
+            })
+            .collect())
+    }
+
+    /// Resolves a conflict with the value to keep, then syncs so this device has it too.
+    pub fn sync_resolve_conflict(
+        &self,
+        id: &str,
+        value: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<SyncView> {
+        let (store, user) = self.shared_store()?;
+        if !may_resolve(&user) {
+            return Err(ApiError::Forbidden);
+        }
+        let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
+        let (transport, _) = reintegra_sync::http_for(&store).map_err(sync_error)?;
+        transport
+            .resolve(
+                id,
+                &ResolveRequest {
+                    v: Version::default(),
+                    value,
+                    author: user.id,
+                },
+            )
+            .map_err(sync_error)?;
+        self.sync_now(now, &mut |_| {})
+    }
+}

@@ -1,0 +1,92 @@
+//! Sync commands ("Sincronización") and the background sync. The network work runs on its own
+//! thread so the window never waits on a slow link; progress reaches the UI through a channel.
+
+use std::time::Duration;
+
+use reintegra_api::{ConflictItem, Session, SyncProgress, SyncView};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, Runtime, State};
+
+use crate::error::CommandError;
+use crate::session::AppSession;
+
+/// How often the background sync checks whether a sync is due.
+const AUTO_SYNC_EVERY: Duration = Duration::from_secs(20);
+
+/// Runs `work` on the session on a thread of its own and waits for it without blocking.
+async fn off_the_window<R: Runtime, T: Send + 'static>(
+    app: AppHandle<R>,
+    work: impl FnOnce(&Session) -> Result<T, CommandError> + Send + 'static,
+) -> Result<T, CommandError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let state = app.state::<AppSession>();
+        let _ = tx.send(state.get().and_then(work));
+    });
+    rx.await
+        .map_err(|_| CommandError::new("internal", "La sincronización se interrumpió."))?
+}
+
+#[tauri::command]
+pub fn sync_view(session: State<'_, AppSession>) -> Result<SyncView, CommandError> {
+    Ok(session.get()?.sync_view()?)
+}
+
+#[tauri::command]
+pub async fn sync_enroll<R: Runtime>(
+    app: AppHandle<R>,
+    endpoint: String,
+    code: String,
+    device_name: String,
+) -> Result<SyncView, CommandError> {
+    off_the_window(app, move |s| {
+        Ok(s.sync_enroll(&endpoint, &code, &device_name)?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn sync_now<R: Runtime>(
+    app: AppHandle<R>,
+    on_progress: Channel<SyncProgress>,
+) -> Result<SyncView, CommandError> {
+    off_the_window(app, move |s| {
+        Ok(s.sync_now(crate::clock::now(), &mut |p| {
+            let _ = on_progress.send(p.clone());
+        })?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn sync_conflicts<R: Runtime>(
+    app: AppHandle<R>,
+) -> Result<Vec<ConflictItem>, CommandError> {
+    off_the_window(app, |s| Ok(s.sync_conflicts()?)).await
+}
+
+#[tauri::command]
+pub async fn sync_resolve_conflict<R: Runtime>(
+    app: AppHandle<R>,
+    id: String,
+    value: serde_json::Value,
+) -> Result<SyncView, CommandError> {
+    off_the_window(app, move |s| {
+        Ok(s.sync_resolve_conflict(&id, value, crate::clock::now())?)
+    })
+    .await
+}
+
+/// Syncs by itself whenever a sync is due (something waits, or the last one is old) and the
+/// server answers; a failed try is shown on the screen and retried at the next tick.
+pub fn start_background_sync<R: Runtime>(app: AppHandle<R>) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(AUTO_SYNC_EVERY);
+        let state = app.state::<AppSession>();
+        let Ok(session) = state.get() else { return };
+        if session.sync_due(crate::clock::now()) {
+            // The outcome (or the error) is on the screen and the status bar, which poll.
+            let _ = session.sync_now(crate::clock::now(), &mut |_| {});
+        }
+    });
+}
