@@ -9,6 +9,7 @@ mod dedup;
 mod intake;
 mod latency;
 mod store;
+mod sync;
 mod today;
 
 #[derive(Parser)]
@@ -31,6 +32,8 @@ enum Bench {
     Intake(intake::Args),
     /// The "Hoy" worklist with 100k persons, 300k referrals, 300k follow-ups.
     Today(today::Args),
+    /// Sync through the link simulator: push on 3g / 3g-lossy, bootstrap on 3g, vs the floor.
+    Sync(sync::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Bench::Dedup(args) => dedup::run(args),
         Bench::Intake(args) => intake::run(args),
         Bench::Today(args) => today::run(args),
+        Bench::Sync(args) => sync::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

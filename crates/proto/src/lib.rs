@@ -27,7 +27,7 @@ pub const MAX_COMPRESSED: usize = 1 << 20;
 /// Largest body a reader inflates.
 pub const MAX_DECOMPRESSED: usize = 8 << 20;
 /// zstd level of every body: a good ratio at a cost a laptop does not notice.
-const LEVEL: i32 = 3;
+const LEVEL: i32 = 9;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProtoError {

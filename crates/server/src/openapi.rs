@@ -48,7 +48,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ZSTD_JSON,
             "PushRequest {v, ops}, comprimido con zstd (≤ 1 MiB)",
         )),
-        response: (JSON, "PushResponse {v, results: [{op_id, status, …}], seq}"),
+        response: (
+            ZSTD_JSON,
+            "PushResponse {v, results: [{op_id, status, …}], seq}, comprimido",
+        ),
         params: &[],
         authenticated: true,
     },

@@ -111,12 +111,12 @@ async fn push(
     let body = read_body(request).await?;
     let req: PushRequest = proto::decode(&body)?;
     let (results, seq) = db.push(&device, &req.ops).await?;
-    Ok(Json(PushResponse {
+    // Compressed too: the per-op acknowledgements of a full batch are a few KB of ids.
+    Ok(compressed(&PushResponse {
         v: Version::default(),
         results,
         seq,
-    })
-    .into_response())
+    }))
 }
 
 #[derive(Deserialize)]

@@ -189,12 +189,13 @@ impl Record for AuditEntry {
 }
 
 fn keys_of<R: Record + DeserializeOwned>(json: &serde_json::Value) -> Result<Vec<IndexKey>> {
-    let record: R = serde_json::from_value(json.clone())
+    // Read straight from the borrowed JSON (no copy of the record).
+    let record = R::deserialize(json)
         .map_err(|e| Error::Corrupt(format!("a stored record does not read back: {e}")))?;
     Ok(record.index_keys())
 }
 
-/// The index entries of a record given as JSON (used by migrations).
+/// The index entries of a record given as JSON (migrations, records from the server).
 pub(crate) fn index_keys_of(kind: EntityKind, json: &serde_json::Value) -> Result<Vec<IndexKey>> {
     match kind {
         EntityKind::Person => keys_of::<Person>(json),

@@ -22,7 +22,7 @@ use crate::engine::{
     META_PULL, META_SEQ, P_OUTBOX, P_RECORD,
 };
 use crate::error::{Error, Result};
-use crate::index;
+use crate::index::{self, Entry};
 
 const META_SYNC: &[u8] = b"m:sync";
 const META_LAST_SYNC: &[u8] = b"m:lastsync";
@@ -183,9 +183,9 @@ impl Store {
     /// Applies a page of pulled changes (in server order) and moves the cursor to `next`, in
     /// one batch. Fields with a pending local edit keep the local value. Returns how many
     /// records changed.
-    pub fn apply_pulled(&self, ops: &[Op], next: u64) -> Result<usize> {
+    pub fn apply_pulled(&self, ops: Vec<Op>, next: u64) -> Result<usize> {
         let newest = ops.iter().map(|op| op.hlc).max();
-        let changes = ops.iter().map(|op| op.change.clone()).collect();
+        let changes = ops.into_iter().map(|op| op.change).collect();
         self.apply_remote(changes, newest, Some(next))
     }
 
@@ -320,17 +320,16 @@ impl Store {
         guarded(|| {
             let mut w = self.write_lock();
             let pending = self.pending()?;
-            let mut batch = sled::Batch::default();
-            let mut index_updates = Vec::new();
             let mut seq = w.seq;
-            // A page may touch a record twice: later changes see the earlier ones.
-            let mut written: HashMap<(EntityKind, Uuid), (Option<u64>, Option<Value>)> =
-                HashMap::new();
+            // 1. What each record becomes (in order: a page may touch a record twice).
+            let mut planned: Vec<Planned> = Vec::with_capacity(changes.len());
+            // Where in `planned` each record's latest write is.
+            let mut written: HashMap<(EntityKind, Uuid), usize> = HashMap::new();
             for change in changes {
                 let key = (change.entity, change.id);
                 let rkey = record_key(change.entity, change.id);
                 let (old_seq, old) = match written.get(&key) {
-                    Some(known) => known.clone(),
+                    Some(&at) => (planned[at].new_seq, planned[at].new.clone()),
                     None => match self.read_raw(&rkey)? {
                         Some((s, bytes)) => (
                             Some(s),
@@ -344,36 +343,52 @@ impl Store {
                 let Some(change) = keep_local_edits(change, pending.get(&key), old.as_ref()) else {
                     continue;
                 };
-                let new = change.apply(old.clone());
+                let new = match (change.action, &old) {
+                    // The common case of a download: a new record, taken as it came.
+                    (Action::Create { record }, None) => Some(record),
+                    (action, _) => Change { action, ..change }.apply(old.clone()),
+                };
                 if new == old {
                     continue;
                 }
-                let skey = index::summary_key(change.entity, change.id);
+                let new_seq = new.as_ref().map(|_| {
+                    seq += 1;
+                    seq
+                });
+                written.insert(key, planned.len());
+                planned.push(Planned {
+                    entity: change.entity,
+                    id: change.id,
+                    rkey,
+                    old_seq,
+                    new_seq,
+                    new,
+                });
+            }
+            // 2. Index entries and sealed records, on every core (the costly part).
+            let sealed = self.seal_all(&planned)?;
+            // 3. One batch with the cursor.
+            let mut batch = sled::Batch::default();
+            let mut index_updates = Vec::with_capacity(planned.len());
+            for (plan, sealed) in planned.iter().zip(sealed) {
+                let skey = index::summary_key(plan.entity, plan.id);
                 let old_index = self.read_summary(&skey)?;
-                if let Some(s) = old_seq {
+                if let Some(s) = plan.old_seq {
                     batch.remove(&change_key(s));
                 }
-                match &new {
-                    Some(value) => {
-                        let keys = index_keys_of(change.entity, value)?;
-                        let new_index = index::entries(&self.keys, &keys);
-                        seq += 1;
-                        let mut plain = Zeroizing::new(seq.to_be_bytes().to_vec());
-                        serde_json::to_writer(&mut *plain, value)
-                            .map_err(|e| Error::Invalid(e.to_string()))?;
-                        batch.insert(rkey.as_slice(), self.keys.seal(&rkey, &plain)?);
+                match (sealed, plan.new_seq) {
+                    (Some((record, new_index)), Some(new_seq)) => {
+                        batch.insert(plan.rkey.as_slice(), record);
                         batch.insert(skey.as_slice(), index::encode(&new_index));
-                        let mut log = vec![change.entity.code()];
-                        log.extend_from_slice(change.id.as_bytes());
-                        batch.insert(&change_key(seq), log);
-                        index_updates.push((change.id, old_index, new_index));
-                        written.insert(key, (Some(seq), new.clone()));
+                        let mut log = vec![plan.entity.code()];
+                        log.extend_from_slice(plan.id.as_bytes());
+                        batch.insert(&change_key(new_seq), log);
+                        index_updates.push((plan.id, old_index, new_index));
                     }
-                    None => {
-                        batch.remove(rkey.as_slice());
+                    _ => {
+                        batch.remove(plan.rkey.as_slice());
                         batch.remove(skey.as_slice());
-                        index_updates.push((change.id, old_index, Vec::new()));
-                        written.insert(key, (None, None));
+                        index_updates.push((plan.id, old_index, Vec::new()));
                     }
                 }
             }
@@ -401,7 +416,63 @@ impl Store {
             Ok(index_updates.len())
         })
     }
+
+    /// The sealed record and index entries of each planned write (None for a delete).
+    fn seal_all(&self, planned: &[Planned]) -> Result<Vec<Option<Sealed>>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        if threads < 2 || planned.len() < PARALLEL_MIN {
+            return planned.iter().map(|p| self.seal_one(p)).collect();
+        }
+        let per_thread = planned.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = planned
+                .chunks(per_thread)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|p| self.seal_one(p))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            let mut out = Vec::with_capacity(planned.len());
+            for part in parts {
+                out.extend(
+                    part.join()
+                        .map_err(|_| Error::Corrupt("a record could not be sealed".into()))??,
+                );
+            }
+            Ok(out)
+        })
+    }
+
+    fn seal_one(&self, plan: &Planned) -> Result<Option<Sealed>> {
+        let (Some(value), Some(seq)) = (&plan.new, plan.new_seq) else {
+            return Ok(None);
+        };
+        let entries = index::entries(&self.keys, &index_keys_of(plan.entity, value)?);
+        let mut plain = Zeroizing::new(seq.to_be_bytes().to_vec());
+        serde_json::to_writer(&mut *plain, value).map_err(|e| Error::Invalid(e.to_string()))?;
+        Ok(Some((self.keys.seal(&plan.rkey, &plain)?, entries)))
+    }
 }
+
+/// One remote write, decided: the record's key, its old change-log position, what it becomes.
+struct Planned {
+    entity: EntityKind,
+    id: Uuid,
+    rkey: Vec<u8>,
+    old_seq: Option<u64>,
+    /// The record's new change-log position (None: deleted).
+    new_seq: Option<u64>,
+    new: Option<Value>,
+}
+
+/// A record ready to write: sealed bytes and its index entries.
+type Sealed = (Vec<u8>, Vec<Entry>);
+
+/// Below this many writes, sealing on one thread is faster than starting others.
+const PARALLEL_MIN: usize = 128;
 
 /// The part of a remote change that does not touch local edits still in the outbox.
 fn keep_local_edits(

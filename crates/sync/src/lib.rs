@@ -13,7 +13,9 @@
 pub mod planner;
 pub mod transport;
 
-use reintegra_proto::{EnrollRequest, ProtoError, RemoteRecord, Version, BATCH_BYTES};
+use reintegra_proto::{
+    EnrollRequest, ProtoError, PullResponse, RemoteRecord, Version, BATCH_BYTES,
+};
 use reintegra_store::{Store, SyncSettings};
 use serde::Serialize;
 use ts_rs::TS;
@@ -130,6 +132,9 @@ pub struct Report {
     pub records_changed: u32,
     pub buckets_repaired: u32,
     pub retries: u32,
+    /// Time spent writing pulled pages into the store.
+    #[ts(type = "number")]
+    pub apply_micros: u64,
 }
 
 /// Enrolls this device with a one-time code and keeps the settings (token sealed) in the store.
@@ -173,7 +178,7 @@ struct Run<'a, T: Transport> {
     on_progress: &'a mut dyn FnMut(&Progress),
 }
 
-impl<T: Transport> Run<'_, T> {
+impl<T: Transport + Sync> Run<'_, T> {
     /// Calls `f` until it works, a non-transient error, or the attempts run out.
     fn retry<R>(&mut self, mut f: impl FnMut(&T) -> Result<R, SyncError>) -> Result<R, SyncError> {
         let mut attempt = 0;
@@ -251,21 +256,66 @@ impl<T: Transport> Run<'_, T> {
         }
     }
 
+    /// Fetches a page, asking for small ones again after a cut (a lost page costs little).
+    fn fetch(
+        &mut self,
+        after: u64,
+        page_bytes: &mut usize,
+    ) -> Result<Exchange<PullResponse>, SyncError> {
+        let base = self.options.batch_bytes;
+        match self.transport.pull(after, *page_bytes) {
+            Ok(page) => Ok(page),
+            Err(e) if e.is_transient() => {
+                *page_bytes = planner::next_page_bytes(*page_bytes, false, base);
+                self.report.retries += 1;
+                let size = *page_bytes;
+                self.retry(|t| t.pull(after, size))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Pulls pages after the cursor. While one page is written to the store the next is
+    /// already on its way (its cursor is known), so the link never waits for the disk.
     fn pull(&mut self) -> Result<(), SyncError> {
+        let base = self.options.batch_bytes;
+        let mut page_bytes = base;
+        let mut page = self.fetch(self.store.pull_cursor(), &mut page_bytes)?;
         loop {
-            let after = self.store.pull_cursor();
-            let max = self.options.batch_bytes;
-            let page = self.retry(|t| t.pull(after, max))?;
-            let ops: Vec<_> = page.message.changes.iter().map(|c| c.op.clone()).collect();
-            self.report.records_changed += self.store.apply_pulled(&ops, page.message.next)? as u32;
+            let PullResponse {
+                changes,
+                next,
+                more,
+                ..
+            } = page.message;
+            let received = page.received;
+            let ops: Vec<_> = changes.into_iter().map(|c| c.op).collect();
+            let count = ops.len();
+            page_bytes = planner::next_page_bytes(page_bytes, true, base);
+            let (store, transport, ask) = (self.store, self.transport, page_bytes);
+            let (applied, apply_time, prefetched) = std::thread::scope(|scope| {
+                let prefetch = more.then(|| scope.spawn(move || transport.pull(next, ask)));
+                let started = std::time::Instant::now();
+                let applied = store.apply_pulled(ops, next);
+                (applied, started.elapsed(), prefetch.map(|h| h.join()))
+            });
+            self.report.apply_micros += apply_time.as_micros() as u64;
+            self.report.records_changed += applied? as u32;
             let p = &mut self.report.progress;
             p.pages_received += 1;
-            p.changes_pulled += ops.len() as u32;
-            p.bytes_received += page.received as u64;
+            p.changes_pulled += count as u32;
+            p.bytes_received += received as u64;
             self.progress("pull");
-            if !page.message.more {
-                return Ok(());
-            }
+            page = match prefetched {
+                None => return Ok(()),
+                Some(Ok(Ok(page))) => page,
+                Some(Ok(Err(e))) if !e.is_transient() => return Err(e),
+                // A cut prefetch (or a panicked thread): fetch again, smaller.
+                Some(_) => {
+                    page_bytes = planner::next_page_bytes(page_bytes, false, base);
+                    self.fetch(next, &mut page_bytes)?
+                }
+            };
         }
     }
 
@@ -307,7 +357,7 @@ impl<T: Transport> Run<'_, T> {
 }
 
 /// One full sync: push, pull, check and repair. `now_ms` is recorded as the last good sync.
-pub fn sync<T: Transport>(
+pub fn sync<T: Transport + Sync>(
     store: &Store,
     transport: &T,
     options: &Options,
@@ -327,5 +377,43 @@ pub fn sync<T: Transport>(
     run.repair(&settings.office)?;
     store.set_last_sync_ms(now_ms)?;
     run.progress("done");
+    Ok(run.report)
+}
+
+/// Only the push half of [`sync`] (benchmarks; scripts that must not download).
+pub fn push<T: Transport + Sync>(
+    store: &Store,
+    transport: &T,
+    options: &Options,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<Report, SyncError> {
+    store.sync_settings()?.ok_or(SyncError::NotEnrolled)?;
+    let mut run = Run {
+        store,
+        transport,
+        options,
+        report: Report::default(),
+        on_progress,
+    };
+    run.push()?;
+    Ok(run.report)
+}
+
+/// Only the pull half of [`sync`] (a new device's bootstrap in benchmarks).
+pub fn pull<T: Transport + Sync>(
+    store: &Store,
+    transport: &T,
+    options: &Options,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<Report, SyncError> {
+    store.sync_settings()?.ok_or(SyncError::NotEnrolled)?;
+    let mut run = Run {
+        store,
+        transport,
+        options,
+        report: Report::default(),
+        on_progress,
+    };
+    run.pull()?;
     Ok(run.report)
 }

@@ -60,6 +60,17 @@ pub fn differing_buckets(local: &[String], remote: &[String]) -> Vec<u8> {
         .collect()
 }
 
+/// The size to ask for the next pull page: four times larger after a page arrived whole
+/// (fewer round trips on a good link, up to the largest body a reader accepts), back to `base`
+/// after a cut one (a lost page costs little on a bad link).
+pub fn next_page_bytes(current: usize, arrived: bool, base: usize) -> usize {
+    if arrived {
+        (current * 4).min(reintegra_proto::MAX_COMPRESSED)
+    } else {
+        base
+    }
+}
+
 /// Wait before retry number `attempt` (0-based): exponential from `base_ms`, capped at
 /// `max_ms`, with "full jitter" drawn from `unit` in [0, 1) so devices do not retry in step.
 pub fn backoff_ms(attempt: u32, base_ms: u64, max_ms: u64, unit: f64) -> u64 {
@@ -122,6 +133,17 @@ mod tests {
         remote[3] = "x".into();
         remote[200] = "y".into();
         assert_eq!(differing_buckets(&local, &remote), vec![3, 200]);
+    }
+
+    #[test]
+    fn pull_pages_grow_on_a_good_link_and_shrink_after_a_cut() {
+        let base = 64 * 1024;
+        let mut size = base;
+        for _ in 0..10 {
+            size = next_page_bytes(size, true, base);
+        }
+        assert_eq!(size, reintegra_proto::MAX_COMPRESSED);
+        assert_eq!(next_page_bytes(size, false, base), base);
     }
 
     #[test]

@@ -156,7 +156,7 @@ impl Transport for Http {
         )?;
         Ok(Exchange {
             received: answer.len(),
-            message: proto::decode_json(&answer)?,
+            message: proto::decode(&answer)?,
             sent,
         })
     }

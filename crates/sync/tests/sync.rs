@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::*;
 use reintegra_proto::{
@@ -54,7 +54,7 @@ fn a_registration_made_offline_reaches_the_server_and_the_other_device_and_repla
 /// Applies each push on the server, then loses the first answer (as a cut link would).
 struct LoseFirstAnswer {
     inner: Http,
-    lost: Cell<bool>,
+    lost: AtomicBool,
 }
 
 impl Transport for LoseFirstAnswer {
@@ -66,7 +66,7 @@ impl Transport for LoseFirstAnswer {
     }
     fn push(&self, body: Vec<u8>) -> Result<Exchange<PushResponse>, SyncError> {
         let answer = self.inner.push(body)?;
-        if !self.lost.replace(true) {
+        if !self.lost.swap(true, Ordering::SeqCst) {
             return Err(SyncError::Network("connection reset".into()));
         }
         Ok(answer)
@@ -105,7 +105,7 @@ fn an_answer_lost_after_the_server_applied_is_acknowledged_on_retry_without_reap
     }
     let lossy = LoseFirstAnswer {
         inner: transport(&a),
-        lost: Cell::new(false),
+        lost: AtomicBool::new(false),
     };
     let report = reintegra_sync::sync(&a.store, &lossy, &fast(), 1, &mut |_| {}).unwrap();
     assert_eq!(report.retries, 1);

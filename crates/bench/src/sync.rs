@@ -1,0 +1,266 @@
+//! `reintegra-bench sync`: sync through the link simulator, compared with the floor.
+//!
+//! - push N new registrations (~1 KB single forms) on `3g` and on `3g-lossy`;
+//! - bootstrap a new device with M persons on `3g`.
+//!
+//! Floor bytes = zstd level 3 of the same records' canonical JSON (sorted keys, no whitespace),
+//! as one array; floor time = floor bytes ÷ the link's bandwidth in the payload's direction +
+//! 2 RTT. Bytes on the wire are what crossed the simulator each way (HTTP included).
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::Path;
+use std::time::Instant;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use reintegra_core::ids::{DeviceId, UserId};
+use reintegra_core::sync_state::canonical_json;
+use reintegra_core::territory::Territory;
+use reintegra_linksim::{Preset, Proxy};
+use reintegra_server::Running;
+use reintegra_store::{KdfParams, LockedStore, NewStore, Store};
+use reintegra_sync::{Http, Options};
+use uuid::Uuid;
+
+use crate::intake::synthetic;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Registrations each push run sends.
+    #[arg(long, default_value_t = 500)]
+    persons: usize,
+    /// Persons a new device downloads in the bootstrap run.
+    #[arg(long, default_value_t = 10_000)]
+    bootstrap: usize,
+    /// Seed of the synthetic forms and of the link faults.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// An already running server (http://host:port, or a proxy in front of one) instead of
+    /// starting one here. Needs --code (office `*`) for each of the 4 devices.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// One-time enrollment codes for --endpoint.
+    #[arg(long = "code")]
+    codes: Vec<String>,
+}
+
+const PASS: &str = "clave-segura-bench";
+
+/// Where the server is and how to get enrollment codes.
+struct Target {
+    rt: tokio::runtime::Runtime,
+    own: Option<(Running, tempfile::TempDir)>,
+    url: String,
+    upstream: SocketAddr,
+    codes: Vec<String>,
+}
+
+impl Target {
+    fn new(args: &Args) -> Result<Target, String> {
+        let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+        match &args.endpoint {
+            None => {
+                let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+                let running = rt
+                    .block_on(reintegra_server::start(
+                        dir.path(),
+                        SocketAddr::from(([127, 0, 0, 1], 0)),
+                        None,
+                    ))
+                    .map_err(|e| e.to_string())?;
+                Ok(Target {
+                    url: running.url(),
+                    upstream: running.local_addr(),
+                    own: Some((running, dir)),
+                    rt,
+                    codes: Vec::new(),
+                })
+            }
+            Some(url) => {
+                let hostport = url
+                    .strip_prefix("http://")
+                    .ok_or("--endpoint must be http://host:port (the simulator sits in front)")?
+                    .trim_end_matches('/');
+                let upstream = hostport
+                    .to_socket_addrs()
+                    .map_err(|e| format!("{hostport}: {e}"))?
+                    .next()
+                    .ok_or(format!("{hostport}: no address"))?;
+                Ok(Target {
+                    rt,
+                    own: None,
+                    url: url.trim_end_matches('/').to_string(),
+                    upstream,
+                    codes: args.codes.clone(),
+                })
+            }
+        }
+    }
+
+    fn code(&mut self) -> Result<String, String> {
+        match &self.own {
+            Some((running, _)) => self
+                .rt
+                .block_on(running.db.new_enroll_code("*"))
+                .map_err(|e| e.to_string()),
+            None => self
+                .codes
+                .pop()
+                .ok_or_else(|| "not enough --code values for --endpoint (4 needed)".into()),
+        }
+    }
+
+    /// A new device store, enrolled, that talks to the server through `proxy` (or directly).
+    fn device(&mut self, dir: &Path, proxy: Option<&Proxy>) -> Result<Store, String> {
+        let store = LockedStore::create(
+            dir,
+            NewStore {
+                device: DeviceId::new(Uuid::now_v7()),
+                login: "bench",
+                user_id: UserId::new(Uuid::now_v7()),
+                passphrase: PASS,
+                kdf: KdfParams::INSECURE_FAST,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let code = self.code()?;
+        let mut settings =
+            reintegra_sync::enroll(&store, &self.url, &code, "bench").map_err(|e| e.to_string())?;
+        if let Some(proxy) = proxy {
+            settings.endpoint = format!("http://{}", proxy.local_addr());
+            store
+                .set_sync_settings(Some(&settings))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(store)
+    }
+
+    fn proxy(&self, preset: Preset, seed: u64) -> Result<Proxy, String> {
+        self.rt
+            .block_on(Proxy::start(self.upstream, preset, seed))
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Some((running, _)) = self.own.take() {
+            let _ = self.rt.block_on(running.stop());
+        }
+    }
+}
+
+/// zstd-3 of the canonical JSON array of a store's persons, and how many there are.
+fn floor_bytes(store: &Store) -> Result<(usize, usize), String> {
+    let persons = store.persons().map_err(|e| e.to_string())?;
+    let mut json = b"[".to_vec();
+    for (i, p) in persons.iter().enumerate() {
+        if i > 0 {
+            json.push(b',');
+        }
+        json.extend(canonical_json(
+            &serde_json::to_value(p).map_err(|e| e.to_string())?,
+        ));
+    }
+    json.push(b']');
+    let compressed = zstd::bulk::compress(&json, 3).map_err(|e| e.to_string())?;
+    Ok((compressed.len(), persons.len()))
+}
+
+fn floor_secs(bytes: usize, bps: u64, preset: &Preset) -> f64 {
+    bytes as f64 * 8.0 / bps as f64 + 2.0 * preset.rtt.as_secs_f64()
+}
+
+fn transport(store: &Store) -> Result<Http, String> {
+    Ok(reintegra_sync::http_for(store)
+        .map_err(|e| e.to_string())?
+        .0)
+}
+
+fn fill(store: &Store, n: usize, rng: &mut StdRng, districts: &[String]) -> Result<(), String> {
+    let user = store.user();
+    for _ in 0..n {
+        store
+            .save_person(&synthetic(rng, districts, user))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    let mut target = Target::new(&args)?;
+    let districts: Vec<String> = Territory::el_salvador()
+        .places()
+        .map(|p| p.district_code.clone())
+        .collect();
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let options = Options::default();
+    println!("server: {}", target.url);
+
+    for (name, preset, target_ratio) in [
+        ("3g", Preset::THREE_G, 1.5),
+        ("3g-lossy", Preset::THREE_G_LOSSY, 2.0),
+    ] {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let proxy = target.proxy(preset, args.seed)?;
+        let store = target.device(dir.path(), Some(&proxy))?;
+        fill(&store, args.persons, &mut rng, &districts)?;
+        let (floor, n) = floor_bytes(&store)?;
+        let raw: usize = store
+            .persons()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|p| serde_json::to_vec(p).map_or(0, |v| v.len()))
+            .sum();
+        let t = Instant::now();
+        let report = reintegra_sync::push(&store, &transport(&store)?, &options, &mut |_| {})
+            .map_err(|e| e.to_string())?;
+        let secs = t.elapsed().as_secs_f64();
+        let (up, down) = proxy.bytes();
+        let floor_t = floor_secs(floor, preset.up_bps, &preset);
+        println!(
+            "push {n} registrations (avg {} B of JSON) on {name}: up {up} B (floor {floor} B, {:.2}× ≤ 1.25), down {down} B, \
+             {secs:.2} s (floor {floor_t:.2} s, {:.2}× ≤ {target_ratio}); {} batches, {} retries, {} left in outbox",
+            raw / n.max(1),
+            up as f64 / floor as f64,
+            secs / floor_t,
+            report.progress.batches_sent,
+            report.retries,
+            store.outbox_len()
+        );
+    }
+
+    // Bootstrap: a seeder pushes M persons directly, then a new device downloads on 3g.
+    let seed_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let seeder = target.device(seed_dir.path(), None)?;
+    let t = Instant::now();
+    fill(&seeder, args.bootstrap, &mut rng, &districts)?;
+    reintegra_sync::push(&seeder, &transport(&seeder)?, &options, &mut |_| {})
+        .map_err(|e| e.to_string())?;
+    println!(
+        "seeded {} persons on the server in {:.1} s",
+        args.bootstrap,
+        t.elapsed().as_secs_f64()
+    );
+    let preset = Preset::THREE_G;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let proxy = target.proxy(preset, args.seed)?;
+    let device = target.device(dir.path(), Some(&proxy))?;
+    let t = Instant::now();
+    let report = reintegra_sync::pull(&device, &transport(&device)?, &options, &mut |_| {})
+        .map_err(|e| e.to_string())?;
+    let secs = t.elapsed().as_secs_f64();
+    let (up, down) = proxy.bytes();
+    let (floor, n) = floor_bytes(&device)?;
+    let floor_t = floor_secs(floor, preset.down_bps, &preset);
+    let apply_secs = report.apply_micros as f64 / 1e6;
+    println!(
+        "bootstrap {n} persons on 3g: down {down} B (floor {floor} B, {:.2}× ≤ 1.25), up {up} B, \
+         {secs:.2} s (floor {floor_t:.2} s, {:.2}× ≤ 1.5); {} pages; local apply {:.0} records/s (≥ 20000)",
+        down as f64 / floor as f64,
+        secs / floor_t,
+        report.progress.pages_received,
+        f64::from(report.progress.changes_pulled) / apply_secs.max(1e-9),
+    );
+    Ok(())
+}
