@@ -244,3 +244,55 @@ fn a_pulled_page_is_applied_at_speed() {
     assert_eq!(b.store.pull_cursor(), 300);
     assert_eq!(local_hash(&b), net.server_hash(&b));
 }
+
+#[test]
+fn tls_is_served_with_a_certificate_and_an_untrusted_one_is_reported_as_such() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::TempDir::new().unwrap();
+    // Without a certificate, only loopback.
+    let refused = rt.block_on(reintegra_server::start(
+        dir.path(),
+        "0.0.0.0:0".parse().unwrap(),
+        None,
+    ));
+    assert!(matches!(
+        refused,
+        Err(reintegra_server::StartError::PlainHttpOutsideLoopback(_))
+    ));
+
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let server = rt
+        .block_on(reintegra_server::start(
+            &dir.path().join("data"),
+            "127.0.0.1:0".parse().unwrap(),
+            Some(reintegra_server::Tls {
+                cert: cert_path,
+                key: key_path,
+            }),
+        ))
+        .unwrap();
+    let url = format!("https://localhost:{}", server.local_addr().port());
+    // A self-signed certificate is not trusted: the device says so and sends nothing.
+    let http = Http::new(&url, None).unwrap();
+    let err = http
+        .enroll(&reintegra_proto::EnrollRequest {
+            v: Version::default(),
+            code: "X".into(),
+            device_id: reintegra_core::ids::DeviceId::new(uuid::Uuid::now_v7()),
+            device_name: "d".into(),
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "certificate", "{err}");
+    // The server does answer TLS: a client that trusts the certificate gets a real refusal.
+    let ca = reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .add_root_certificate(ca)
+        .build()
+        .unwrap();
+    let answer = client.get(format!("{url}/v1/state")).send().unwrap();
+    assert_eq!(answer.status().as_u16(), 401);
+    rt.block_on(server.stop()).unwrap();
+}
