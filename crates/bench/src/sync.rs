@@ -35,6 +35,9 @@ pub struct Args {
     /// Seed of the synthetic forms and of the link faults.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Push runs on 3g-lossy, each with its own fault seed (stalls are rare per run).
+    #[arg(long, default_value_t = 10)]
+    lossy_runs: u64,
     /// An already running server (http://host:port, or a proxy in front of one) instead of
     /// starting one here. Needs --code (office `*`) for each of the 4 devices.
     #[arg(long)]
@@ -167,6 +170,11 @@ fn floor_bytes(store: &Store) -> Result<(usize, usize), String> {
     Ok((compressed.len(), persons.len()))
 }
 
+struct PushRun {
+    bytes_ratio: f64,
+    time_ratio: f64,
+}
+
 fn floor_secs(bytes: usize, bps: u64, preset: &Preset) -> f64 {
     bytes as f64 * 8.0 / bps as f64 + 2.0 * preset.rtt.as_secs_f64()
 }
@@ -197,40 +205,8 @@ pub fn run(args: Args) -> Result<(), String> {
     let options = Options::default();
     println!("server: {}", target.url);
 
-    for (name, preset, target_ratio) in [
-        ("3g", Preset::THREE_G, 1.5),
-        ("3g-lossy", Preset::THREE_G_LOSSY, 2.0),
-    ] {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let proxy = target.proxy(preset, args.seed)?;
-        let store = target.device(dir.path(), Some(&proxy))?;
-        fill(&store, args.persons, &mut rng, &districts)?;
-        let (floor, n) = floor_bytes(&store)?;
-        let raw: usize = store
-            .persons()
-            .map_err(|e| e.to_string())?
-            .iter()
-            .map(|p| serde_json::to_vec(p).map_or(0, |v| v.len()))
-            .sum();
-        let t = Instant::now();
-        let report = reintegra_sync::push(&store, &transport(&store)?, &options, &mut |_| {})
-            .map_err(|e| e.to_string())?;
-        let secs = t.elapsed().as_secs_f64();
-        let (up, down) = proxy.bytes();
-        let floor_t = floor_secs(floor, preset.up_bps, &preset);
-        println!(
-            "push {n} registrations (avg {} B of JSON) on {name}: up {up} B (floor {floor} B, {:.2}× ≤ 1.25), down {down} B, \
-             {secs:.2} s (floor {floor_t:.2} s, {:.2}× ≤ {target_ratio}); {} batches, {} retries, {} left in outbox",
-            raw / n.max(1),
-            up as f64 / floor as f64,
-            secs / floor_t,
-            report.progress.batches_sent,
-            report.retries,
-            store.outbox_len()
-        );
-    }
-
-    // Bootstrap: a seeder pushes M persons directly, then a new device downloads on 3g.
+    // Bootstrap first (on a fresh server it holds exactly these persons): a seeder pushes M
+    // persons directly, then a new device downloads them on 3g.
     let seed_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let seeder = target.device(seed_dir.path(), None)?;
     let t = Instant::now();
@@ -262,5 +238,52 @@ pub fn run(args: Args) -> Result<(), String> {
         report.progress.pages_received,
         f64::from(report.progress.changes_pulled) / apply_secs.max(1e-9),
     );
+
+    let mut push_run = |name: &str, preset: Preset, link_seed: u64| -> Result<PushRun, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let proxy = target.proxy(preset, link_seed)?;
+        let store = target.device(dir.path(), Some(&proxy))?;
+        fill(&store, args.persons, &mut rng, &districts)?;
+        let (floor, n) = floor_bytes(&store)?;
+        let t = Instant::now();
+        let report = reintegra_sync::push(&store, &transport(&store)?, &options, &mut |_| {})
+            .map_err(|e| e.to_string())?;
+        let secs = t.elapsed().as_secs_f64();
+        let (up, down) = proxy.bytes();
+        let run = PushRun {
+            bytes_ratio: up as f64 / floor as f64,
+            time_ratio: secs / floor_secs(floor, preset.up_bps, &preset),
+        };
+        println!(
+            "push {n} registrations on {name} (link seed {link_seed}): up {up} B (floor {floor} B, {:.2}×), \
+             down {down} B, {secs:.2} s ({:.2}× the floor time); {} batches, {} retries, {} left in outbox",
+            run.bytes_ratio,
+            run.time_ratio,
+            report.progress.batches_sent,
+            report.retries,
+            store.outbox_len()
+        );
+        Ok(run)
+    };
+    let on_3g = push_run("3g", Preset::THREE_G, args.seed)?;
+    println!(
+        "  3g: bytes {:.2}× (≤ 1.25), time {:.2}× (≤ 1.5)",
+        on_3g.bytes_ratio, on_3g.time_ratio
+    );
+    let mut lossy = Vec::new();
+    for i in 0..args.lossy_runs.max(1) {
+        lossy.push(push_run("3g-lossy", Preset::THREE_G_LOSSY, args.seed + i)?);
+    }
+    let mut times: Vec<f64> = lossy.iter().map(|r| r.time_ratio).collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "  3g-lossy over {} runs: bytes {:.2}× (≤ 1.25), time mean {:.2}×, median {:.2}×, worst {:.2}× (≤ 2)",
+        lossy.len(),
+        lossy.iter().map(|r| r.bytes_ratio).sum::<f64>() / lossy.len() as f64,
+        times.iter().sum::<f64>() / times.len() as f64,
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+
     Ok(())
 }

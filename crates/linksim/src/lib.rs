@@ -245,7 +245,7 @@ async fn connect(
 }
 
 const CHUNK: usize = 16 * 1024;
-const STALL_EVERY: u64 = 64 * 1024;
+const STALL_EVERY: f64 = 64.0 * 1024.0;
 const MIB: f64 = 1024.0 * 1024.0;
 
 /// Moves one direction: read, queue at the bandwidth, deliver RTT/2 later, in order.
@@ -262,7 +262,10 @@ async fn pump(
     // same bytes however the OS splits the stream.
     let mut stall_rng = StdRng::seed_from_u64(seed);
     let mut reset_rng = StdRng::seed_from_u64(seed.rotate_left(17) ^ 0x5EED);
-    let next_reset = next_reset_after(0, link.resets_per_mib, &mut reset_rng);
+    let next_reset = next_event_after(0, link.resets_per_mib, MIB, &mut reset_rng);
+    let mut next_stall = link
+        .stalls
+        .and_then(|s| next_event_after(0, s.per_64k, STALL_EVERY, &mut stall_rng));
     let bps = match direction {
         Direction::Up => link.up_bps,
         Direction::Down => link.down_bps,
@@ -283,11 +286,9 @@ async fn pump(
         let serialize = Duration::from_secs_f64(n as f64 * 8.0 / bps as f64);
         free_at = free_at.max(now) + serialize;
         if let Some(stalls) = link.stalls {
-            let crossed = (moved + n as u64) / STALL_EVERY - moved / STALL_EVERY;
-            for _ in 0..crossed {
-                if stall_rng.gen_bool(stalls.per_64k.clamp(0.0, 1.0)) {
-                    free_at += stall_rng.gen_range(stalls.min..=stalls.max);
-                }
+            while let Some(at) = next_stall.filter(|at| *at < moved + n as u64) {
+                free_at += stall_rng.gen_range(stalls.min..=stalls.max);
+                next_stall = next_event_after(at, stalls.per_64k, STALL_EVERY, &mut stall_rng);
             }
         }
         let counter = match direction {
@@ -316,13 +317,14 @@ async fn pump(
     let _ = writer.await;
 }
 
-/// The byte after `from` at which the next reset happens (None: never), with resets arriving
-/// at `per_mib` probability per MiB (exponential gaps).
-fn next_reset_after(from: u64, per_mib: f64, rng: &mut StdRng) -> Option<u64> {
-    if per_mib <= 0.0 {
+/// The byte after `from` at which the next event happens (None: never), events arriving with
+/// probability `per_span` within any `span` bytes (exponential gaps: a short transfer has its
+/// fair, smaller chance too).
+fn next_event_after(from: u64, per_span: f64, span: f64, rng: &mut StdRng) -> Option<u64> {
+    if per_span <= 0.0 {
         return None;
     }
-    let rate = -(1.0 - per_mib.min(0.999_999)).ln() / MIB;
+    let rate = -(1.0 - per_span.min(0.999_999)).ln() / span;
     let gap = -(1.0 - rng.gen::<f64>()).ln() / rate;
     Some(from + gap as u64)
 }
