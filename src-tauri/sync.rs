@@ -12,6 +12,9 @@ use crate::session::AppSession;
 
 /// How often the background sync checks whether a sync is due.
 const AUTO_SYNC_EVERY: Duration = Duration::from_secs(20);
+/// The first check waits a little longer: the user is signing in, and a sync started by hand
+/// right away should not find one already running.
+const AUTO_SYNC_FIRST: Duration = Duration::from_secs(60);
 
 /// Runs `work` on the session on a thread of its own and waits for it without blocking.
 async fn off_the_window<R: Runtime, T: Send + 'static>(
@@ -80,13 +83,16 @@ pub async fn sync_resolve_conflict<R: Runtime>(
 /// Syncs by itself whenever a sync is due (something waits, or the last one is old) and the
 /// server answers; a failed try is shown on the screen and retried at the next tick.
 pub fn start_background_sync<R: Runtime>(app: AppHandle<R>) {
-    std::thread::spawn(move || loop {
-        std::thread::sleep(AUTO_SYNC_EVERY);
-        let state = app.state::<AppSession>();
-        let Ok(session) = state.get() else { return };
-        if session.sync_due(crate::clock::now()) {
-            // The outcome (or the error) is on the screen and the status bar, which poll.
-            let _ = session.sync_now(crate::clock::now(), &mut |_| {});
+    std::thread::spawn(move || {
+        std::thread::sleep(AUTO_SYNC_FIRST);
+        loop {
+            let state = app.state::<AppSession>();
+            let Ok(session) = state.get() else { return };
+            if session.sync_due(crate::clock::now()) {
+                // The outcome (or the error) is on the screen and the status bar, which poll.
+                let _ = session.sync_now(crate::clock::now(), &mut |_| {});
+            }
+            std::thread::sleep(AUTO_SYNC_EVERY);
         }
     });
 }

@@ -178,13 +178,31 @@ struct Run<'a, T: Transport> {
     on_progress: &'a mut dyn FnMut(&Progress),
 }
 
-impl<T: Transport + Sync> Run<'_, T> {
+impl<'a, T: Transport + Sync> Run<'a, T> {
+    /// A run for an enrolled store.
+    fn new(
+        store: &'a Store,
+        transport: &'a T,
+        options: &'a Options,
+        on_progress: &'a mut dyn FnMut(&Progress),
+    ) -> Result<(Run<'a, T>, SyncSettings), SyncError> {
+        let settings = store.sync_settings()?.ok_or(SyncError::NotEnrolled)?;
+        let run = Run {
+            store,
+            transport,
+            options,
+            report: Report::default(),
+            on_progress,
+        };
+        Ok((run, settings))
+    }
+
     /// Calls `f` until it works, a non-transient error, or the attempts run out.
     fn retry<R>(&mut self, mut f: impl FnMut(&T) -> Result<R, SyncError>) -> Result<R, SyncError> {
         let mut attempt = 0;
         loop {
             match f(self.transport) {
-                Err(e) if e.is_transient() && attempt + 1 < self.options.attempts => {
+                Err(e) if e.is_transient() && attempt + 1 < self.attempts_for(&e) => {
                     let wait = planner::backoff_ms(
                         attempt,
                         self.options.backoff_base_ms,
@@ -197,6 +215,15 @@ impl<T: Transport + Sync> Run<'_, T> {
                 }
                 other => return other,
             }
+        }
+    }
+
+    /// No server at all is not worth many tries now (the next sync comes soon and the person
+    /// waiting should hear it quickly); a cut mid-transfer is.
+    fn attempts_for(&self, e: &SyncError) -> u32 {
+        match e {
+            SyncError::Offline(_) => self.options.attempts.min(2),
+            _ => self.options.attempts,
         }
     }
 
@@ -364,14 +391,7 @@ pub fn sync<T: Transport + Sync>(
     now_ms: u64,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<Report, SyncError> {
-    let settings = store.sync_settings()?.ok_or(SyncError::NotEnrolled)?;
-    let mut run = Run {
-        store,
-        transport,
-        options,
-        report: Report::default(),
-        on_progress,
-    };
+    let (mut run, settings) = Run::new(store, transport, options, on_progress)?;
     run.push()?;
     run.pull()?;
     run.repair(&settings.office)?;
@@ -387,14 +407,7 @@ pub fn push<T: Transport + Sync>(
     options: &Options,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<Report, SyncError> {
-    store.sync_settings()?.ok_or(SyncError::NotEnrolled)?;
-    let mut run = Run {
-        store,
-        transport,
-        options,
-        report: Report::default(),
-        on_progress,
-    };
+    let (mut run, _) = Run::new(store, transport, options, on_progress)?;
     run.push()?;
     Ok(run.report)
 }
@@ -406,14 +419,7 @@ pub fn pull<T: Transport + Sync>(
     options: &Options,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<Report, SyncError> {
-    store.sync_settings()?.ok_or(SyncError::NotEnrolled)?;
-    let mut run = Run {
-        store,
-        transport,
-        options,
-        report: Report::default(),
-        on_progress,
-    };
+    let (mut run, _) = Run::new(store, transport, options, on_progress)?;
     run.pull()?;
     Ok(run.report)
 }

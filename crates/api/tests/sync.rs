@@ -1,0 +1,165 @@
+//! "Sincronización" through the api: enroll, sync, what the screen shows, errors in words —
+//! against a real `reintegra-server` on port 0, with real stores in temp dirs.
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use chrono::{DateTime, TimeZone, Utc};
+use reintegra_api::{today_in_el_salvador, ArrivalInput, CaseQuery, KdfParams, Session};
+use reintegra_core::person::Sex;
+use reintegra_core::territory::Territory;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
+}
+
+fn unlocked(dir: &std::path::Path, name: &str) -> Session {
+    let session = Session::open(dir.join("store"), KdfParams::INSECURE_FAST).unwrap();
+    session
+        .create_first_admin(name, "clave-segura-1", now())
+        .unwrap();
+    session
+}
+
+fn arrival(given: &str) -> ArrivalInput {
+    ArrivalInput {
+        beneficiary_type: Default::default(),
+        first_contact: Default::default(),
+        given_names: given.into(),
+        first_surname: "Pérez".into(),
+        second_surname: String::new(),
+        sex: Some(Sex::Female),
+        birth_date: None,
+        dui: String::new(),
+        other_document: None,
+        phone: "7123-4567".into(),
+        origin_district: String::new(),
+        destination_district: Territory::el_salvador()
+            .prioritized()
+            .next()
+            .unwrap()
+            .district_code
+            .clone(),
+        education: None,
+        occupation: String::new(),
+        return_event: None,
+        vulnerabilities: vec![],
+        consent_registration: true,
+        consent_referral_sharing: false,
+        family_of: None,
+        caseworker: None,
+    }
+}
+
+struct Server {
+    rt: tokio::runtime::Runtime,
+    running: Option<reintegra_server::Running>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let running = rt
+            .block_on(reintegra_server::start(
+                dir.path(),
+                "127.0.0.1:0".parse().unwrap(),
+                None,
+            ))
+            .unwrap();
+        Server {
+            rt,
+            running: Some(running),
+            _dir: dir,
+        }
+    }
+
+    fn url(&self) -> String {
+        self.running.as_ref().unwrap().url()
+    }
+
+    fn code(&self) -> String {
+        let db = &self.running.as_ref().unwrap().db;
+        self.rt.block_on(db.new_enroll_code("*")).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            let _ = self.rt.block_on(r.stop());
+        }
+    }
+}
+
+#[test]
+fn a_registration_syncs_to_another_device_and_shows_up_in_its_caseload() {
+    let server = Server::start();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = unlocked(dir_a.path(), "Ana");
+    let b = unlocked(dir_b.path(), "Berta");
+
+    let view = a.sync_view().unwrap();
+    assert!(!view.enrolled);
+    assert_eq!(
+        a.sync_now(now(), &mut |_| {}).unwrap_err().code(),
+        "not_enrolled"
+    );
+    assert!(!a.sync_due(now()));
+
+    a.register_arrival(&arrival("Rosa"), now()).unwrap();
+    let view = a
+        .sync_enroll(&server.url(), &server.code(), "Laptop A")
+        .unwrap();
+    assert!(view.enrolled);
+    assert_eq!(view.office_name.as_deref(), Some("Todas las oficinas"));
+    assert!(view.pending_changes > 0);
+    assert!(a.sync_due(now()), "something waits: a sync is due");
+
+    let mut phases = Vec::new();
+    let view = a
+        .sync_now(now(), &mut |p| phases.push(p.phase.clone()))
+        .unwrap();
+    assert_eq!(view.pending_changes, 0);
+    assert_eq!(view.last_sync, Some(now()));
+    assert_eq!(view.last_error, None);
+    assert_eq!(phases.last().map(String::as_str), Some("done"));
+    assert!(phases.iter().any(|p| p == "push"));
+    assert_eq!(a.status().unwrap().last_sync, Some(now()));
+    assert!(!a.sync_due(now()), "just synced, nothing waits");
+
+    b.sync_enroll(&server.url(), &server.code(), "Laptop B")
+        .unwrap();
+    b.sync_now(now(), &mut |_| {}).unwrap();
+    let page = b
+        .caseload(
+            &CaseQuery {
+                text: "rosa".into(),
+                ..Default::default()
+            },
+            today_in_el_salvador(now()),
+        )
+        .unwrap();
+    assert_eq!(page.rows.len(), 1, "the pulled person is in B's caseload");
+    assert!(b.sync_conflicts().unwrap().is_empty());
+}
+
+#[test]
+fn failures_are_explained_and_remembered_for_the_screen() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let s = unlocked(dir.path(), "Ana");
+    let bad = s.sync_enroll("no es una dirección", "X", "d").unwrap_err();
+    assert_eq!(bad.code(), "bad_endpoint");
+    let refused = s.sync_enroll(&server.url(), "NOPE-NOPE", "d").unwrap_err();
+    assert_eq!(refused.code(), "refused");
+    assert!(refused.to_string().contains("código"), "{refused}");
+
+    s.sync_enroll(&server.url(), &server.code(), "d").unwrap();
+    let url = server.url();
+    drop(server); // the server goes away: the next sync finds no one
+    let offline = s.sync_now(now(), &mut |_| {}).unwrap_err();
+    assert_eq!(offline.code(), "offline", "{offline} ({url})");
+    let view = s.sync_view().unwrap();
+    assert_eq!(view.last_error.map(|e| e.code), Some("offline".to_string()));
+    assert!(!view.running);
+}
