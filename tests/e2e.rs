@@ -794,51 +794,6 @@ async fn caseworker_plans_refers_with_consent_follows_up_and_sees_hoy() {
     app.quit().await;
 }
 
-/// A `reintegra-server` on port 0, on a runtime of its own (the test's runtime drives WebDriver).
-struct TestServer {
-    rt: Option<tokio::runtime::Runtime>,
-    running: reintegra_server::Running,
-    _dir: TempDir,
-}
-
-impl TestServer {
-    async fn start() -> TestServer {
-        let rt = tokio::runtime::Runtime::new().expect("server runtime");
-        let dir = TempDir::new().expect("server dir");
-        let data = dir.path().to_path_buf();
-        let running = rt
-            .spawn(async move {
-                reintegra_server::start(&data, "127.0.0.1:0".parse().expect("addr"), None).await
-            })
-            .await
-            .expect("server task")
-            .expect("server starts");
-        TestServer {
-            rt: Some(rt),
-            running,
-            _dir: dir,
-        }
-    }
-
-    async fn code(&self, office: &str) -> String {
-        let db = self.running.db.clone();
-        let office = office.to_string();
-        let rt = self.rt.as_ref().expect("runtime");
-        rt.spawn(async move { db.new_enroll_code(&office).await })
-            .await
-            .expect("code task")
-            .expect("enroll code")
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
 /// Runs blocking work (a second device's sync over reqwest) off the test's runtime.
 async fn on_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(move || std::thread::spawn(work).join().expect("thread"))
@@ -850,8 +805,14 @@ async fn on_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static)
 async fn device_enrolls_syncs_and_sees_a_concurrent_edit_in_the_conflict_list() {
     use reintegra_store::{KdfParams, LockedStore, NewStore};
 
-    let server = TestServer::start().await;
-    let url = server.running.url();
+    let server_dir = TempDir::new().expect("server dir");
+    let server = reintegra_server::Background::start(
+        server_dir.path(),
+        "127.0.0.1:0".parse().expect("addr"),
+        None,
+    )
+    .expect("server starts");
+    let url = server.url();
     let profile = profile();
     let app = App::start(profile.path()).await;
     app.create_first_admin("Marta Supervisora", ADMIN_PASSPHRASE)
@@ -860,7 +821,7 @@ async fn device_enrolls_syncs_and_sees_a_concurrent_edit_in_the_conflict_list() 
     // Enroll with a one-time code.
     app.click("#nav-sync").await;
     app.wait_text("#sync-server", "no está inscrito").await;
-    let code = server.code("*").await;
+    let code = server.enroll_code("*").expect("code");
     app.type_into("#sync-device-name", "Laptop prueba").await;
     app.fill_and_submit(&[("#sync-endpoint", &url), ("#sync-code", &code)])
         .await;
@@ -899,7 +860,7 @@ async fn device_enrolls_syncs_and_sees_a_concurrent_edit_in_the_conflict_list() 
     );
 
     // A second device (a store of its own) gets the person and changes the phone...
-    let other_code = server.code("*").await;
+    let other_code = server.enroll_code("*").expect("code");
     let other_dir = TempDir::new().expect("dir");
     let other_path = other_dir.path().to_path_buf();
     let endpoint = url.clone();

@@ -10,6 +10,7 @@ use reintegra_core::ids::{DeviceId, PersonId, UserId};
 use reintegra_core::person::Person;
 use reintegra_core::territory::Territory;
 use reintegra_linksim::{Preset, Proxy};
+use reintegra_server::Background;
 use reintegra_store::{KdfParams, LockedStore, NewStore};
 use uuid::Uuid;
 
@@ -26,21 +27,19 @@ fn sync_command(dir: &std::path::Path, endpoint: &str) -> Command {
 
 #[test]
 fn killing_sync_midway_loses_nothing_and_duplicates_nothing() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let server_dir = tempfile::TempDir::new().unwrap();
-    let server = rt
-        .block_on(reintegra_server::start(
-            server_dir.path(),
-            "127.0.0.1:0".parse().unwrap(),
-            None,
-        ))
-        .unwrap();
+    let server =
+        Background::start(server_dir.path(), "127.0.0.1:0".parse().unwrap(), None).unwrap();
+    let op_count = || {
+        let db = server.db();
+        server.run(async move { db.op_count().await }).unwrap()
+    };
     let slow = Preset {
         up_bps: 200_000,
         ..Preset::EDGE
     };
-    let proxy = rt
-        .block_on(Proxy::start(server.local_addr(), slow, 7))
+    let proxy = server
+        .run(Proxy::start(server.local_addr(), slow, 7))
         .unwrap();
     let via_proxy = format!("http://{}", proxy.local_addr());
 
@@ -76,16 +75,14 @@ fn killing_sync_midway_loses_nothing_and_duplicates_nothing() {
             p.household_notes = format!("hogar de {} personas; notas {i} {}", i % 7, i * 31);
             store.save_person(&p).unwrap();
         }
-        let code = rt
-            .block_on(server.db.new_enroll_code(&place.municipality_code))
-            .unwrap();
+        let code = server.enroll_code(&place.municipality_code).unwrap();
         reintegra_sync::enroll(&store, &via_proxy, &code, "caja").unwrap();
     }
 
     let mut child = sync_command(device_dir.path(), &via_proxy).spawn().unwrap();
     let started = Instant::now();
     loop {
-        let applied = rt.block_on(server.db.op_count()).unwrap();
+        let applied = op_count();
         if applied > 0 {
             break;
         }
@@ -102,7 +99,7 @@ fn killing_sync_midway_loses_nothing_and_duplicates_nothing() {
     std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let after_kill = rt.block_on(server.db.op_count()).unwrap();
+    let after_kill = op_count();
     assert!(
         after_kill < PERSONS,
         "the kill came too late to test anything ({after_kill})"
@@ -119,7 +116,7 @@ fn killing_sync_midway_loses_nothing_and_duplicates_nothing() {
         .status()
         .unwrap();
     assert!(status.success());
-    assert_eq!(rt.block_on(server.db.op_count()).unwrap(), PERSONS);
+    assert_eq!(op_count(), PERSONS);
 
     let store = LockedStore::open(device_dir.path())
         .unwrap()
@@ -127,9 +124,9 @@ fn killing_sync_midway_loses_nothing_and_duplicates_nothing() {
         .unwrap();
     assert_eq!(store.outbox_len(), 0);
     assert_eq!(store.person_count(), PERSONS as usize);
-    let (_, hasher) = rt
-        .block_on(server.db.state(&place.municipality_code))
-        .unwrap();
+    let db = server.db();
+    let office = place.municipality_code.clone();
+    let (_, hasher) = server.run(async move { db.state(&office).await }).unwrap();
     assert_eq!(
         store
             .state_hasher(&place.municipality_code)
@@ -137,5 +134,4 @@ fn killing_sync_midway_loses_nothing_and_duplicates_nothing() {
             .state_hash(),
         hasher.state_hash()
     );
-    rt.block_on(server.stop()).unwrap();
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use reintegra_api::{today_in_el_salvador, ArrivalInput, CaseQuery, KdfParams, Session};
 use reintegra_core::person::Sex;
 use reintegra_core::territory::Territory;
+use reintegra_server::Background;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
@@ -49,51 +50,16 @@ fn arrival(given: &str) -> ArrivalInput {
     }
 }
 
-struct Server {
-    rt: tokio::runtime::Runtime,
-    running: Option<reintegra_server::Running>,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Server {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let running = rt
-            .block_on(reintegra_server::start(
-                dir.path(),
-                "127.0.0.1:0".parse().unwrap(),
-                None,
-            ))
-            .unwrap();
-        Server {
-            rt,
-            running: Some(running),
-            _dir: dir,
-        }
-    }
-
-    fn url(&self) -> String {
-        self.running.as_ref().unwrap().url()
-    }
-
-    fn code(&self) -> String {
-        let db = &self.running.as_ref().unwrap().db;
-        self.rt.block_on(db.new_enroll_code("*")).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            let _ = self.rt.block_on(r.stop());
-        }
-    }
+/// A real server on port 0 with its data in a temp dir.
+fn server() -> (Background, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Background::start(dir.path(), "127.0.0.1:0".parse().unwrap(), None).unwrap();
+    (server, dir)
 }
 
 #[test]
 fn a_registration_syncs_to_another_device_and_shows_up_in_its_caseload() {
-    let server = Server::start();
+    let (server, _data) = server();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = unlocked(dir_a.path(), "Ana");
     let b = unlocked(dir_b.path(), "Berta");
@@ -108,7 +74,7 @@ fn a_registration_syncs_to_another_device_and_shows_up_in_its_caseload() {
 
     a.register_arrival(&arrival("Rosa"), now()).unwrap();
     let view = a
-        .sync_enroll(&server.url(), &server.code(), "Laptop A")
+        .sync_enroll(&server.url(), &server.enroll_code("*").unwrap(), "Laptop A")
         .unwrap();
     assert!(view.enrolled);
     assert_eq!(view.office_name.as_deref(), Some("Todas las oficinas"));
@@ -127,7 +93,7 @@ fn a_registration_syncs_to_another_device_and_shows_up_in_its_caseload() {
     assert_eq!(a.status().unwrap().last_sync, Some(now()));
     assert!(!a.sync_due(now()), "just synced, nothing waits");
 
-    b.sync_enroll(&server.url(), &server.code(), "Laptop B")
+    b.sync_enroll(&server.url(), &server.enroll_code("*").unwrap(), "Laptop B")
         .unwrap();
     b.sync_now(now(), &mut |_| {}).unwrap();
     let page = b
@@ -145,7 +111,7 @@ fn a_registration_syncs_to_another_device_and_shows_up_in_its_caseload() {
 
 #[test]
 fn failures_are_explained_and_remembered_for_the_screen() {
-    let server = Server::start();
+    let (server, _data) = server();
     let dir = tempfile::tempdir().unwrap();
     let s = unlocked(dir.path(), "Ana");
     let bad = s.sync_enroll("no es una dirección", "X", "d").unwrap_err();
@@ -154,7 +120,8 @@ fn failures_are_explained_and_remembered_for_the_screen() {
     assert_eq!(refused.code(), "refused");
     assert!(refused.to_string().contains("código"), "{refused}");
 
-    s.sync_enroll(&server.url(), &server.code(), "d").unwrap();
+    s.sync_enroll(&server.url(), &server.enroll_code("*").unwrap(), "d")
+        .unwrap();
     let url = server.url();
     drop(server); // the server goes away: the next sync finds no one
     let offline = s.sync_now(now(), &mut |_| {}).unwrap_err();

@@ -17,7 +17,7 @@ use reintegra_core::ids::{DeviceId, UserId};
 use reintegra_core::sync_state::canonical_json;
 use reintegra_core::territory::Territory;
 use reintegra_linksim::{Preset, Proxy};
-use reintegra_server::Running;
+use reintegra_server::Background;
 use reintegra_store::{KdfParams, LockedStore, NewStore, Store};
 use reintegra_sync::{Http, Options};
 use uuid::Uuid;
@@ -51,8 +51,9 @@ const PASS: &str = "clave-segura-bench";
 
 /// Where the server is and how to get enrollment codes.
 struct Target {
+    own: Option<(Background, tempfile::TempDir)>,
+    /// Runs the link simulator.
     rt: tokio::runtime::Runtime,
-    own: Option<(Running, tempfile::TempDir)>,
     url: String,
     upstream: SocketAddr,
     codes: Vec<String>,
@@ -64,17 +65,13 @@ impl Target {
         match &args.endpoint {
             None => {
                 let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-                let running = rt
-                    .block_on(reintegra_server::start(
-                        dir.path(),
-                        SocketAddr::from(([127, 0, 0, 1], 0)),
-                        None,
-                    ))
-                    .map_err(|e| e.to_string())?;
+                let server =
+                    Background::start(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)), None)
+                        .map_err(|e| e.to_string())?;
                 Ok(Target {
-                    url: running.url(),
-                    upstream: running.local_addr(),
-                    own: Some((running, dir)),
+                    url: server.url(),
+                    upstream: server.local_addr(),
+                    own: Some((server, dir)),
                     rt,
                     codes: Vec::new(),
                 })
@@ -102,10 +99,7 @@ impl Target {
 
     fn code(&mut self) -> Result<String, String> {
         match &self.own {
-            Some((running, _)) => self
-                .rt
-                .block_on(running.db.new_enroll_code("*"))
-                .map_err(|e| e.to_string()),
+            Some((server, _)) => server.enroll_code("*").map_err(|e| e.to_string()),
             None => self
                 .codes
                 .pop()
@@ -142,14 +136,6 @@ impl Target {
         self.rt
             .block_on(Proxy::start(self.upstream, preset, seed))
             .map_err(|e| e.to_string())
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        if let Some((running, _)) = self.own.take() {
-            let _ = self.rt.block_on(running.stop());
-        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! hashes of enrollment codes and device tokens are kept; plain HTTP is served only on a
 //! loopback address (anything else needs a certificate: TLS with rustls).
 
+mod background;
 mod db;
 mod error;
 pub mod openapi;
@@ -14,6 +15,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use background::Background;
 pub use db::{valid_office, Db, DeviceInfo, DeviceRow};
 pub use error::ServerError;
 pub use routes::ZSTD_JSON;

@@ -5,40 +5,23 @@
 use std::path::Path;
 
 use reintegra_core::territory::Territory;
+use reintegra_server::Background;
 use reqwest::blocking::{Client, RequestBuilder};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 struct Server {
-    rt: tokio::runtime::Runtime,
-    running: Option<reintegra_server::Running>,
+    server: Background,
     url: String,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            let _ = self.rt.block_on(r.stop());
-        }
-    }
-}
-
 fn server() -> Server {
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::TempDir::new().unwrap();
-    let running = rt
-        .block_on(reintegra_server::start(
-            dir.path(),
-            "127.0.0.1:0".parse().unwrap(),
-            None,
-        ))
-        .unwrap();
-    let url = running.url();
+    let server = Background::start(dir.path(), "127.0.0.1:0".parse().unwrap(), None).unwrap();
     Server {
-        rt,
-        running: Some(running),
-        url,
+        url: server.url(),
+        server,
         _dir: dir,
     }
 }
@@ -46,17 +29,17 @@ fn server() -> Server {
 impl Server {
     /// The device id a token was enrolled with.
     fn device_of(&self, token: &str) -> Uuid {
-        let db = &self.running.as_ref().unwrap().db;
-        self.rt
-            .block_on(db.device_by_token(token))
+        let db = self.server.db();
+        let token = token.to_string();
+        self.server
+            .run(async move { db.device_by_token(&token).await })
             .unwrap()
             .id
             .as_uuid()
     }
 
     fn enroll(&self, office: &str) -> String {
-        let db = &self.running.as_ref().unwrap().db;
-        let code = self.rt.block_on(db.new_enroll_code(office)).unwrap();
+        let code = self.server.enroll_code(office).unwrap();
         let answer: Value = Client::new()
             .post(format!("{}/v1/enroll", self.url))
             .body(
@@ -68,6 +51,16 @@ impl Server {
             .json()
             .unwrap();
         answer["device_token"].as_str().unwrap().to_string()
+    }
+
+    fn state(&self, token: &str) -> Value {
+        Client::new()
+            .get(format!("{}/v1/state", self.url))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
     }
 }
 
@@ -203,14 +196,7 @@ fn ops_of_another_device_or_office_are_refused_whole() {
         .find(|p| p.municipality_code != place.municipality_code)
         .unwrap();
     let token = s.enroll(&place.municipality_code);
-    let state: Value = c
-        .get(format!("{}/v1/state", s.url))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(state["seq"], 0);
+    assert_eq!(s.state(&token)["seq"], 0);
     let op = |device: Uuid, district: &str| {
         json!({
             "op_id": Uuid::now_v7(), "author": Uuid::now_v7(), "device": device,
@@ -251,14 +237,11 @@ fn ops_of_another_device_or_office_are_refused_whole() {
     let body: Value = response.json().unwrap();
     assert_eq!(body["code"], "out_of_scope");
     assert_eq!(body["op_ids"], json!([outside["op_id"]]));
-    let state: Value = c
-        .get(format!("{}/v1/state", s.url))
-        .bearer_auth(&token)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(state["seq"], 0, "nothing of a refused batch is applied");
+    assert_eq!(
+        s.state(&token)["seq"],
+        0,
+        "nothing of a refused batch is applied"
+    );
 }
 
 #[test]

@@ -61,8 +61,7 @@ fn run(seed: u64) {
     let (district, office) = office_place(2);
     let proxies: Vec<Proxy> = (0..3)
         .map(|i| {
-            net.rt
-                .block_on(Proxy::start(net.addr(), chaotic(), seed * 10 + i))
+            net.block_on(Proxy::start(net.addr(), chaotic(), seed * 10 + i))
                 .unwrap()
         })
         .collect();

@@ -9,6 +9,7 @@ use common::*;
 use reintegra_proto::{
     pack_ops, Outcome, PullResponse, PushResponse, ResolveRequest, Version, BATCH_BYTES,
 };
+use reintegra_server::Background;
 use reintegra_sync::{Exchange, Http, SyncError, Transport};
 
 #[test]
@@ -220,7 +221,10 @@ fn a_revoked_device_is_told_so() {
     let (_, office) = office_place(0);
     let a = net.device(1, &office, &net.url());
     let id = a.store.device().to_string();
-    assert!(net.rt.block_on(net.server().db.revoke_device(&id)).unwrap());
+    let db = net.server.db();
+    assert!(net
+        .block_on(async move { db.revoke_device(&id).await })
+        .unwrap());
     let err = sync(&a).unwrap_err();
     assert_eq!(err.code(), "device_revoked");
 }
@@ -247,14 +251,9 @@ fn a_pulled_page_is_applied_at_speed() {
 
 #[test]
 fn tls_is_served_with_a_certificate_and_an_untrusted_one_is_reported_as_such() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::TempDir::new().unwrap();
     // Without a certificate, only loopback.
-    let refused = rt.block_on(reintegra_server::start(
-        dir.path(),
-        "0.0.0.0:0".parse().unwrap(),
-        None,
-    ));
+    let refused = Background::start(dir.path(), "0.0.0.0:0".parse().unwrap(), None);
     assert!(matches!(
         refused,
         Err(reintegra_server::StartError::PlainHttpOutsideLoopback(_))
@@ -264,16 +263,15 @@ fn tls_is_served_with_a_certificate_and_an_untrusted_one_is_reported_as_such() {
     let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
-    let server = rt
-        .block_on(reintegra_server::start(
-            &dir.path().join("data"),
-            "127.0.0.1:0".parse().unwrap(),
-            Some(reintegra_server::Tls {
-                cert: cert_path,
-                key: key_path,
-            }),
-        ))
-        .unwrap();
+    let server = Background::start(
+        &dir.path().join("data"),
+        "127.0.0.1:0".parse().unwrap(),
+        Some(reintegra_server::Tls {
+            cert: cert_path,
+            key: key_path,
+        }),
+    )
+    .unwrap();
     let url = format!("https://localhost:{}", server.local_addr().port());
     // A self-signed certificate is not trusted: the device says so and sends nothing.
     let http = Http::new(&url, None).unwrap();
@@ -294,5 +292,4 @@ fn tls_is_served_with_a_certificate_and_an_untrusted_one_is_reported_as_such() {
         .unwrap();
     let answer = client.get(format!("{url}/v1/state")).send().unwrap();
     assert_eq!(answer.status().as_u16(), 401);
-    rt.block_on(server.stop()).unwrap();
 }

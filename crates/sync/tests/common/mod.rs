@@ -7,7 +7,7 @@ use chrono::{TimeZone, Utc};
 use reintegra_core::ids::{DeviceId, PersonId, UserId};
 use reintegra_core::person::Person;
 use reintegra_core::territory::Territory;
-use reintegra_server::Running;
+use reintegra_server::Background;
 use reintegra_store::{KdfParams, LockedStore, NewStore, Store};
 use reintegra_sync::{Http, Options, Report, SyncError};
 use tempfile::TempDir;
@@ -17,17 +17,8 @@ pub const LOGIN: &str = "ana";
 pub const PASS: &str = "contraseña segura 1";
 
 pub struct Net {
-    pub rt: tokio::runtime::Runtime,
-    pub server: Option<Running>,
+    pub server: Background,
     _dir: TempDir,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            let _ = self.rt.block_on(server.stop());
-        }
-    }
 }
 
 pub struct Device {
@@ -42,47 +33,35 @@ pub fn office_place(n: usize) -> (String, String) {
 }
 
 pub fn net() -> Net {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     let dir = TempDir::new().unwrap();
-    let server = rt
-        .block_on(reintegra_server::start(
-            dir.path(),
-            "127.0.0.1:0".parse().unwrap(),
-            None,
-        ))
-        .unwrap();
-    Net {
-        rt,
-        server: Some(server),
-        _dir: dir,
-    }
+    let server = Background::start(dir.path(), "127.0.0.1:0".parse().unwrap(), None).unwrap();
+    Net { server, _dir: dir }
 }
 
 impl Net {
-    pub fn server(&self) -> &Running {
-        self.server.as_ref().unwrap()
-    }
-
     pub fn addr(&self) -> SocketAddr {
-        self.server().local_addr()
+        self.server.local_addr()
     }
 
     pub fn url(&self) -> String {
-        self.server().url()
+        self.server.url()
     }
 
     pub fn code(&self, office: &str) -> String {
-        self.rt
-            .block_on(self.server().db.new_enroll_code(office))
-            .unwrap()
+        self.server.enroll_code(office).unwrap()
     }
 
     pub fn op_count(&self) -> u64 {
-        self.rt.block_on(self.server().db.op_count()).unwrap()
+        let db = self.server.db();
+        self.server.run(async move { db.op_count().await }).unwrap()
+    }
+
+    /// Runs async work (a link simulator) on the server's runtime.
+    pub fn block_on<F: std::future::Future + Send>(&self, f: F) -> F::Output
+    where
+        F::Output: Send,
+    {
+        self.server.run(f)
     }
 
     /// A new device store enrolled for `office` at `endpoint` (the server or a proxy).
