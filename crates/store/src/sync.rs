@@ -120,7 +120,8 @@ impl Store {
             let _w = self.write_lock();
             let mut batch = sled::Batch::default();
             let mut n = 0;
-            for op_id in op_ids {
+            let unique: HashSet<&Uuid> = op_ids.iter().collect();
+            for op_id in unique {
                 if let Some(seq) = self.db.get(opid_key_of(*op_id))? {
                     batch.remove(&outbox_key_of(be_u64(&seq)?, *op_id));
                     batch.remove(&opid_key_of(*op_id));
@@ -346,6 +347,9 @@ impl Store {
                 let new = match (change.action, &old) {
                     // The common case of a download: a new record, taken as it came.
                     (Action::Create { record }, None) => Some(record),
+                    // Fields of a record this device never had (a case re-routed to its
+                    // office): not a record yet; the state-hash check brings it whole.
+                    (Action::Update { .. }, None) => continue,
                     (action, _) => Change { action, ..change }.apply(old.clone()),
                 };
                 if new == old {

@@ -293,3 +293,30 @@ fn tls_is_served_with_a_certificate_and_an_untrusted_one_is_reported_as_such() {
     let answer = client.get(format!("{url}/v1/state")).send().unwrap();
     assert_eq!(answer.status().as_u16(), 401);
 }
+
+#[test]
+fn a_case_rerouted_to_an_office_reaches_it_whole_through_repair() {
+    let net = net();
+    let (here, office) = office_place(0);
+    let (elsewhere, _) = office_place(1);
+    let reception = net.device(1, "*", &net.url());
+    let office_device = net.device(2, &office, &net.url());
+    let mut person = new_person("Ruta", &elsewhere);
+    reception.store.save_person(&person).unwrap();
+    sync(&reception).unwrap();
+    sync(&office_device).unwrap();
+    assert_eq!(
+        office_device.store.person_count(),
+        0,
+        "not this office's case yet"
+    );
+
+    // Reception re-routes the case to this office: only the destination changes in that op.
+    person.destination_district = here;
+    reception.store.save_person(&person).unwrap();
+    sync(&reception).unwrap();
+    let report = sync(&office_device).unwrap();
+    assert_eq!(report.buckets_repaired, 1, "{report:?}");
+    assert_eq!(office_device.store.person(person.id).unwrap(), Some(person));
+    assert_eq!(local_hash(&office_device), net.server_hash(&office_device));
+}
