@@ -21,30 +21,39 @@ pub(crate) fn may_edit_directory(user: &User) -> Result<()> {
     }
 }
 
-/// Sample providers for training; each says it is an example in its name too.
+/// The ids of the sample providers: a UUIDv7-shaped constant (2024-01-01) plus 1, 2, 3.
+const EXAMPLE_IDS: u128 = 0x018c_c251_f400_7000_8000_0000_0000_0000;
+
+/// Sample providers for training; each says it is an example in its name too. Their ids are
+/// fixed, so every device seeds the same three records and sync does not multiply them.
 fn examples() -> Vec<ServiceProvider> {
-    let sample =
-        |name: &str, institution: &str, services: Vec<ServiceType>, fields: Vec<PersonField>| {
-            ServiceProvider {
-                id: ProviderId::new(Uuid::now_v7()),
-                name: format!("{name} (ejemplo)"),
-                institution: institution.into(),
-                service_types: services,
-                municipalities_served: Vec::new(),
-                contact: ProviderContact::default(),
-                required_fields: fields,
-                example: true,
-            }
-        };
+    let sample = |n: u128,
+                  name: &str,
+                  institution: &str,
+                  services: Vec<ServiceType>,
+                  fields: Vec<PersonField>| {
+        ServiceProvider {
+            id: ProviderId::new(Uuid::from_u128(EXAMPLE_IDS + n)),
+            name: format!("{name} (ejemplo)"),
+            institution: institution.into(),
+            service_types: services,
+            municipalities_served: Vec::new(),
+            contact: ProviderContact::default(),
+            required_fields: fields,
+            example: true,
+        }
+    };
     use PersonField::*;
     vec![
         sample(
+            1,
             "Atención psicosocial",
             "Unidad de salud mental",
             vec![ServiceType::Psychosocial],
             vec![GivenNames, Surnames, Phone, Sex, BirthDate],
         ),
         sample(
+            2,
             "Formación vocacional",
             "Centro de formación técnica",
             vec![ServiceType::Vocational, ServiceType::Employment],
@@ -58,6 +67,7 @@ fn examples() -> Vec<ServiceProvider> {
             ],
         ),
         sample(
+            3,
             "Emprendimiento y capital semilla",
             "Programa de emprendimiento",
             vec![ServiceType::Entrepreneurship],

@@ -106,6 +106,11 @@ fn a_registration_syncs_to_another_device_and_shows_up_in_its_caseload() {
         )
         .unwrap();
     assert_eq!(page.rows.len(), 1, "the pulled person is in B's caseload");
+    assert_eq!(
+        b.providers().unwrap().len(),
+        3,
+        "both devices seeded the same sample providers: sync does not multiply them"
+    );
     assert!(b.sync_conflicts().unwrap().is_empty());
 }
 
