@@ -96,7 +96,7 @@ impl Db {
     /// Opens (creating if needed) the database in `dir`.
     pub async fn open(dir: &Path) -> Result<Db, ServerError> {
         std::fs::create_dir_all(dir)
-            .map_err(|e| ServerError::BadRequest(format!("{}: {e}", dir.display())))?;
+            .map_err(|e| ServerError::DataDir(format!("{}: {e}", dir.display())))?;
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(dir.join("reintegra-server.sqlite"))
             .create_if_missing(true)
@@ -112,7 +112,7 @@ impl Db {
             .await?
         {
             Some(row) => Uuid::parse_str(row.get::<&str, _>(0))
-                .map_err(|_| ServerError::BadRequest("server_id dañado".into()))?,
+                .map_err(|_| ServerError::Corrupt("server_id".into()))?,
             None => {
                 let id = Uuid::now_v7();
                 sqlx::query("INSERT INTO meta (key, value) VALUES ('server_id', ?)")
@@ -411,7 +411,7 @@ impl Db {
             let hash: [u8; 32] = row
                 .get::<&[u8], _>(1)
                 .try_into()
-                .map_err(|_| ServerError::BadRequest("hash dañado".into()))?;
+                .map_err(|_| ServerError::Corrupt("hash".into()))?;
             hasher.add(id, hash);
         }
         Ok((seq, hasher))
@@ -718,17 +718,16 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ServerError> {
-    serde_json::from_str(text)
-        .map_err(|e| ServerError::BadRequest(format!("dato guardado ilegible: {e}")))
+    serde_json::from_str(text).map_err(|e| ServerError::Corrupt(e.to_string()))
 }
 
 fn uuid_of(bytes: &[u8]) -> Result<Uuid, ServerError> {
-    Uuid::from_slice(bytes).map_err(|_| ServerError::BadRequest("id dañado".into()))
+    Uuid::from_slice(bytes).map_err(|_| ServerError::Corrupt("id".into()))
 }
 
 fn kind_of(code: i64) -> Result<EntityKind, ServerError> {
     u8::try_from(code)
         .ok()
         .and_then(EntityKind::from_code)
-        .ok_or_else(|| ServerError::BadRequest("tipo de registro desconocido".into()))
+        .ok_or_else(|| ServerError::Corrupt("tipo de registro".into()))
 }

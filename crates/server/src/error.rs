@@ -32,6 +32,10 @@ pub enum ServerError {
     AlreadyResolved,
     #[error("error de la base de datos del servidor: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("un dato guardado en el servidor está dañado: {0}")]
+    Corrupt(String),
+    #[error("no se pudo usar la carpeta de datos: {0}")]
+    DataDir(String),
 }
 
 fn ids(ids: &[Uuid]) -> String {
@@ -56,6 +60,8 @@ impl ServerError {
             ServerError::NotFound => "not_found",
             ServerError::AlreadyResolved => "already_resolved",
             ServerError::Database(_) => "database",
+            ServerError::Corrupt(_) => "corrupt",
+            ServerError::DataDir(_) => "data_dir",
         }
     }
 
@@ -73,6 +79,7 @@ impl ServerError {
             }
             ServerError::AlreadyResolved => StatusCode::CONFLICT,
             ServerError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServerError::Corrupt(_) | ServerError::DataDir(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

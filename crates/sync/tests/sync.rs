@@ -320,3 +320,34 @@ fn a_case_rerouted_to_an_office_reaches_it_whole_through_repair() {
     assert_eq!(office_device.store.person(person.id).unwrap(), Some(person));
     assert_eq!(local_hash(&office_device), net.server_hash(&office_device));
 }
+
+#[test]
+fn the_whole_single_form_is_served_as_json() {
+    let net = net();
+    let (district, office) = office_place(0);
+    let a = net.device(1, &office, &net.url());
+    let person = new_person("Formulario", &district);
+    a.store.save_person(&person).unwrap();
+    let referral = reintegra_core::referral::Referral::propose(
+        reintegra_core::ids::ReferralId::new(uuid::Uuid::now_v7()),
+        person.id,
+        reintegra_core::referral::ServiceType::Psychosocial,
+        person.created_at,
+        a.store.user(),
+    );
+    a.store.save_referral(&referral).unwrap();
+    sync(&a).unwrap();
+    let token = a.store.sync_settings().unwrap().unwrap().device_token;
+    let body = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/forms/{}", net.url(), person.id.as_uuid()))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let form: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(form["v"], 1);
+    assert_eq!(form["person"]["given_names"], "Formulario");
+    assert_eq!(form["referrals"][0]["service_type"], "psychosocial");
+    assert_eq!(form["follow_ups"], serde_json::json!([]));
+}
