@@ -48,6 +48,10 @@ pub enum SyncError {
     BadEndpoint(String),
     #[error("este dispositivo no está inscrito: configure el servidor e inscríbalo con un código")]
     NotEnrolled,
+    #[error(
+        "el servidor no confirmó ninguno de los {0} cambios enviados; avise a la administración"
+    )]
+    Stuck(usize),
     #[error(transparent)]
     Store(#[from] reintegra_store::Error),
 }
@@ -69,6 +73,7 @@ impl SyncError {
             SyncError::Protocol(_) => "protocol",
             SyncError::BadEndpoint(_) => "bad_endpoint",
             SyncError::NotEnrolled => "not_enrolled",
+            SyncError::Stuck(_) => "stuck",
             SyncError::Store(_) => "store",
         }
     }
@@ -233,11 +238,19 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
     }
 
     fn push(&mut self) -> Result<(), SyncError> {
+        let mut waiting = usize::MAX;
         loop {
             let outbox = self.store.outbox(OUTBOX_ROUND)?;
             if outbox.is_empty() {
                 return Ok(());
             }
+            // Every round acknowledges or quarantines something, or the server is not
+            // answering for the ops it gets: stop rather than send them forever.
+            let left = self.store.outbox_len();
+            if left >= waiting {
+                return Err(SyncError::Stuck(left));
+            }
+            waiting = left;
             let ops: Vec<_> = outbox.into_iter().map(|e| e.op).collect();
             let batches = planner::push_batches(&ops, self.options.batch_bytes);
             self.report.progress.batches_to_send += batches.len() as u32;

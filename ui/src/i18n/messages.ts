@@ -415,6 +415,7 @@ export const es = {
   "error.bad_endpoint": "Esa dirección de servidor no es válida (https://…).",
   "error.not_enrolled": "Este equipo no está inscrito: configure el servidor e inscríbalo con un código.",
   "error.sync_running": "Ya hay una sincronización en curso; espere a que termine.",
+  "error.stuck": "El servidor no confirmó los cambios enviados; se guardan y se reintentará. Avise a la administración si sigue pasando.",
 } as const;
 
 export type MessageKey = keyof typeof es;
@@ -834,6 +835,7 @@ export const en: Messages = {
   "error.bad_endpoint": "That server address is not valid (https://…).",
   "error.not_enrolled": "This device is not enrolled: set the server and enroll it with a code.",
   "error.sync_running": "A sync is already running; wait for it to finish.",
+  "error.stuck": "The server did not confirm the changes sent; they are kept and will be retried. Tell the administrator if it keeps happening.",
 };
 
 export const dictionaries = { es, en } as const;
