@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(long, default_value_t = 10)]
     lossy_runs: u64,
     /// An already running server (http://host:port, or a proxy in front of one) instead of
-    /// starting one here. Needs --code (office `*`) for each of the 4 devices.
+    /// starting one here. Needs one --code (office `*`) per device: 3 + --lossy-runs.
     #[arg(long)]
     endpoint: Option<String>,
     /// One-time enrollment codes for --endpoint.
@@ -103,7 +103,7 @@ impl Target {
             None => self
                 .codes
                 .pop()
-                .ok_or_else(|| "not enough --code values for --endpoint (4 needed)".into()),
+                .ok_or_else(|| "not enough --code values for --endpoint (3 + --lossy-runs needed)".into()),
         }
     }
 
