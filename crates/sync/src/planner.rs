@@ -41,16 +41,11 @@ pub fn read_push_results(results: &[OpResult]) -> PushOutcome {
     out
 }
 
-/// Whether to compare bucket hashes: only when nothing is in flight either way (the outbox is
-/// empty and the device has pulled everything) and the state hashes still differ.
-pub fn needs_repair(
-    outbox_len: usize,
-    cursor: u64,
-    server_seq: u64,
-    local_hash: &str,
-    server_hash: &str,
-) -> bool {
-    outbox_len == 0 && cursor == server_seq && local_hash != server_hash
+/// Whether the device's copy should equal the server's, so that different state hashes mean
+/// divergence: nothing is in flight either way (the outbox is empty and the device has pulled
+/// everything the server has).
+pub fn comparable(outbox_len: usize, cursor: u64, server_seq: u64) -> bool {
+    outbox_len == 0 && cursor == server_seq
 }
 
 /// The buckets whose hashes differ.
@@ -123,11 +118,10 @@ mod tests {
     }
 
     #[test]
-    fn repair_only_when_quiet_and_different() {
-        assert!(needs_repair(0, 5, 5, "a", "b"));
-        assert!(!needs_repair(1, 5, 5, "a", "b"));
-        assert!(!needs_repair(0, 4, 5, "a", "b"));
-        assert!(!needs_repair(0, 5, 5, "a", "a"));
+    fn copies_are_compared_only_when_nothing_is_in_flight() {
+        assert!(comparable(0, 5, 5));
+        assert!(!comparable(1, 5, 5));
+        assert!(!comparable(0, 4, 5));
         let local: Vec<String> = (0..256).map(|i| i.to_string()).collect();
         let mut remote = local.clone();
         remote[3] = "x".into();
