@@ -90,7 +90,7 @@ pub fn start_background_sync<R: Runtime>(app: AppHandle<R>) {
             let Ok(session) = state.get() else { return };
             if session.sync_due(crate::clock::now()) {
                 // The outcome (or the error) is on the screen and the status bar, which poll.
-                let _ = session.sync_now(crate::clock::now(), &mut |_| {});
+                let _ = session.sync_in_background(crate::clock::now());
             }
             std::thread::sleep(AUTO_SYNC_EVERY);
         }

@@ -27,6 +27,8 @@ const RESYNC_AFTER_MS: i64 = 5 * 60 * 1000;
 #[derive(Debug, Default)]
 pub(crate) struct SyncStatus {
     running: AtomicBool,
+    /// A sync of this session compared the state hashes already.
+    verified: AtomicBool,
     last_error: Mutex<Option<SyncFailure>>,
 }
 
@@ -222,20 +224,37 @@ impl Session {
         now: DateTime<Utc>,
         on_progress: &mut dyn FnMut(&Progress),
     ) -> Result<SyncView> {
+        self.sync_with(now, true, on_progress)
+    }
+
+    /// The sync the app starts by itself: like [`Session::sync_now`], but the copies are
+    /// compared (every record hashed) only once per session or when the pull brought changes.
+    pub fn sync_in_background(&self, now: DateTime<Utc>) -> Result<SyncView> {
+        let verify = !self.sync_status().verified.load(Ordering::SeqCst);
+        self.sync_with(now, verify, &mut |_| {})
+    }
+
+    fn sync_with(
+        &self,
+        now: DateTime<Utc>,
+        verify: bool,
+        on_progress: &mut dyn FnMut(&Progress),
+    ) -> Result<SyncView> {
         let (store, _) = self.shared_store()?;
         let status = self.sync_status();
         if status.running.swap(true, Ordering::SeqCst) {
             return Err(ApiError::SyncRunning);
         }
+        let options = Options {
+            verify,
+            ..Options::default()
+        };
         let result = reintegra_sync::http_for(&store).and_then(|(transport, _)| {
-            reintegra_sync::sync(
-                &store,
-                &transport,
-                &Options::default(),
-                now_ms(now),
-                on_progress,
-            )
+            reintegra_sync::sync(&store, &transport, &options, now_ms(now), on_progress)
         });
+        if result.is_ok() && verify {
+            status.verified.store(true, Ordering::SeqCst);
+        }
         status.running.store(false, Ordering::SeqCst);
         match result {
             Ok(report) => {

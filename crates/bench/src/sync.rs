@@ -100,10 +100,9 @@ impl Target {
     fn code(&mut self) -> Result<String, String> {
         match &self.own {
             Some((server, _)) => server.enroll_code("*").map_err(|e| e.to_string()),
-            None => self
-                .codes
-                .pop()
-                .ok_or_else(|| "not enough --code values for --endpoint (3 + --lossy-runs needed)".into()),
+            None => self.codes.pop().ok_or_else(|| {
+                "not enough --code values for --endpoint (3 + --lossy-runs needed)".into()
+            }),
         }
     }
 
@@ -216,9 +215,13 @@ pub fn run(args: Args) -> Result<(), String> {
     let (floor, n) = floor_bytes(&device)?;
     let floor_t = floor_secs(floor, preset.down_bps, &preset);
     let apply_secs = report.apply_micros as f64 / 1e6;
+    let t = Instant::now();
+    device.state_hasher("*").map_err(|e| e.to_string())?;
+    let hash_ms = t.elapsed().as_secs_f64() * 1000.0;
     println!(
         "bootstrap {n} persons on 3g: down {down} B (floor {floor} B, {:.2}× ≤ 1.25), up {up} B, \
-         {secs:.2} s (floor {floor_t:.2} s, {:.2}× ≤ 1.5); {} pages; local apply {:.0} records/s (≥ 20000)",
+         {secs:.2} s (floor {floor_t:.2} s, {:.2}× ≤ 1.5); {} pages; local apply {:.0} records/s (≥ 20000); \
+         state hash of the device's copy {hash_ms:.0} ms",
         down as f64 / floor as f64,
         secs / floor_t,
         report.progress.pages_received,

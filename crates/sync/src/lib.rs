@@ -99,6 +99,9 @@ pub struct Options {
     pub attempts: u32,
     pub backoff_base_ms: u64,
     pub backoff_max_ms: u64,
+    /// Compare state hashes even when the pull brought nothing (hashing opens every record:
+    /// a background sync does it once per session, a sync by hand always).
+    pub verify: bool,
 }
 
 impl Default for Options {
@@ -108,6 +111,7 @@ impl Default for Options {
             attempts: 6,
             backoff_base_ms: 500,
             backoff_max_ms: 30_000,
+            verify: true,
         }
     }
 }
@@ -405,7 +409,9 @@ pub fn sync<T: Transport + Sync>(
     let (mut run, settings) = Run::new(store, transport, options, on_progress)?;
     run.push()?;
     run.pull()?;
-    run.repair(&settings.office)?;
+    if options.verify || run.report.progress.changes_pulled > 0 {
+        run.repair(&settings.office)?;
+    }
     store.set_last_sync_ms(now_ms)?;
     run.progress("done");
     Ok(run.report)
