@@ -240,9 +240,13 @@ impl Store {
 
     /// The state hash of the records this device holds in `office`'s scope.
     pub fn state_hasher(&self, office: &str) -> Result<StateHasher> {
+        let records = self.scoped_records(office)?;
+        let hashes = parallel_map(&records, |(entity, id, value)| {
+            Ok((*id, sync_state::record_hash(*entity, *id, value)))
+        })?;
         let mut hasher = StateHasher::default();
-        for (entity, id, value) in self.scoped_records(office)? {
-            hasher.add(id, sync_state::record_hash(entity, id, &value));
+        for (id, hash) in hashes {
+            hasher.add(id, hash);
         }
         Ok(hasher)
     }
@@ -250,23 +254,14 @@ impl Store {
     /// Every record in `office`'s scope, as JSON (audit entries never: they only go up).
     fn scoped_records(&self, office: &str) -> Result<Vec<(EntityKind, Uuid, Value)>> {
         guarded(|| {
-            let mut all = Vec::new();
+            let mut sealed = Vec::new();
             for item in self.db.scan_prefix([P_RECORD]) {
-                let (key, sealed) = item?;
-                let entity = key
-                    .get(1)
-                    .and_then(|c| EntityKind::from_code(*c))
-                    .ok_or_else(|| Error::Corrupt("bad record key".into()))?;
-                if entity == EntityKind::Audit {
-                    continue;
+                let (key, value) = item?;
+                if key.get(1) != Some(&EntityKind::Audit.code()) {
+                    sealed.push((key, value));
                 }
-                let id = Uuid::from_slice(key.get(2..18).unwrap_or_default())
-                    .map_err(|_| Error::Corrupt("bad record key".into()))?;
-                let plain = self.keys.open(&key, &sealed)?;
-                let value: Value = serde_json::from_slice(plain.get(8..).unwrap_or_default())
-                    .map_err(|_| Error::Corrupt("a stored record is not JSON".into()))?;
-                all.push((entity, id, value));
             }
+            let mut all = parallel_map(&sealed, |(key, value)| self.open_record(key, value))?;
             let person_office: HashMap<Uuid, String> = all
                 .iter()
                 .filter_map(
@@ -287,6 +282,20 @@ impl Store {
             });
             Ok(all)
         })
+    }
+
+    /// A record's kind, id and JSON from its key and sealed value.
+    fn open_record(&self, key: &[u8], sealed: &[u8]) -> Result<(EntityKind, Uuid, Value)> {
+        let entity = key
+            .get(1)
+            .and_then(|c| EntityKind::from_code(*c))
+            .ok_or_else(|| Error::Corrupt("bad record key".into()))?;
+        let id = Uuid::from_slice(key.get(2..18).unwrap_or_default())
+            .map_err(|_| Error::Corrupt("bad record key".into()))?;
+        let plain = self.keys.open(key, sealed)?;
+        let value: Value = serde_json::from_slice(plain.get(8..).unwrap_or_default())
+            .map_err(|_| Error::Corrupt("a stored record is not JSON".into()))?;
+        Ok((entity, id, value))
     }
 
     /// Which records and fields have ops waiting in the outbox.
@@ -423,31 +432,7 @@ impl Store {
 
     /// The sealed record and index entries of each planned write (None for a delete).
     fn seal_all(&self, planned: &[Planned]) -> Result<Vec<Option<Sealed>>> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-        if threads < 2 || planned.len() < PARALLEL_MIN {
-            return planned.iter().map(|p| self.seal_one(p)).collect();
-        }
-        let per_thread = planned.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let parts: Vec<_> = planned
-                .chunks(per_thread)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|p| self.seal_one(p))
-                            .collect::<Result<Vec<_>>>()
-                    })
-                })
-                .collect();
-            let mut out = Vec::with_capacity(planned.len());
-            for part in parts {
-                out.extend(
-                    part.join()
-                        .map_err(|_| Error::Corrupt("a record could not be sealed".into()))??,
-                );
-            }
-            Ok(out)
-        })
+        parallel_map(planned, |plan| self.seal_one(plan))
     }
 
     fn seal_one(&self, plan: &Planned) -> Result<Option<Sealed>> {
@@ -475,8 +460,35 @@ struct Planned {
 /// A record ready to write: sealed bytes and its index entries.
 type Sealed = (Vec<u8>, Vec<Entry>);
 
-/// Below this many writes, sealing on one thread is faster than starting others.
+/// Below this many items, one thread is faster than starting others.
 const PARALLEL_MIN: usize = 128;
+
+/// `f` over `items` on every core (up to 4), results in order; the first error wins.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if threads < 2 || items.len() < PARALLEL_MIN {
+        return items.iter().map(&f).collect();
+    }
+    let per_thread = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = items
+            .chunks(per_thread)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Result<Vec<R>>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for part in parts {
+            out.extend(
+                part.join()
+                    .map_err(|_| Error::Corrupt("a worker thread failed".into()))??,
+            );
+        }
+        Ok(out)
+    })
+}
 
 /// The part of a remote change that does not touch local edits still in the outbox.
 fn keep_local_edits(
