@@ -125,9 +125,9 @@ enum Command {
         /// Carpeta de datos de la aplicación (el almacén cifrado).
         #[arg(long)]
         data: PathBuf,
-        /// Usuario que desbloquea el almacén.
+        /// Usuario que desbloquea el almacén (o REINTEGRA_USER).
         #[arg(long)]
-        user: String,
+        user: Option<String>,
         /// Dirección del servidor (https://…); cambia la guardada.
         #[arg(long)]
         endpoint: Option<String>,
@@ -170,7 +170,9 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<(), String> {
         } => sync::run(
             sync::SyncArgs {
                 data: &data,
-                user: &user,
+                user: &user.or_else(|| std::env::var(sync::USER_ENV).ok()).ok_or(
+                    "falta --user (o REINTEGRA_USER): el usuario que desbloquea el almacén",
+                )?,
                 endpoint: endpoint.as_deref(),
                 enroll: enroll.as_deref(),
                 device_name: &device_name,

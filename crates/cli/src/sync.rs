@@ -9,6 +9,8 @@ use reintegra_sync::{Options, Progress};
 
 /// Where the passphrase comes from when there is no terminal to ask.
 pub const PASSPHRASE_ENV: &str = "REINTEGRA_PASSPHRASE";
+/// The user, when `--user` is not given.
+pub const USER_ENV: &str = "REINTEGRA_USER";
 
 pub struct SyncArgs<'a> {
     pub data: &'a Path,
