@@ -135,3 +135,33 @@ fn failures_are_explained_and_remembered_for_the_screen() {
     assert_eq!(view.last_error.map(|e| e.code), Some("offline".to_string()));
     assert!(!view.running);
 }
+
+#[test]
+fn a_refused_change_is_listed_with_whose_it_is_and_why() {
+    let (server, _data) = server();
+    let dir = tempfile::tempdir().unwrap();
+    let s = unlocked(dir.path(), "Ana");
+    // This device serves another municipality than the arrival's destination.
+    let destination = Territory::el_salvador().prioritized().next().unwrap();
+    let other_office = Territory::el_salvador()
+        .prioritized()
+        .find(|p| p.municipality_code != destination.municipality_code)
+        .unwrap()
+        .municipality_code
+        .clone();
+    s.register_arrival(&arrival("Rosa"), now()).unwrap();
+    let code = server.enroll_code(&other_office).unwrap();
+    s.sync_enroll(&server.url(), &code, "Oficina").unwrap();
+    let view = s.sync_now(now(), &mut |_| {}).unwrap();
+    assert_eq!(view.pending_changes, 0, "the rest kept flowing");
+    // Only the form is refused: the audit trail of its registration goes up like any other.
+    assert_eq!(view.quarantined.len(), 1, "{:?}", view.quarantined);
+    let refused = &view.quarantined[0];
+    assert_eq!(refused.label, "Rosa Pérez");
+    assert_eq!(refused.code, "out_of_scope");
+    assert!(
+        refused.reason.contains("fuera de la oficina"),
+        "{}",
+        refused.reason
+    );
+}

@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS conflicts (
 /// `*` everything but server-only records.
 const VISIBLE: &str = "(office IS NULL OR office = ?1 OR (?1 = '*' AND office <> '!'))";
 
+/// Whether a device of `office` may push ops on a record of `record_office`: the records it
+/// sees, and records only the server keeps (every device sends its own audit trail up).
+fn may_write(office: &str, record_office: Option<&str>) -> bool {
+    record_office == Some(SERVER_ONLY) || sync_state::office_sees(office, record_office)
+}
+
 /// An enrolled device, as a request's token resolves it.
 #[derive(Debug, Clone)]
 pub struct DeviceRow {
@@ -283,7 +289,7 @@ impl Db {
             let mut stored = load_record(&mut tx, op.change.entity, op.change.id).await?;
             let office_before = stored.as_ref().map(|s| s.office.clone());
             if let Some(Some(office)) = &office_before {
-                if !sync_state::office_sees(&device.office, Some(office)) {
+                if !may_write(&device.office, Some(office)) {
                     outside.push(op.op_id);
                     continue;
                 }
@@ -301,9 +307,7 @@ impl Db {
                 continue;
             }
             let office = office_of(&mut tx, op.change.entity, &state).await?;
-            if office_before.is_none()
-                && !sync_state::office_sees(&device.office, office.as_deref())
-            {
+            if office_before.is_none() && !may_write(&device.office, office.as_deref()) {
                 outside.push(op.op_id);
                 continue;
             }
