@@ -269,91 +269,13 @@ impl Db {
                     op.op_id
                 )));
             }
-            if Hlc::is_too_far_ahead(&op.hlc, now_ms()) {
-                results.push(OpResult {
+            match apply_one(&mut tx, device, op, &mut seq).await? {
+                Some(outcome) => results.push(OpResult {
                     op_id: op.op_id,
-                    outcome: Outcome::Rejected {
-                        code: "clock_ahead".into(),
-                        reason: "el reloj de este dispositivo está adelantado: corrija la fecha y la hora y vuelva a sincronizar".into(),
-                    },
-                });
-                continue;
+                    outcome,
+                }),
+                None => outside.push(op.op_id),
             }
-            if is_applied(&mut tx, op.op_id).await? {
-                results.push(OpResult {
-                    op_id: op.op_id,
-                    outcome: Outcome::Duplicate,
-                });
-                continue;
-            }
-            let mut stored = load_record(&mut tx, op.change.entity, op.change.id).await?;
-            let office_before = stored.as_ref().map(|s| s.office.clone());
-            if let Some(Some(office)) = &office_before {
-                if !may_write(&device.office, Some(office)) {
-                    outside.push(op.op_id);
-                    continue;
-                }
-            }
-            let mut state = stored.take().map(|s| s.state).unwrap_or_default();
-            let merged = merge::apply(&mut state, op, seq + 1);
-            if let Some(code) = merged.refused {
-                results.push(OpResult {
-                    op_id: op.op_id,
-                    outcome: Outcome::Rejected {
-                        code: code.to_string(),
-                        reason: "el registro fue borrado en el servidor".into(),
-                    },
-                });
-                continue;
-            }
-            let office = office_of(&mut tx, op.change.entity, &state).await?;
-            if office_before.is_none() && !may_write(&device.office, office.as_deref()) {
-                outside.push(op.op_id);
-                continue;
-            }
-            seq += 1;
-            let effect = merged.effect.map(|change| Op {
-                base_seq: 0,
-                change,
-                ..op.clone()
-            });
-            let echo = effect.as_ref().is_some_and(|e| e.change == op.change);
-            sqlx::query(
-                "INSERT INTO ops (seq, op_id, device, office, echo, effect) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(seq as i64)
-            .bind(op.op_id.as_bytes().to_vec())
-            .bind(op.device.to_string())
-            .bind(office.as_deref())
-            .bind(echo)
-            .bind(effect.as_ref().map(to_json))
-            .execute(&mut *tx)
-            .await?;
-            save_record(
-                &mut tx,
-                op.change.entity,
-                op.change.id,
-                &state,
-                office.as_deref(),
-            )
-            .await?;
-            if op.change.entity == EntityKind::Person && office_before.flatten() != office {
-                // A re-routed case: its referrals, follow-ups and notes move with it.
-                sqlx::query("UPDATE records SET office = ? WHERE person = ?")
-                    .bind(office.as_deref())
-                    .bind(op.change.id.as_bytes().to_vec())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for conflict in merged.conflicts {
-                save_conflict(&mut tx, op, &conflict, office.as_deref()).await?;
-            }
-            results.push(OpResult {
-                op_id: op.op_id,
-                outcome: Outcome::Applied {
-                    superseded: merged.superseded,
-                },
-            });
         }
         if !outside.is_empty() {
             return Err(ServerError::OutOfScope(outside));
@@ -554,25 +476,13 @@ impl Db {
             },
         };
         let merged = merge::apply(&mut state, &op, seq);
-        let effect = merged.effect.map(|change| Op {
-            base_seq: 0,
-            change,
-            ..op.clone()
-        });
-        sqlx::query(
-            "INSERT INTO ops (seq, op_id, device, office, echo, effect) VALUES (?, ?, ?, ?, 0, ?)",
-        )
-        .bind(seq as i64)
-        .bind(op.op_id.as_bytes().to_vec())
-        .bind(device.id.to_string())
-        .bind(stored.office.as_deref())
-        .bind(effect.as_ref().map(to_json))
-        .execute(&mut *tx)
-        .await?;
-        save_record(
+        // Not an echo: the resolving device gets the value by pulling, like every other.
+        write_applied(
             &mut tx,
-            conflict.entity,
-            conflict.record_id,
+            seq,
+            &op,
+            merged.effect,
+            false,
             &state,
             stored.office.as_deref(),
         )
@@ -591,6 +501,94 @@ impl Db {
 struct StoredRecord {
     state: RecordState,
     office: Option<String>,
+}
+
+/// Applies one pushed op (numbering it `seq + 1` if it changes anything). `None`: the op is
+/// on a record outside the device's office.
+async fn apply_one(
+    tx: &mut Transaction<'_, Sqlite>,
+    device: &DeviceRow,
+    op: &Op,
+    seq: &mut u64,
+) -> Result<Option<Outcome>, ServerError> {
+    let rejected = |code: &str, reason: &str| {
+        Some(Outcome::Rejected {
+            code: code.into(),
+            reason: reason.into(),
+        })
+    };
+    if is_applied(tx, op.op_id).await? {
+        return Ok(Some(Outcome::Duplicate));
+    }
+    if Hlc::is_too_far_ahead(&op.hlc, now_ms()) {
+        return Ok(rejected(
+            "clock_ahead",
+            "el reloj de este dispositivo está adelantado: corrija la fecha y la hora y vuelva a sincronizar",
+        ));
+    }
+    let stored = load_record(tx, op.change.entity, op.change.id).await?;
+    let office_before = stored.as_ref().map(|s| s.office.clone());
+    if let Some(Some(office)) = &office_before {
+        if !may_write(&device.office, Some(office)) {
+            return Ok(None);
+        }
+    }
+    let mut state = stored.map(|s| s.state).unwrap_or_default();
+    let merged = merge::apply(&mut state, op, *seq + 1);
+    if let Some(code) = merged.refused {
+        return Ok(rejected(code, "el registro fue borrado en el servidor"));
+    }
+    let office = office_of(tx, op.change.entity, &state).await?;
+    if office_before.is_none() && !may_write(&device.office, office.as_deref()) {
+        return Ok(None);
+    }
+    *seq += 1;
+    let echo = merged.effect.as_ref() == Some(&op.change);
+    write_applied(tx, *seq, op, merged.effect, echo, &state, office.as_deref()).await?;
+    if op.change.entity == EntityKind::Person && office_before.flatten() != office {
+        // A re-routed case: its referrals, follow-ups and notes move with it.
+        sqlx::query("UPDATE records SET office = ? WHERE person = ?")
+            .bind(office.as_deref())
+            .bind(op.change.id.as_bytes().to_vec())
+            .execute(&mut **tx)
+            .await?;
+    }
+    for conflict in merged.conflicts {
+        save_conflict(tx, op, &conflict, office.as_deref()).await?;
+    }
+    Ok(Some(Outcome::Applied {
+        superseded: merged.superseded,
+    }))
+}
+
+/// Records an applied op (numbered `seq`, with its effective change) and the record's new
+/// state. `echo`: the effect is exactly what its device sent (a pull leaves it out for it).
+async fn write_applied(
+    tx: &mut Transaction<'_, Sqlite>,
+    seq: u64,
+    op: &Op,
+    effect: Option<Change>,
+    echo: bool,
+    state: &RecordState,
+    office: Option<&str>,
+) -> Result<(), ServerError> {
+    let effect = effect.map(|change| Op {
+        base_seq: 0,
+        change,
+        ..op.clone()
+    });
+    sqlx::query(
+        "INSERT INTO ops (seq, op_id, device, office, echo, effect) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(seq as i64)
+    .bind(op.op_id.as_bytes().to_vec())
+    .bind(op.device.to_string())
+    .bind(office)
+    .bind(echo)
+    .bind(effect.as_ref().map(to_json))
+    .execute(&mut **tx)
+    .await?;
+    save_record(tx, op.change.entity, op.change.id, state, office).await
 }
 
 async fn current_seq(tx: &mut Transaction<'_, Sqlite>) -> Result<u64, ServerError> {
