@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import type { Progress } from "../bindings/Progress";
+import { kilobytes, progressPercent, shownValue } from "./sync";
+
+const progress = (over: Partial<Progress>): Progress => ({
+  phase: "push",
+  batches_sent: 0,
+  batches_to_send: 0,
+  pages_received: 0,
+  bytes_sent: 0,
+  bytes_received: 0,
+  ops_pushed: 0,
+  changes_pulled: 0,
+  ...over,
+});
+
+describe("sync progress", () => {
+  it("counts batches sent of those planned", () => {
+    expect(progressPercent(null)).toBeNull();
+    expect(progressPercent(progress({ batches_to_send: 0 }))).toBeNull();
+    expect(progressPercent(progress({ batches_sent: 1, batches_to_send: 3 }))).toBe(33);
+    expect(progressPercent(progress({ phase: "pull", batches_sent: 3, batches_to_send: 3 }))).toBe(100);
+  });
+
+  it("is complete when done, even with nothing to send", () => {
+    expect(progressPercent(progress({ phase: "done" }))).toBe(100);
+  });
+
+  it("shows bytes in KB", () => {
+    expect(kilobytes(0)).toBe("0.0 KB");
+    expect(kilobytes(43_008)).toBe("42.0 KB");
+  });
+});
+
+describe("conflict values", () => {
+  it("shows text as is, nothing as a dash, lists as JSON", () => {
+    expect(shownValue("7111-1111")).toBe("7111-1111");
+    expect(shownValue(null)).toBe("—");
+    expect(shownValue("")).toBe("—");
+    expect(shownValue(["carpintería"])).toBe('["carpintería"]');
+  });
+});
