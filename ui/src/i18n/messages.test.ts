@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { en, es } from "./messages";
+import { en } from "./en";
+import { es } from "./es";
 
 describe("translations", () => {
   it("English has exactly the Spanish keys", () => {
