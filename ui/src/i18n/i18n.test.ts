@@ -11,7 +11,7 @@ vi.mock("../ipc", () => ({
   },
 }));
 
-const { i18n, loadRememberedLanguage, t } = await import("./index.svelte");
+const { i18n, loadRememberedLanguage, t, tField } = await import("./index.svelte");
 
 describe("UI language", () => {
   beforeEach(() => {
@@ -43,5 +43,11 @@ describe("UI language", () => {
     saved.language = "fr";
     await loadRememberedLanguage();
     expect(i18n.lang).toBe("es");
+  });
+
+  it("words a field's problem by its code, and keeps an unknown code as it is", () => {
+    i18n.lang = "es";
+    expect(tField("required")).toBe("Este dato es obligatorio.");
+    expect(tField("no_such_code")).toBe("no_such_code");
   });
 });

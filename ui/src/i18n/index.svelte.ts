@@ -44,3 +44,9 @@ export function tError(error: IpcError): string {
   const dict: Record<string, string> = dictionaries[state.lang];
   return dict[key] ?? error.message;
 }
+
+/** A field's problem in words, by its code (`required`, `date_format`, …); the code if unknown. */
+export function tField(code: string): string {
+  const dict: Record<string, string> = dictionaries[state.lang];
+  return dict[`field.${code}`] ?? code;
+}

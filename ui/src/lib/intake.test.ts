@@ -4,6 +4,7 @@ import {
   arrivalOf,
   birthDateOf,
   checkDraft,
+  checkReturn,
   custodyDaysOf,
   duiStatus,
   emptyDraft,
@@ -94,6 +95,16 @@ describe("validation before saving", () => {
       return_date: "date_in_future",
       country_from: "invalid_country",
     });
+  });
+  it("checks a return event's own fields the same way, for the return form", () => {
+    expect(checkReturn({ date: "01/06/2025", country_from: "mx", custody_days: "" }, TODAY)).toEqual({});
+    expect(checkReturn({ date: "", country_from: "USA", custody_days: "2.5" }, TODAY)).toEqual({
+      date: "required",
+      country_from: "invalid_country",
+      custody_days: "invalid_number",
+    });
+    expect(checkReturn({ date: "31/02/2025", country_from: "US", custody_days: "3" }, TODAY).date).toBe("date_format");
+    expect(checkReturn({ date: "24/11/2026", country_from: "US", custody_days: "3" }, TODAY).date).toBe("date_in_future");
   });
   it("maps Rust's field errors to the form's fields", () => {
     expect(

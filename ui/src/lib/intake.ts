@@ -178,6 +178,25 @@ export function isUnaccompaniedChild(draft: Pick<Draft, "travelled" | "vulnerabi
   return draft.travelled === "unaccompanied_minor" || draft.vulnerabilities.includes("unaccompanied_child");
 }
 
+/** A return event's fields as typed, as the intake form and the return form both hold them. */
+export interface ReturnText {
+  /** dd/mm/yyyy */
+  date: string;
+  country_from: string;
+  custody_days: string;
+}
+
+/** Problems in a return event's typed fields the form can tell before asking Rust (field → code). */
+export function checkReturn(ret: ReturnText, todayIso: string): Partial<Record<keyof ReturnText, string>> {
+  const errors: Partial<Record<keyof ReturnText, string>> = {};
+  const date = parseDate(ret.date);
+  if (!date) errors.date = ret.date.trim() === "" ? "required" : "date_format";
+  else if (date > todayIso) errors.date = "date_in_future";
+  if (!/^[A-Za-z]{2}$/.test(ret.country_from.trim())) errors.country_from = "invalid_country";
+  if (custodyDaysOf(ret.custody_days) === undefined) errors.custody_days = "invalid_number";
+  return errors;
+}
+
 /** Problems the form can tell before asking Rust (field → message key suffix). */
 export function checkDraft(draft: Draft, todayIso: string): Record<string, string> {
   const errors: Record<string, string> = {};
@@ -189,11 +208,10 @@ export function checkDraft(draft: Draft, todayIso: string): Record<string, strin
   const dui = duiStatus(draft.dui);
   if (dui.kind === "incomplete" || dui.kind === "format") errors.dui = "dui_format";
   if (dui.kind === "check_digit") errors.dui = "dui_check_digit";
-  const ret = parseDate(draft.return_date);
-  if (!ret) errors.return_date = draft.return_date.trim() === "" ? "required" : "date_format";
-  else if (ret > todayIso) errors.return_date = "date_in_future";
-  if (!/^[A-Za-z]{2}$/.test(draft.country_from.trim())) errors.country_from = "invalid_country";
-  if (custodyDaysOf(draft.custody_days) === undefined) errors.custody_days = "invalid_number";
+  const ret = checkReturn({ date: draft.return_date, country_from: draft.country_from, custody_days: draft.custody_days }, todayIso);
+  if (ret.date) errors.return_date = ret.date;
+  if (ret.country_from) errors.country_from = ret.country_from;
+  if (ret.custody_days) errors.custody_days = ret.custody_days;
   if (draft.other_doc_kind !== "" && draft.other_doc_number.trim() === "") errors.other_doc_number = "required";
   return errors;
 }

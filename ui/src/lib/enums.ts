@@ -1,0 +1,93 @@
+// The values of the Rust enums the UI offers as choices, in the order the forms show them.
+// Each list is written once, as an object with every variant of the generated binding as a key:
+// a variant added in Rust (and so in ui/src/bindings) is a type error here until it is listed, and
+// a variant removed is one too. Its texts are `t(\`<enumName>.<variant>\`)` (i18n/es.ts).
+import type { BeneficiaryType } from "../bindings/BeneficiaryType";
+import type { ClosureReason } from "../bindings/ClosureReason";
+import type { ContactChannel } from "../bindings/ContactChannel";
+import type { Dimension } from "../bindings/Dimension";
+import type { DocumentKind } from "../bindings/DocumentKind";
+import type { Education } from "../bindings/Education";
+import type { FollowUpChannel } from "../bindings/FollowUpChannel";
+import type { GoalStatus } from "../bindings/GoalStatus";
+import type { ImmediateAssistance } from "../bindings/ImmediateAssistance";
+import type { PersonField } from "../bindings/PersonField";
+import type { Priority } from "../bindings/Priority";
+import type { ReceptionCenter } from "../bindings/ReceptionCenter";
+import type { ReturnModality } from "../bindings/ReturnModality";
+import type { ServiceType } from "../bindings/ServiceType";
+import type { Sex } from "../bindings/Sex";
+import type { TravelCompanion } from "../bindings/TravelCompanion";
+import type { Vulnerability } from "../bindings/Vulnerability";
+
+/**
+ * The variants of `T`, in the order written. Call it with `T` spelled out: the object must then
+ * have exactly one key per variant (a missing one is an error, so is an unknown one).
+ */
+export function variants<T extends string>(all: Record<T, true>): T[] {
+  return Object.keys(all) as T[];
+}
+
+/** The reception centers the program names; any other is free text (`{ other }`). */
+export type NamedReceptionCenter = Extract<ReceptionCenter, string>;
+
+export const VULNERABILITIES = variants<Vulnerability>({
+  unaccompanied_child: true, trafficking_victim: true, protection_need: true, displaced_by_violence: true,
+  gbv_survivor: true, pregnant: true, disability: true, chronic_illness: true, lgbti: true, indigenous: true,
+});
+
+export const ASSISTANCE = variants<ImmediateAssistance>({
+  food: true, hygiene_kit: true, clothing: true, transport: true, phone_call: true, medical_care: true,
+  psychological_first_aid: true, temporary_shelter: true, cash: true, documentation: true,
+});
+
+export const EDUCATION = variants<Education>({
+  none: true, primary: true, lower_secondary: true, upper_secondary: true, technical: true, university: true,
+});
+
+export const DOCUMENT_KINDS = variants<DocumentKind>({
+  passport: true, birth_certificate: true, foreign_id: true, other: true,
+});
+
+export const SEXES = variants<Sex>({ female: true, male: true });
+
+export const BENEFICIARY_TYPES = variants<BeneficiaryType>({
+  returned_migrant: true, family_member: true, community_member: true, internally_displaced: true,
+});
+
+export const CONTACT_CHANNELS = variants<ContactChannel>({
+  reception_center: true, municipal_office: true, phone_whatsapp: true, outreach: true,
+});
+
+export const RETURN_MODALITIES = variants<ReturnModality>({ air: true, land: true });
+
+export const RECEPTION_CENTERS = variants<NamedReceptionCenter>({ gami: true, cipi: true });
+
+export const TRAVEL_COMPANIONS = variants<TravelCompanion>({
+  alone: true, with_family: true, unaccompanied_minor: true,
+});
+
+export const SERVICE_TYPES = variants<ServiceType>({
+  psychosocial: true, vocational: true, entrepreneurship: true, health: true, legal_documents: true,
+  education: true, employment: true, housing: true, family: true,
+});
+
+export const PRIORITIES = variants<Priority>({ low: true, normal: true, high: true, urgent: true });
+
+export const PERSON_FIELDS = variants<PersonField>({
+  given_names: true, surnames: true, sex: true, birth_date: true, dui: true, identity_document: true,
+  phone: true, destination_district: true, education: true, occupation: true, return_events: true,
+  vulnerabilities: true,
+});
+
+export const FOLLOW_UP_CHANNELS = variants<FollowUpChannel>({ visit: true, phone: true, office: true });
+
+export const DIMENSIONS = variants<Dimension>({ economic: true, social: true, psychosocial: true });
+
+export const GOAL_STATUSES = variants<GoalStatus>({
+  not_started: true, in_progress: true, achieved: true, dropped: true,
+});
+
+export const CLOSURE_REASONS = variants<ClosureReason>({
+  reintegrated: true, moved_abroad_again: true, unreachable: true, declined: true, deceased: true,
+});
