@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use reintegra_core::dui;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// One person as the engine sees it. Every field but `id` may be empty.
@@ -170,6 +171,8 @@ pub(crate) fn days_in_month(year: u16, month: u16) -> u16 {
 }
 
 /// A DUI (Documento Único de Identidad): 8 digits and a check digit, kept as the 9-digit number.
+/// Unlike core's [`reintegra_core::dui::Dui`] it also holds a DUI whose check digit is wrong (a
+/// typo the engine must see past); the check digit itself is core's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Dui(pub(crate) u32);
 
@@ -194,7 +197,7 @@ impl Dui {
     /// From the 8 base digits, with the correct check digit.
     pub fn from_base(base: u32) -> Dui {
         let base = base % 100_000_000;
-        Dui(base * 10 + u32::from(check_digit(base)))
+        Dui(base * 10 + u32::from(dui::check_digit(body_digits(base))))
     }
 
     pub fn digits(&self) -> [u8; 9] {
@@ -216,8 +219,9 @@ impl Dui {
         (self.0 % 10) as u8
     }
 
+    /// Whether the check digit is right, by core's rule ([`reintegra_core::dui::check_digit`]).
     pub fn is_valid(&self) -> bool {
-        check_digit(self.base()) == self.check()
+        dui::check_digit(body_digits(self.base())) == self.check()
     }
 }
 
@@ -227,15 +231,16 @@ impl fmt::Display for Dui {
     }
 }
 
-/// DUI check digit: weights 9..2 over the 8 digits, check = (10 − sum mod 10) mod 10.
-pub fn check_digit(base: u32) -> u8 {
-    let mut sum = 0u32;
+/// The 8 digits of a DUI body (`base` < 10⁸), most significant first.
+fn body_digits(base: u32) -> [u8; 8] {
+    let mut d = [0u8; 8];
     let mut v = base;
-    for weight in 2..=9 {
-        sum += (v % 10) * weight;
+    for slot in d.iter_mut().rev() {
+        // `% 10` keeps this in 0..=9.
+        *slot = (v % 10) as u8;
         v /= 10;
     }
-    ((10 - sum % 10) % 10) as u8
+    d
 }
 
 /// Sex as recorded; anything unrecognised counts as unknown.
@@ -315,7 +320,7 @@ mod tests {
     #[test]
     fn dui_check_digit() {
         // 0123456-? : weights 9..2 over 0,1,2,3,4,5,6,7 = 0+8+14+18+20+20+18+14 = 112 → 8
-        assert_eq!(check_digit(1234567), 8);
+        assert_eq!(Dui::from_base(1234567).check(), 8);
         let d = Dui::parse("01234567-8").unwrap().unwrap();
         assert!(d.is_valid());
         assert_eq!(d.to_string(), "01234567-8");
@@ -342,6 +347,16 @@ mod tests {
             let d = Dui::from_base(base);
             prop_assert!(d.is_valid());
             prop_assert_eq!(Dui::parse(&d.to_string()).unwrap(), Some(d));
+        }
+
+        /// Valid here exactly when core accepts it; the lenient parse keeps what core refuses.
+        #[test]
+        fn validity_is_cores(digits in proptest::array::uniform9(0u8..10)) {
+            let text: String = digits.iter().map(u8::to_string).collect();
+            let text = format!("{}-{}", &text[..8], &text[8..]);
+            let d = Dui::parse(&text).unwrap().unwrap();
+            prop_assert_eq!(d.is_valid(), dui::Dui::parse(&text).is_ok());
+            prop_assert_eq!(d.to_string(), text);
         }
 
         #[test]
