@@ -3,7 +3,7 @@
 //! device starts with a few sample providers, clearly marked as examples, that can be deleted.
 
 use chrono::{DateTime, Utc};
-use reintegra_core::audit::{AuditAction, EntityRef, RecordKind};
+use reintegra_core::audit::AuditAction;
 use reintegra_core::ids::ProviderId;
 use reintegra_core::provider::{PersonField, ProviderContact, ServiceProvider};
 use reintegra_core::referral::ServiceType;
@@ -11,7 +11,7 @@ use reintegra_core::user::{Role, User};
 use reintegra_store::Store;
 use uuid::Uuid;
 
-use crate::intake::audit;
+use crate::unit_of_work::{save_one, Audit, Work};
 use crate::{ApiError, Result, Session};
 
 pub(crate) fn may_edit_directory(user: &User) -> Result<()> {
@@ -109,26 +109,25 @@ impl Session {
         provider: &ServiceProvider,
         now: DateTime<Utc>,
     ) -> Result<ServiceProvider> {
-        self.with_unlocked(|store, user, _| {
+        self.with_unlocked(|store, user, cases| {
             may_edit_directory(user)?;
             let mut provider = provider.clone();
             provider.name = provider.name.trim().to_string();
             provider.institution = provider.institution.trim().to_string();
             provider.validate().map_err(ApiError::Invalid)?;
             let existed = store.provider(provider.id)?.is_some();
-            store.save_provider(&provider)?;
-            audit(
-                store,
-                user,
-                if existed {
-                    AuditAction::Update
-                } else {
-                    AuditAction::Create
-                },
-                EntityRef::new(RecordKind::Provider, provider.id),
-                Vec::new(),
-                "Directorio de servicios",
+            save_one(
+                (store, user, cases),
                 now,
+                &provider,
+                Audit::new(
+                    if existed {
+                        AuditAction::Update
+                    } else {
+                        AuditAction::Create
+                    },
+                    "Directorio de servicios",
+                ),
             )?;
             Ok(provider)
         })
@@ -136,18 +135,12 @@ impl Session {
 
     /// Removes a provider from the directory (admins and supervisors). Referrals keep its id.
     pub fn delete_provider(&self, id: ProviderId, now: DateTime<Utc>) -> Result<()> {
-        self.with_unlocked(|store, user, _| {
+        self.with_unlocked(|store, user, cases| {
             may_edit_directory(user)?;
-            store.delete_provider(id)?;
-            audit(
-                store,
-                user,
-                AuditAction::Delete,
-                EntityRef::new(RecordKind::Provider, id),
-                Vec::new(),
-                "Proveedor eliminado del directorio",
-                now,
-            )
+            store.provider(id)?.ok_or(ApiError::NotFound)?;
+            let mut work = Work::new(store, user, now);
+            work.delete::<ServiceProvider>(id.into(), "Proveedor eliminado del directorio")?;
+            work.commit(cases)
         })
     }
 }

@@ -8,7 +8,7 @@
 //! marked `merged_into`, and lists skip it. Both forms get an audit entry.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use reintegra_core::audit::AuditAction;
+use reintegra_core::audit::{changed_fields, AuditAction};
 use reintegra_core::ids::PersonId;
 use reintegra_core::person::Person;
 use reintegra_core::user::{Role, User};
@@ -18,8 +18,9 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::cases::Cases;
-use crate::intake::{save, today_in_el_salvador};
+use crate::intake::{today_in_el_salvador, without_timestamps};
 use crate::returning::{suggestion, Suggestion};
+use crate::unit_of_work::{Audit, Work};
 use crate::{ApiError, Result, Session};
 
 /// Two forms that may be the same person, with the engine's score and reasons.
@@ -66,75 +67,28 @@ fn likely_pairs(cases: &Cases, today: NaiveDate) -> Vec<DuplicatePair> {
         .collect()
 }
 
-/// `keep` with everything of `other` it lacks: the union of return events, consents and
-/// vulnerabilities, and `other`'s value for every field `keep` left empty.
-fn absorb(keep: &mut Person, other: &Person) {
-    for event in &other.return_events {
-        if !keep.return_events.iter().any(|e| e.id == event.id) {
-            keep.return_events.push(event.clone());
-        }
-    }
-    keep.return_events.sort_by_key(|e| e.date);
-    for consent in &other.consents {
-        if !keep.consents.iter().any(|c| c.id == consent.id) {
-            keep.consents.push(consent.clone());
-        }
-    }
-    for v in &other.vulnerabilities {
-        keep.add_vulnerability(*v);
-    }
-    for id in &other.not_same_as {
-        if *id != keep.id && !keep.not_same_as.contains(id) {
-            keep.not_same_as.push(*id);
-        }
-    }
-    fn fill<T: Clone>(mine: &mut Option<T>, theirs: &Option<T>) {
-        if mine.is_none() {
-            mine.clone_from(theirs);
-        }
-    }
-    fn fill_text(mine: &mut String, theirs: &str) {
-        if mine.trim().is_empty() {
-            *mine = theirs.to_string();
-        }
-    }
-    fill(&mut keep.sex, &other.sex);
-    fill(&mut keep.birth_date, &other.birth_date);
-    fill(&mut keep.dui, &other.dui);
-    fill(&mut keep.other_document, &other.other_document);
-    fill(&mut keep.education, &other.education);
-    fill(&mut keep.family_group, &other.family_group);
-    fill(&mut keep.caseworker, &other.caseworker);
-    fill(&mut keep.plan, &other.plan);
-    fill_text(&mut keep.second_surname, &other.second_surname);
-    fill_text(&mut keep.phone, &other.phone);
-    fill_text(&mut keep.origin_district, &other.origin_district);
-    fill_text(&mut keep.destination_district, &other.destination_district);
-    fill_text(&mut keep.occupation, &other.occupation);
-    fill_text(&mut keep.household_notes, &other.household_notes);
-    for skill in &other.skills {
-        if !keep.skills.contains(skill) {
-            keep.skills.push(skill.clone());
-        }
-    }
-}
-
-/// Re-points the absorbed person's referrals, follow-ups and notes to the kept one.
-fn repoint_records(store: &Store, from: PersonId, to: PersonId) -> Result<usize> {
+/// Re-points the absorbed person's referrals, follow-ups and notes to the kept one (in `work`).
+fn repoint_records(
+    store: &Store,
+    work: &mut Work<'_>,
+    from: PersonId,
+    to: PersonId,
+) -> Result<usize> {
     let mut moved = 0;
+    let audit = || Audit::new(AuditAction::Update, "Fusión de fichas").fields(["person"]);
     for mut r in store.referrals_of_person(from)? {
         r.person = to;
-        store.save_referral(&r)?;
+        work.save(&r, audit())?;
         moved += 1;
     }
     for mut f in store.follow_ups_of_person(from)? {
         f.person = to;
-        store.save_follow_up(&f)?;
+        work.save(&f, audit())?;
         moved += 1;
     }
     for mut n in store.case_notes_of_person(from)? {
         n.person = to;
-        store.save_case_note(&n)?;
+        work.save(&n, audit())?;
         moved += 1;
     }
     Ok(moved)
@@ -166,37 +120,31 @@ impl Session {
             if keep.merged_into.is_some() || gone.merged_into.is_some() {
                 return Err(ApiError::AlreadyMerged);
             }
-            absorb(&mut keep, &gone);
+            let before = keep.clone();
+            keep.absorb(&gone);
             keep.updated_at = now.max(keep.created_at);
             keep.validate(today_in_el_salvador(now))
                 .map_err(ApiError::Invalid)?;
-            let moved = repoint_records(store, absorbed, kept)?;
-            save(
-                store,
-                user,
-                cases,
+            // One batch: a crash never leaves half a merge.
+            let mut work = Work::new(store, user, now);
+            let moved = repoint_records(store, &mut work, absorbed, kept)?;
+            // Ids, not names: the audit log must not become a copy of names.
+            let summary = format!(
+                "Fusión: se incorporó la ficha {absorbed} ({moved} registros relacionados)"
+            );
+            work.save_person(
                 &keep,
-                AuditAction::Update,
-                vec!["return_events".into(), "consents".into()],
-                &format!(
-                    "Fusión: se incorporó la ficha {} ({} registros relacionados)",
-                    gone.full_name(),
-                    moved
-                ),
-                now,
+                Audit::new(AuditAction::Update, &summary)
+                    .fields(without_timestamps(changed_fields(&before, &keep))),
             )?;
             gone.merged_into = Some(kept);
             gone.updated_at = now.max(gone.created_at);
-            save(
-                store,
-                user,
-                cases,
+            let summary = format!("Fusión: ficha incorporada a {kept}");
+            work.save_person(
                 &gone,
-                AuditAction::Update,
-                vec!["merged_into".into()],
-                &format!("Fusión: ficha incorporada a {}", keep.full_name()),
-                now,
+                Audit::new(AuditAction::Update, &summary).fields(["merged_into"]),
             )?;
+            work.commit(cases)?;
             Ok(keep)
         })
     }
@@ -205,6 +153,7 @@ impl Session {
     pub fn mark_not_same_person(&self, a: PersonId, b: PersonId, now: DateTime<Utc>) -> Result<()> {
         self.with_unlocked(|store, user, cases| {
             supervisor_only(user)?;
+            let mut work = Work::new(store, user, now);
             for (this, other) in [(a, b), (b, a)] {
                 let mut person = store.person(this)?.ok_or(ApiError::NotFound)?;
                 if person.not_same_as.contains(&other) {
@@ -212,18 +161,16 @@ impl Session {
                 }
                 person.not_same_as.push(other);
                 person.updated_at = now.max(person.created_at);
-                save(
-                    store,
-                    user,
-                    cases,
+                work.save_person(
                     &person,
-                    AuditAction::Update,
-                    vec!["not_same_as".into()],
-                    "Marcada como persona distinta de un posible duplicado",
-                    now,
+                    Audit::new(
+                        AuditAction::Update,
+                        "Marcada como persona distinta de un posible duplicado",
+                    )
+                    .fields(["not_same_as"]),
                 )?;
             }
-            Ok(())
+            work.commit(cases)
         })
     }
 }

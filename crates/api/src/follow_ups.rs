@@ -2,14 +2,15 @@
 //! and the next one scheduled in the same step when the caseworker says so.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use reintegra_core::audit::{AuditAction, EntityRef, RecordKind};
+use reintegra_core::audit::AuditAction;
 use reintegra_core::follow_up::{FollowUp, FollowUpChannel};
 use reintegra_core::ids::{FollowUpId, PersonId, ReferralId};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::intake::{audit, today_in_el_salvador};
+use crate::intake::today_in_el_salvador;
+use crate::unit_of_work::{save_one, Audit};
 use crate::{ApiError, Result, Session};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -36,7 +37,7 @@ impl Session {
         input: &FollowUpInput,
         now: DateTime<Utc>,
     ) -> Result<FollowUp> {
-        self.with_unlocked(|store, user, _| {
+        self.with_unlocked(|store, user, cases| {
             let person = store.person(input.person)?.ok_or(ApiError::NotFound)?;
             let mut follow_up = FollowUp::new(
                 FollowUpId::new(Uuid::now_v7()),
@@ -49,15 +50,11 @@ impl Session {
             follow_up
                 .validate(today_in_el_salvador(now))
                 .map_err(ApiError::Invalid)?;
-            store.save_follow_up(&follow_up)?;
-            audit(
-                store,
-                user,
-                AuditAction::Create,
-                EntityRef::new(RecordKind::FollowUp, follow_up.id),
-                Vec::new(),
-                "Seguimiento programado",
+            save_one(
+                (store, user, cases),
                 now,
+                &follow_up,
+                Audit::new(AuditAction::Create, "Seguimiento programado"),
             )?;
             Ok(follow_up)
         })
@@ -72,21 +69,18 @@ impl Session {
         next_on: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<Option<FollowUp>> {
-        let done = self.with_unlocked(|store, user, _| {
+        let done = self.with_unlocked(|store, user, cases| {
             let mut follow_up = store.follow_up(id)?.ok_or(ApiError::NotFound)?;
             follow_up.complete(today_in_el_salvador(now), outcome.trim());
             follow_up
                 .validate(today_in_el_salvador(now))
                 .map_err(ApiError::Invalid)?;
-            store.save_follow_up(&follow_up)?;
-            audit(
-                store,
-                user,
-                AuditAction::Update,
-                EntityRef::new(RecordKind::FollowUp, follow_up.id),
-                vec!["done_on".into(), "outcome".into()],
-                "Seguimiento realizado",
+            save_one(
+                (store, user, cases),
                 now,
+                &follow_up,
+                Audit::new(AuditAction::Update, "Seguimiento realizado")
+                    .fields(["done_on", "outcome"]),
             )?;
             Ok(follow_up)
         })?;

@@ -3,9 +3,9 @@
 //! and edits of the single form with the same validation and an audit entry listing what changed.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use reintegra_core::audit::{changed_fields, AuditAction, AuditEntry, EntityRef, RecordKind};
+use reintegra_core::audit::{changed_fields, AuditAction};
 use reintegra_core::consent::{Consent, ConsentPurpose};
-use reintegra_core::ids::{AuditId, ConsentId, FamilyGroupId, PersonId, ReturnEventId, UserId};
+use reintegra_core::ids::{ConsentId, FamilyGroupId, PersonId, ReturnEventId, UserId};
 use reintegra_core::person::{
     BeneficiaryType, BirthDate, CaseFlag, ContactChannel, Education, OtherDocument, Person, Sex,
 };
@@ -15,12 +15,11 @@ use reintegra_core::return_event::{
 use reintegra_core::user::User;
 use reintegra_core::validation::{parse_dui_field, ValidationErrors};
 use reintegra_core::vulnerability::Vulnerability;
-use reintegra_store::Store;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::cases::Cases;
+use crate::unit_of_work::{Audit, Work};
 use crate::{ApiError, Result, Session};
 
 /// El Salvador keeps UTC−6 all year (no daylight saving time).
@@ -107,16 +106,6 @@ fn dedup_sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v
 }
 
-/// A child travelling alone is, by definition, an unaccompanied child (the gravest priority).
-fn add_return(person: &mut Person, event: ReturnEvent) {
-    if event.travelled == TravelCompanion::UnaccompaniedMinor {
-        person.add_vulnerability(Vulnerability::UnaccompaniedChild);
-    }
-    person.return_events.push(event);
-    // The form keeps them oldest first; a return recorded late (from the office) may be older.
-    person.return_events.sort_by_key(|e| e.date);
-}
-
 /// Builds the person of an arrival; every problem is reported at once, by field.
 pub fn person_of_arrival(
     input: &ArrivalInput,
@@ -160,7 +149,7 @@ pub fn person_of_arrival(
         p.add_vulnerability(*v);
     }
     if let Some(r) = &input.return_event {
-        add_return(&mut p, return_event(r));
+        p.add_return(return_event(r));
     }
     if input.consent_registration {
         p.consents.push(Consent::new(
@@ -189,68 +178,13 @@ pub fn person_of_arrival(
     errors.into_result().map(|()| p)
 }
 
-pub(crate) fn audit_person(
-    store: &Store,
-    user: &User,
-    action: AuditAction,
-    person: PersonId,
-    fields: Vec<String>,
-    summary: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    audit(
-        store,
-        user,
-        action,
-        EntityRef::new(RecordKind::Person, person),
-        fields,
-        summary,
-        now,
-    )
-}
-
-/// Writes the audit entry of a change to any record.
-pub(crate) fn audit(
-    store: &Store,
-    user: &User,
-    action: AuditAction,
-    entity: EntityRef,
-    fields: Vec<String>,
-    summary: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let entry = AuditEntry::new(AuditId::new(new_id()), now, user.id, action, entity)
-        .on_device(store.device())
-        .with_changed_fields(fields)
-        .with_summary(summary);
-    store.append_audit(&entry)?;
-    Ok(())
-}
-
-/// Saves a person (record + outbox op), writes the audit entry and updates the in-memory cases.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn save(
-    store: &Store,
-    user: &User,
-    cases: &mut Cases,
-    person: &Person,
-    action: AuditAction,
-    fields: Vec<String>,
-    summary: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    store.save_person(person)?;
-    audit_person(store, user, action, person.id, fields, summary, now)?;
-    cases.upsert(person);
-    Ok(())
-}
-
 impl Session {
     /// Registers one arrival. With `family_of`, the new person joins that person's family group
     /// (made now, and given to that person too, if they had none).
     pub fn register_arrival(&self, input: &ArrivalInput, now: DateTime<Utc>) -> Result<Registered> {
         self.with_unlocked(|store, user, cases| {
             let mut person = person_of_arrival(input, user.id, now).map_err(ApiError::Invalid)?;
+            let mut work = Work::new(store, user, now);
             if let Some(relative_id) = input.family_of {
                 let mut relative = store.person(relative_id)?.ok_or(ApiError::NotFound)?;
                 let group = match relative.family_group {
@@ -259,31 +193,18 @@ impl Session {
                         let g = FamilyGroupId::new(new_id());
                         relative.family_group = Some(g);
                         relative.updated_at = now;
-                        save(
-                            store,
-                            user,
-                            cases,
+                        work.save_person(
                             &relative,
-                            AuditAction::Update,
-                            vec!["family_group".into()],
-                            "Grupo familiar creado",
-                            now,
+                            Audit::new(AuditAction::Update, "Grupo familiar creado")
+                                .fields(["family_group"]),
                         )?;
                         g
                     }
                 };
                 person.family_group = Some(group);
             }
-            save(
-                store,
-                user,
-                cases,
-                &person,
-                AuditAction::Create,
-                Vec::new(),
-                "Nuevo ingreso",
-                now,
-            )?;
+            work.save_person(&person, Audit::new(AuditAction::Create, "Nuevo ingreso"))?;
+            work.commit(cases)?;
             let flags = person.flags(today_in_el_salvador(now));
             Ok(Registered { person, flags })
         })
@@ -301,7 +222,7 @@ impl Session {
         self.with_unlocked(|store, user, cases| {
             let before = store.person(person_id)?.ok_or(ApiError::NotFound)?;
             let mut person = before.clone();
-            add_return(&mut person, return_event(input));
+            person.add_return(return_event(input));
             for v in vulnerabilities {
                 person.add_vulnerability(*v);
             }
@@ -309,16 +230,13 @@ impl Session {
             let today = today_in_el_salvador(now);
             person.validate(today).map_err(ApiError::Invalid)?;
             let fields = changed_fields(&before, &person);
-            save(
-                store,
-                user,
-                cases,
+            let mut work = Work::new(store, user, now);
+            work.save_person(
                 &person,
-                AuditAction::Update,
-                without_timestamps(fields),
-                "Nuevo retorno registrado",
-                now,
+                Audit::new(AuditAction::Update, "Nuevo retorno registrado")
+                    .fields(without_timestamps(fields)),
             )?;
+            work.commit(cases)?;
             let flags = person.flags(today);
             Ok(Registered { person, flags })
         })
@@ -339,16 +257,12 @@ impl Session {
             change(&mut person, user, today)?;
             person.updated_at = now.max(person.created_at);
             person.validate(today).map_err(ApiError::Invalid)?;
-            save(
-                store,
-                user,
-                cases,
+            let mut work = Work::new(store, user, now);
+            work.save_person(
                 &person,
-                AuditAction::Update,
-                fields.iter().map(|f| f.to_string()).collect(),
-                summary,
-                now,
+                Audit::new(AuditAction::Update, summary).fields(fields.iter().copied()),
             )?;
+            work.commit(cases)?;
             Ok(person)
         })
     }
@@ -369,22 +283,18 @@ impl Session {
             person
                 .validate(today_in_el_salvador(now))
                 .map_err(ApiError::Invalid)?;
-            save(
-                store,
-                user,
-                cases,
+            let mut work = Work::new(store, user, now);
+            work.save_person(
                 &person,
-                AuditAction::Update,
-                fields,
-                "Ficha editada",
-                now,
+                Audit::new(AuditAction::Update, "Ficha editada").fields(fields),
             )?;
+            work.commit(cases)?;
             Ok(person)
         })
     }
 }
 
-fn without_timestamps(fields: Vec<String>) -> Vec<String> {
+pub(crate) fn without_timestamps(fields: Vec<String>) -> Vec<String> {
     fields
         .into_iter()
         .filter(|f| f != "updated_at" && f != "created_at")

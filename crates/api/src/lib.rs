@@ -19,6 +19,7 @@ mod returning;
 mod session;
 mod sync;
 mod today;
+mod unit_of_work;
 
 pub use caseload::{CasePage, CaseQuery, CaseRow, CaseState, PersonDetail};
 pub use duplicates::{DuplicatePair, MAX_PAIRS};

@@ -3,14 +3,14 @@
 //! here, so no screen can show it by mistake.
 
 use chrono::{DateTime, Utc};
-use reintegra_core::audit::{AuditAction, EntityRef, RecordKind};
+use reintegra_core::audit::AuditAction;
 use reintegra_core::case_note::CaseNote;
 use reintegra_core::ids::{CaseNoteId, PersonId};
 use serde::Serialize;
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::intake::audit;
+use crate::unit_of_work::{save_one, Audit};
 use crate::{ApiError, Result, Session};
 
 /// What the person's notes section shows: the notes this user may read, and how many are
@@ -50,7 +50,7 @@ impl Session {
         sensitive: bool,
         now: DateTime<Utc>,
     ) -> Result<CaseNote> {
-        self.with_unlocked(|store, user, _| {
+        self.with_unlocked(|store, user, cases| {
             store.person(person)?.ok_or(ApiError::NotFound)?;
             let note = CaseNote {
                 id: CaseNoteId::new(Uuid::now_v7()),
@@ -61,15 +61,14 @@ impl Session {
                 sensitive,
             };
             note.validate(now).map_err(ApiError::Invalid)?;
-            store.save_case_note(&note)?;
-            audit(
-                store,
-                user,
-                AuditAction::Create,
-                EntityRef::new(RecordKind::CaseNote, note.id),
-                Vec::new(),
-                if sensitive { "Nota sensible" } else { "Nota" },
+            save_one(
+                (store, user, cases),
                 now,
+                &note,
+                Audit::new(
+                    AuditAction::Create,
+                    if sensitive { "Nota sensible" } else { "Nota" },
+                ),
             )?;
             Ok(note)
         })

@@ -4,19 +4,17 @@
 //! shared as a slip with only the fields that provider needs.
 
 use chrono::{DateTime, Utc};
-use reintegra_core::audit::{AuditAction, EntityRef, RecordKind};
+use reintegra_core::audit::{AuditAction, RecordKind};
 use reintegra_core::ids::{PersonId, ProviderId, ReferralId};
 use reintegra_core::referral::{
     Entrepreneurship, Priority, Referral, ReferralStatus, ServiceType, UsdCents,
 };
 use reintegra_core::slip::{referral_slip, ReferralSlip};
-use reintegra_core::user::User;
-use reintegra_store::Store;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::intake::audit;
+use crate::unit_of_work::{save_one, Audit, Work};
 use crate::{ApiError, Result, Session};
 
 /// A referral as the person's page shows it: the record, its provider's name and the steps it
@@ -40,25 +38,6 @@ pub struct ReferralInput {
     pub business_idea: String,
     /// Entrepreneurship only: seed capital in whole US dollars.
     pub seed_capital_usd: Option<u32>,
-}
-
-fn audit_referral(
-    store: &Store,
-    user: &User,
-    referral: &Referral,
-    action: AuditAction,
-    summary: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    audit(
-        store,
-        user,
-        action,
-        EntityRef::new(RecordKind::Referral, referral.id),
-        Vec::new(),
-        summary,
-        now,
-    )
 }
 
 impl Session {
@@ -89,7 +68,7 @@ impl Session {
     }
 
     pub fn create_referral(&self, input: &ReferralInput, now: DateTime<Utc>) -> Result<Referral> {
-        self.with_unlocked(|store, user, _| {
+        self.with_unlocked(|store, user, cases| {
             store.person(input.person)?.ok_or(ApiError::NotFound)?;
             let mut referral = Referral::propose(
                 ReferralId::new(Uuid::now_v7()),
@@ -111,14 +90,11 @@ impl Session {
                 });
             }
             referral.validate(now).map_err(ApiError::Invalid)?;
-            store.save_referral(&referral)?;
-            audit_referral(
-                store,
-                user,
-                &referral,
-                AuditAction::Create,
-                "Referencia propuesta",
+            save_one(
+                (store, user, cases),
                 now,
+                &referral,
+                Audit::new(AuditAction::Create, "Referencia propuesta"),
             )?;
             Ok(referral)
         })
@@ -134,7 +110,7 @@ impl Session {
         note: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Referral> {
-        self.with_unlocked(|store, user, _| {
+        self.with_unlocked(|store, user, cases| {
             let mut referral = store.referral(id)?.ok_or(ApiError::NotFound)?;
             if let Some(p) = provider {
                 referral.provider = Some(p);
@@ -149,19 +125,16 @@ impl Session {
             } else {
                 referral.transition_noted(to, now, user.id, note)?;
             }
-            store.save_referral(&referral)?;
             let action = if to == ReferralStatus::Sent {
                 AuditAction::Share
             } else {
                 AuditAction::Update
             };
-            audit_referral(
-                store,
-                user,
-                &referral,
-                action,
-                &format!("Referencia: {to}"),
+            save_one(
+                (store, user, cases),
                 now,
+                &referral,
+                Audit::new(action, &format!("Referencia: {to}")),
             )?;
             Ok(referral)
         })
@@ -174,7 +147,7 @@ impl Session {
         usd: u32,
         now: DateTime<Utc>,
     ) -> Result<Referral> {
-        self.with_unlocked(|store, user, _| {
+        self.with_unlocked(|store, user, cases| {
             let mut referral = store.referral(id)?.ok_or(ApiError::NotFound)?;
             let details = referral
                 .entrepreneurship
@@ -182,14 +155,11 @@ impl Session {
                 .ok_or(ApiError::NotFound)?;
             details.disbursed = Some(UsdCents::from_dollars(u64::from(usd)));
             referral.validate(now).map_err(ApiError::Invalid)?;
-            store.save_referral(&referral)?;
-            audit_referral(
-                store,
-                user,
-                &referral,
-                AuditAction::Update,
-                "Capital semilla entregado",
+            save_one(
+                (store, user, cases),
                 now,
+                &referral,
+                Audit::new(AuditAction::Update, "Capital semilla entregado"),
             )?;
             Ok(referral)
         })
@@ -197,20 +167,19 @@ impl Session {
 
     /// The slip for the referral's provider: only the fields it needs. Writes an export entry.
     pub fn referral_slip(&self, id: ReferralId, now: DateTime<Utc>) -> Result<ReferralSlip> {
-        self.with_unlocked(|store, user, _| {
+        self.with_unlocked(|store, user, cases| {
             let referral = store.referral(id)?.ok_or(ApiError::NotFound)?;
             let provider_id = referral.provider.ok_or(ApiError::NoProvider)?;
             let provider = store.provider(provider_id)?.ok_or(ApiError::NotFound)?;
             let person = store.person(referral.person)?.ok_or(ApiError::NotFound)?;
             let slip = referral_slip(&person, &referral, &provider);
-            audit_referral(
-                store,
-                user,
-                &referral,
-                AuditAction::Export,
-                "Boleta de referencia",
-                now,
+            let mut work = Work::new(store, user, now);
+            work.audit(
+                RecordKind::Referral,
+                referral.id.into(),
+                Audit::new(AuditAction::Export, "Boleta de referencia"),
             )?;
+            work.commit(cases)?;
             Ok(slip)
         })
     }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use reintegra_core::audit::{AuditAction, AuditEntry, EntityRef, RecordKind};
-use reintegra_core::ids::{AuditId, DeviceId, UserId};
+use reintegra_core::audit::{AuditAction, RecordKind};
+use reintegra_core::ids::{DeviceId, UserId};
 use reintegra_core::user::{Role, User};
 use reintegra_store::{KdfParams, LockedStore, NewStore, Store};
 use serde::Serialize;
@@ -14,6 +14,7 @@ use ts_rs::TS;
 use uuid::Uuid;
 
 use crate::cases::Cases;
+use crate::unit_of_work::{Audit, Work};
 use crate::{ApiError, Result};
 
 /// What the UI needs to decide which screen to show.
@@ -124,19 +125,18 @@ impl Session {
                 kdf: self.kdf,
             },
         )?;
-        store.save_user(&user)?;
-        audit(
-            &store,
+        let mut cases = Box::<Cases>::default();
+        let mut work = Work::new(&store, &user, now);
+        work.save(
             &user,
-            AuditAction::Create,
-            now,
-            "Primer usuario (administrador)",
+            Audit::new(AuditAction::Create, "Primer usuario (administrador)"),
         )?;
+        work.commit(&mut cases)?;
         crate::directory::seed_examples(&store)?;
         *state = State::Unlocked {
             store: Arc::new(store),
             user: user.clone(),
-            cases: Box::default(),
+            cases,
         };
         Ok(SessionState {
             setup_needed: false,
@@ -162,9 +162,15 @@ impl Session {
             // A deactivated user (or a key slot with no user record) may not work here.
             _ => return Err(ApiError::WrongCredentials),
         };
-        audit(&store, &user, AuditAction::SignIn, now, "Inicio de sesión")?;
         store.upgrade_indexes()?;
-        let cases = Box::new(Cases::build(&store.persons()?));
+        let mut cases = Box::new(Cases::build(&store.persons()?));
+        let mut work = Work::new(&store, &user, now);
+        work.audit(
+            RecordKind::User,
+            user.id.into(),
+            Audit::new(AuditAction::SignIn, "Inicio de sesión"),
+        )?;
+        work.commit(&mut cases)?;
         *state = State::Unlocked {
             store: Arc::new(store),
             user: user.clone(),
@@ -249,24 +255,4 @@ impl Session {
 
 fn holds_anything(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
-}
-
-fn audit(
-    store: &Store,
-    user: &User,
-    action: AuditAction,
-    now: DateTime<Utc>,
-    summary: &str,
-) -> Result<()> {
-    let entry = AuditEntry::new(
-        AuditId::new(Uuid::now_v7()),
-        now,
-        user.id,
-        action,
-        EntityRef::new(RecordKind::User, user.id),
-    )
-    .on_device(store.device())
-    .with_summary(summary);
-    store.append_audit(&entry)?;
-    Ok(())
 }

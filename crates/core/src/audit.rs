@@ -10,6 +10,7 @@ use ts_rs::TS;
 use uuid::Uuid;
 
 use crate::ids::{AuditId, DeviceId, UserId};
+use crate::op::EntityKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -42,6 +43,23 @@ pub enum RecordKind {
     FamilyGroup,
     /// An export has no record of its own; its id is the audit entry's.
     Export,
+    /// The audit log itself.
+    Audit,
+}
+
+impl From<EntityKind> for RecordKind {
+    /// The one relation between the two kinds: every synced kind has its audit name.
+    fn from(kind: EntityKind) -> RecordKind {
+        match kind {
+            EntityKind::Person => RecordKind::Person,
+            EntityKind::Referral => RecordKind::Referral,
+            EntityKind::FollowUp => RecordKind::FollowUp,
+            EntityKind::CaseNote => RecordKind::CaseNote,
+            EntityKind::Provider => RecordKind::Provider,
+            EntityKind::User => RecordKind::User,
+            EntityKind::Audit => RecordKind::Audit,
+        }
+    }
 }
 
 /// The record an entry is about.

@@ -302,6 +302,80 @@ impl Person {
         }
     }
 
+    /// Records a return. A child travelling alone is, by definition, an unaccompanied child (the
+    /// gravest priority). The form keeps returns oldest first; one recorded late may be older.
+    pub fn add_return(&mut self, event: ReturnEvent) {
+        if event.travelled == TravelCompanion::UnaccompaniedMinor {
+            self.add_vulnerability(Vulnerability::UnaccompaniedChild);
+        }
+        self.return_events.push(event);
+        self.return_events.sort_by_key(|e| e.date);
+    }
+
+    /// Replaces the return event with `event.id` (the same rule as [`Person::add_return`]
+    /// applies). `false` when the person has no such return.
+    pub fn replace_return(&mut self, event: ReturnEvent) -> bool {
+        let Some(i) = self.return_events.iter().position(|e| e.id == event.id) else {
+            return false;
+        };
+        self.return_events.remove(i);
+        self.add_return(event);
+        true
+    }
+
+    /// Takes in everything of `other` (a second form of the same person) that this form lacks:
+    /// the union of return events, consents, vulnerabilities, skills and "not the same person"
+    /// marks, and `other`'s value for every field left empty here. Nothing here is overwritten.
+    pub fn absorb(&mut self, other: &Person) {
+        for event in &other.return_events {
+            if !self.return_events.iter().any(|e| e.id == event.id) {
+                self.add_return(event.clone());
+            }
+        }
+        for consent in &other.consents {
+            if !self.consents.iter().any(|c| c.id == consent.id) {
+                self.consents.push(consent.clone());
+            }
+        }
+        for v in &other.vulnerabilities {
+            self.add_vulnerability(*v);
+        }
+        for id in &other.not_same_as {
+            if *id != self.id && *id != other.id && !self.not_same_as.contains(id) {
+                self.not_same_as.push(*id);
+            }
+        }
+        fn fill<T: Clone>(mine: &mut Option<T>, theirs: &Option<T>) {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+        fn fill_text(mine: &mut String, theirs: &str) {
+            if mine.trim().is_empty() {
+                *mine = theirs.to_string();
+            }
+        }
+        fill(&mut self.sex, &other.sex);
+        fill(&mut self.birth_date, &other.birth_date);
+        fill(&mut self.dui, &other.dui);
+        fill(&mut self.other_document, &other.other_document);
+        fill(&mut self.education, &other.education);
+        fill(&mut self.family_group, &other.family_group);
+        fill(&mut self.caseworker, &other.caseworker);
+        fill(&mut self.plan, &other.plan);
+        fill_text(&mut self.second_surname, &other.second_surname);
+        fill_text(&mut self.phone, &other.phone);
+        fill_text(&mut self.origin_district, &other.origin_district);
+        fill_text(&mut self.destination_district, &other.destination_district);
+        fill_text(&mut self.occupation, &other.occupation);
+        fill_text(&mut self.household_notes, &other.household_notes);
+        for skill in &other.skills {
+            if !self.skills.contains(skill) {
+                self.skills.push(skill.clone());
+            }
+        }
+    }
+
     /// Priority for caseload sorting; higher first.
     pub fn priority_score(&self) -> u32 {
         vulnerability::priority_score(&self.vulnerabilities)

@@ -18,12 +18,13 @@ use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use reintegra_core::hlc::Hlc;
 use reintegra_core::ids::{DeviceId, UserId};
-use reintegra_core::op::{Change, EntityKind, Op};
+use reintegra_core::op::{EntityKind, Op};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use crate::batch::Batch;
 use crate::crypto::{random_bytes, random_secret, KdfParams, KeySlot, Keys};
 use crate::error::{Error, Result};
 use crate::index::{self, Entry, MemIndex};
@@ -130,7 +131,7 @@ pub(crate) fn change_key(seq: u64) -> [u8; 9] {
     k
 }
 
-fn outbox_key(seq: u64, op_id: Uuid) -> [u8; 25] {
+pub(crate) fn outbox_key(seq: u64, op_id: Uuid) -> [u8; 25] {
     let mut k = [0u8; 25];
     k[0] = P_OUTBOX;
     k[1..9].copy_from_slice(&seq.to_be_bytes());
@@ -138,7 +139,7 @@ fn outbox_key(seq: u64, op_id: Uuid) -> [u8; 25] {
     k
 }
 
-fn opid_key(op_id: Uuid) -> [u8; 17] {
+pub(crate) fn opid_key(op_id: Uuid) -> [u8; 17] {
     let mut k = [0u8; 17];
     k[0] = P_OPID;
     k[1..].copy_from_slice(op_id.as_bytes());
@@ -668,131 +669,21 @@ impl Store {
     /// Saves a record (create or update). The record, its index entries, its change-log entry
     /// and its outbox op are committed in one sled transaction, flushed before returning.
     pub fn put<R: Record>(&self, record: &R) -> Result<Saved> {
-        guarded(|| self.put_inner(record))
-    }
-
-    fn put_inner<R: Record>(&self, record: &R) -> Result<Saved> {
-        let mut w = self.write_lock();
-        let id = record.record_id();
-        let rkey = record_key(R::KIND, id);
-        let new_json = serde_json::to_value(record).map_err(|e| Error::Invalid(e.to_string()))?;
-        let skey = index::summary_key(R::KIND, id);
-        let (old_seq, old_json, old_index) = match self.read_raw(&rkey)? {
-            Some((seq, bytes)) => {
-                let value: serde_json::Value = serde_json::from_slice(&bytes)
-                    .map_err(|_| Error::Corrupt("a stored record is not JSON".into()))?;
-                (Some(seq), Some(value), self.read_summary(&skey)?)
-            }
-            None => (None, None, Vec::new()),
-        };
-        let Some(change) = Change::between(R::KIND, id, old_json.as_ref(), &new_json) else {
-            return Ok(Saved {
-                op_id: None,
-                hlc: w.hlc,
-            });
-        };
-        let new_index = index::entries(&self.keys, &record.index_keys());
-        let seq = w.seq + 1;
-        let hlc = w.hlc.tick(now_ms());
-        let op = Op {
-            op_id: Uuid::now_v7(),
-            author: self.user,
-            device: self.device,
-            hlc,
-            base_seq: w.pulled,
-            change,
-        };
-
-        let mut plain = Zeroizing::new(seq.to_be_bytes().to_vec());
-        serde_json::to_writer(&mut *plain, &new_json).map_err(|e| Error::Invalid(e.to_string()))?;
-        let sealed_record = self.keys.seal(&rkey, &plain)?;
-        let okey = outbox_key(seq, op.op_id);
-        let op_json =
-            Zeroizing::new(serde_json::to_vec(&op).map_err(|e| Error::Invalid(e.to_string()))?);
-        let sealed_op = self.keys.seal(&okey, &op_json)?;
-
-        let summary = index::encode(&new_index);
-        let mut change_value = vec![R::KIND.code()];
-        change_value.extend_from_slice(id.as_bytes());
-
-        self.db
-            .transaction(|tx| {
-                tx.insert(rkey.as_slice(), sealed_record.as_slice())?;
-                if old_index != new_index || old_seq.is_none() {
-                    tx.insert(skey.as_slice(), summary.as_slice())?;
-                }
-                if let Some(old_seq) = old_seq {
-                    tx.remove(&change_key(old_seq))?;
-                }
-                tx.insert(&change_key(seq), change_value.as_slice())?;
-                tx.insert(&okey, sealed_op.as_slice())?;
-                tx.insert(&opid_key(op.op_id), &seq.to_be_bytes())?;
-                tx.insert(META_SEQ, &seq.to_be_bytes())?;
-                tx.insert(META_HLC, &hlc.to_bytes())?;
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(tx_error)?;
-        self.db.flush()?;
-        w.seq = seq;
-        if old_index != new_index {
-            let mut ix = self.index_write();
-            ix.remove(id, &old_index);
-            ix.add(id, &new_index);
-        }
-        Ok(Saved {
-            op_id: Some(op.op_id),
-            hlc,
-        })
+        let mut batch = Batch::new();
+        batch.put(record)?;
+        Ok(self.commit(batch)?.pop().unwrap_or(Saved {
+            op_id: None,
+            hlc: self.write_lock().hlc,
+        }))
     }
 
     /// Deletes a record (and its index entries), writing a delete op. `Ok(None)` when it did
     /// not exist.
     pub fn delete<R: Record>(&self, id: Uuid) -> Result<Option<Saved>> {
-        guarded(|| {
-            let mut w = self.write_lock();
-            let rkey = record_key(R::KIND, id);
-            let Some((old_seq, _)) = self.read_raw(&rkey)? else {
-                return Ok(None);
-            };
-            let skey = index::summary_key(R::KIND, id);
-            let old_index = self.read_summary(&skey)?;
-            let seq = w.seq + 1;
-            let hlc = w.hlc.tick(now_ms());
-            let op = Op {
-                op_id: Uuid::now_v7(),
-                author: self.user,
-                device: self.device,
-                hlc,
-                base_seq: w.pulled,
-                change: Change {
-                    entity: R::KIND,
-                    id,
-                    action: reintegra_core::op::Action::Delete,
-                },
-            };
-            let okey = outbox_key(seq, op.op_id);
-            let op_json = serde_json::to_vec(&op).map_err(|e| Error::Invalid(e.to_string()))?;
-            let sealed_op = self.keys.seal(&okey, &op_json)?;
-            self.db
-                .transaction(|tx| {
-                    tx.remove(rkey.as_slice())?;
-                    tx.remove(skey.as_slice())?;
-                    tx.remove(&change_key(old_seq))?;
-                    tx.insert(&okey, sealed_op.as_slice())?;
-                    tx.insert(&opid_key(op.op_id), &seq.to_be_bytes())?;
-                    tx.insert(META_SEQ, &seq.to_be_bytes())?;
-                    tx.insert(META_HLC, &hlc.to_bytes())?;
-                    Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-                })
-                .map_err(tx_error)?;
-            self.db.flush()?;
-            w.seq = seq;
-            self.index_write().remove(id, &old_index);
-            Ok(Some(Saved {
-                op_id: Some(op.op_id),
-                hlc,
-            }))
-        })
+        let mut batch = Batch::new();
+        batch.delete::<R>(id);
+        let saved = self.commit(batch)?.pop();
+        Ok(saved.filter(|s| s.op_id.is_some()))
     }
 
     /// Recomputes the index entries of every record of a kind (after a release adds an index),
@@ -1029,7 +920,7 @@ pub(crate) fn opid_key_of(op_id: Uuid) -> [u8; 17] {
     opid_key(op_id)
 }
 
-fn tx_error(e: sled::transaction::TransactionError<()>) -> Error {
+pub(crate) fn tx_error(e: sled::transaction::TransactionError<()>) -> Error {
     match e {
         sled::transaction::TransactionError::Storage(e) => Error::from(e),
         sled::transaction::TransactionError::Abort(()) => {

@@ -9,6 +9,7 @@
 //!   refused. Backups: [`Store::backup`] / [`restore`].
 
 mod backup;
+mod batch;
 mod crypto;
 pub mod domain;
 mod engine;
@@ -18,6 +19,7 @@ mod migrate;
 mod sync;
 
 pub use backup::{restore, BackupInfo};
+pub use batch::Batch;
 pub use crypto::KdfParams;
 pub use engine::{
     IndexKey, LockedStore, NewStore, OutboxEntry, RecentChange, Record, Saved, Store,

@@ -1,0 +1,120 @@
+//! One use case, one write: the records a command changes and the audit entry of each change
+//! are collected here and committed in a single store transaction (flushed once), so a crash
+//! never leaves a change without its audit entry or half a merge.
+
+use chrono::{DateTime, Utc};
+use reintegra_core::audit::{AuditAction, AuditEntry, EntityRef, RecordKind};
+use reintegra_core::ids::AuditId;
+use reintegra_core::person::Person;
+use reintegra_core::user::User;
+use reintegra_store::{Batch, Record, Store};
+use uuid::Uuid;
+
+use crate::cases::Cases;
+use crate::Result;
+
+/// What an audit entry says about a change: its action, the fields it touched, a short line.
+pub(crate) struct Audit<'s> {
+    pub action: AuditAction,
+    pub fields: Vec<String>,
+    pub summary: &'s str,
+}
+
+impl<'s> Audit<'s> {
+    pub fn new(action: AuditAction, summary: &'s str) -> Audit<'s> {
+        Audit {
+            action,
+            fields: Vec::new(),
+            summary,
+        }
+    }
+
+    pub fn fields<S: Into<String>>(mut self, fields: impl IntoIterator<Item = S>) -> Self {
+        self.fields = fields.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// The writes of one use case by `user` at `now`. Nothing reaches the store before
+/// [`Work::commit`]; dropping it writes nothing.
+pub(crate) struct Work<'a> {
+    store: &'a Store,
+    user: &'a User,
+    now: DateTime<Utc>,
+    batch: Batch,
+    /// Persons saved, to refresh the in-memory cases once the commit succeeded.
+    persons: Vec<Person>,
+}
+
+impl<'a> Work<'a> {
+    pub fn new(store: &'a Store, user: &'a User, now: DateTime<Utc>) -> Work<'a> {
+        Work {
+            store,
+            user,
+            now,
+            batch: Batch::new(),
+            persons: Vec::new(),
+        }
+    }
+
+    /// Saves `record` with the audit entry of the change.
+    pub fn save<R: Record>(&mut self, record: &R, audit: Audit<'_>) -> Result<()> {
+        self.batch.put(record)?;
+        self.audit(RecordKind::from(R::KIND), record.record_id(), audit)
+    }
+
+    /// Saves a person with the audit entry of the change (and the cases follow at commit).
+    pub fn save_person(&mut self, person: &Person, audit: Audit<'_>) -> Result<()> {
+        self.save(person, audit)?;
+        self.persons.retain(|p| p.id != person.id);
+        self.persons.push(person.clone());
+        Ok(())
+    }
+
+    /// Deletes a record of kind `R` with the audit entry of the deletion.
+    pub fn delete<R: Record>(&mut self, id: Uuid, summary: &str) -> Result<()> {
+        self.batch.delete::<R>(id);
+        self.audit(
+            RecordKind::from(R::KIND),
+            id,
+            Audit::new(AuditAction::Delete, summary),
+        )
+    }
+
+    /// An audit entry about something that is not a record write here (a sign-in, an export).
+    pub fn audit(&mut self, kind: RecordKind, id: Uuid, audit: Audit<'_>) -> Result<()> {
+        let entry = AuditEntry::new(
+            AuditId::new(Uuid::now_v7()),
+            self.now,
+            self.user.id,
+            audit.action,
+            EntityRef::new(kind, id),
+        )
+        .on_device(self.store.device())
+        .with_changed_fields(audit.fields)
+        .with_summary(audit.summary);
+        self.batch.put(&entry)?;
+        Ok(())
+    }
+
+    /// Writes everything in one transaction, then refreshes the in-memory cases.
+    pub fn commit(self, cases: &mut Cases) -> Result<()> {
+        self.store.commit(self.batch)?;
+        for person in &self.persons {
+            cases.upsert(person);
+        }
+        Ok(())
+    }
+}
+
+/// Saves one record with the audit entry of its change, in one write.
+pub(crate) fn save_one<R: Record>(
+    (store, user, cases): (&Store, &User, &mut Cases),
+    now: DateTime<Utc>,
+    record: &R,
+    audit: Audit<'_>,
+) -> Result<()> {
+    let mut work = Work::new(store, user, now);
+    work.save(record, audit)?;
+    work.commit(cases)
+}
