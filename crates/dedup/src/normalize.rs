@@ -40,7 +40,8 @@ const PARTICLES: &[&str] = &[
 ];
 
 /// Abbreviations and nicknames people use for a given name, mapped to the full name (folded).
-pub(crate) const GIVEN_ALIASES: &[(&str, &str)] = &[
+/// Public so that the synthetic data (`reintegra-dedup-eval`) shortens names the same way.
+pub const GIVEN_ALIASES: &[(&str, &str)] = &[
     ("ma", "maria"),
     ("mari", "maria"),
     ("maru", "maria"),

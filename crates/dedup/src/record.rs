@@ -160,7 +160,8 @@ impl fmt::Display for BirthDate {
     }
 }
 
-pub(crate) fn days_in_month(year: u16, month: u16) -> u16 {
+/// Days in `month` (1..=12) of `year`, Gregorian; 0 for any other month.
+pub fn days_in_month(year: u16, month: u16) -> u16 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
