@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use reintegra_proto::{ErrorBody, ProtoError, Version};
+use reintegra_proto::{ErrorBody, Outcome, ProtoError, Version};
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,10 @@ pub enum ServerError {
     BadEnrollCode,
     #[error("{0}")]
     BadRequest(String),
+    #[error("«{0}» no es una oficina: use «*» o el código de un municipio (SV-…)")]
+    NotAnOffice(String),
+    #[error("la operación {0} es de otro dispositivo")]
+    OtherDevicesOp(Uuid),
     #[error("operaciones fuera de la oficina de este dispositivo: {}", ids(.0))]
     OutOfScope(Vec<Uuid>),
     #[error("no existe esa persona en el alcance de este dispositivo")]
@@ -53,7 +57,9 @@ impl ServerError {
             ServerError::UnknownDevice => "unknown_device",
             ServerError::DeviceRevoked => "device_revoked",
             ServerError::BadEnrollCode => "bad_enroll_code",
-            ServerError::BadRequest(_) => "bad_request",
+            ServerError::BadRequest(_)
+            | ServerError::NotAnOffice(_)
+            | ServerError::OtherDevicesOp(_) => "bad_request",
             ServerError::OutOfScope(_) => "out_of_scope",
             ServerError::UnknownConflict => "unknown_conflict",
             ServerError::UnknownPerson => "unknown_person",
@@ -68,7 +74,10 @@ impl ServerError {
     pub fn status(&self) -> StatusCode {
         match self {
             ServerError::Proto(ProtoError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
-            ServerError::Proto(_) | ServerError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ServerError::Proto(_)
+            | ServerError::BadRequest(_)
+            | ServerError::NotAnOffice(_)
+            | ServerError::OtherDevicesOp(_) => StatusCode::BAD_REQUEST,
             ServerError::NoToken | ServerError::UnknownDevice | ServerError::DeviceRevoked => {
                 StatusCode::UNAUTHORIZED
             }
@@ -96,5 +105,62 @@ impl IntoResponse for ServerError {
             },
         };
         (self.status(), axum::Json(body)).into_response()
+    }
+}
+
+/// Why one op of a push was refused while the rest of the batch goes on: a stable code, and
+/// words for the person at the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// The op's clock is too far ahead of the server's.
+    ClockAhead,
+    /// The merge refused the op; its code (`deleted`: the record was deleted on the server).
+    Merge(&'static str),
+}
+
+impl From<Rejected> for Outcome {
+    fn from(rejected: Rejected) -> Outcome {
+        let (code, reason) = match rejected {
+            Rejected::ClockAhead => (
+                "clock_ahead",
+                "el reloj de este dispositivo está adelantado: corrija la fecha y la hora y vuelva a sincronizar",
+            ),
+            Rejected::Merge(code) => (code, "el registro fue borrado en el servidor"),
+        };
+        Outcome::Rejected {
+            code: code.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_input_found_by_the_db_layer_is_a_bad_request() {
+        for e in [
+            ServerError::NotAnOffice("SV-XX".into()),
+            ServerError::OtherDevicesOp(Uuid::nil()),
+        ] {
+            assert_eq!(
+                (e.code(), e.status()),
+                ("bad_request", StatusCode::BAD_REQUEST)
+            );
+        }
+        assert_eq!(
+            ServerError::NotAnOffice("SV-XX".into()).to_string(),
+            "«SV-XX» no es una oficina: use «*» o el código de un municipio (SV-…)"
+        );
+    }
+
+    #[test]
+    fn a_rejected_op_keeps_its_code() {
+        let codes = [Rejected::ClockAhead, Rejected::Merge("deleted")].map(|r| match r.into() {
+            Outcome::Rejected { code, .. } => code,
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(codes, ["clock_ahead", "deleted"]);
     }
 }

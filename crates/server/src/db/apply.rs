@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::visibility::{may_write, SERVER_ONLY, VISIBLE};
 use super::{current_seq, from_json, to_json, Db, DeviceRow};
-use crate::error::ServerError;
+use crate::error::{Rejected, ServerError};
 
 impl Db {
     /// Applies a batch of ops from `device`, each at most once, in one transaction. Ops on
@@ -33,10 +33,7 @@ impl Db {
         let mut outside = Vec::new();
         for op in ops {
             if op.device != device.id {
-                return Err(ServerError::BadRequest(format!(
-                    "la operación {} es de otro dispositivo",
-                    op.op_id
-                )));
+                return Err(ServerError::OtherDevicesOp(op.op_id));
             }
             match apply_one(&mut tx, device, op, &mut seq).await? {
                 Some(outcome) => results.push(OpResult {
@@ -152,20 +149,11 @@ async fn apply_one(
     op: &Op,
     seq: &mut u64,
 ) -> Result<Option<Outcome>, ServerError> {
-    let rejected = |code: &str, reason: &str| {
-        Some(Outcome::Rejected {
-            code: code.into(),
-            reason: reason.into(),
-        })
-    };
     if is_applied(tx, op.op_id).await? {
         return Ok(Some(Outcome::Duplicate));
     }
     if Hlc::is_too_far_ahead(&op.hlc, now_ms()) {
-        return Ok(rejected(
-            "clock_ahead",
-            "el reloj de este dispositivo está adelantado: corrija la fecha y la hora y vuelva a sincronizar",
-        ));
+        return Ok(Some(Rejected::ClockAhead.into()));
     }
     let stored = load_record(tx, op.change.entity, op.change.id).await?;
     let office_before = stored.as_ref().map(|s| s.office.clone());
@@ -177,7 +165,7 @@ async fn apply_one(
     let mut state = stored.map(|s| s.state).unwrap_or_default();
     let merged = merge::apply(&mut state, op, *seq + 1);
     if let Some(code) = merged.refused {
-        return Ok(rejected(code, "el registro fue borrado en el servidor"));
+        return Ok(Some(Rejected::Merge(code).into()));
     }
     let office = office_of(tx, op.change.entity, &state).await?;
     if office_before.is_none() && !may_write(&device.office, office.as_deref()) {

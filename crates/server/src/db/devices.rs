@@ -51,9 +51,7 @@ impl Db {
     /// A new one-time enrollment code for `office`, valid for a week.
     pub async fn new_enroll_code(&self, office: &str) -> Result<String, ServerError> {
         if !valid_office(office) {
-            return Err(ServerError::BadRequest(format!(
-                "«{office}» no es una oficina: use «*» o el código de un municipio (SV-…)"
-            )));
+            return Err(ServerError::NotAnOffice(office.to_string()));
         }
         let raw = random_hex(5).to_uppercase();
         let code = format!("{}-{}", &raw[..5], &raw[5..]);
