@@ -6,6 +6,11 @@
 //!   exactly once. Now and then acknowledges part of the outbox (compaction) between trials.
 //! - `store-crash-writer write DIR`: the writer. Saves persons (and updates the previous one)
 //!   as fast as it can; after each save returns it prints `C|U <op id> <person id> <n>`.
+//! - `store-crash-writer --trials N --units [--dir DIR]`: the same harness over units of work
+//!   (`write-units DIR`): each committed [`Batch`] is a person edit with its audit entry, or a
+//!   merge (two persons, the absorbed one's referrals re-pointed, two audit entries). After a
+//!   kill, every acknowledged unit is there, and every unit on disk is whole: each change has
+//!   its audit entry and no merge is half-applied.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Write};
@@ -15,9 +20,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use rand::Rng;
+use reintegra_core::audit::{AuditAction, AuditEntry, EntityRef, RecordKind};
+use reintegra_core::ids::{AuditId, ReferralId};
 use reintegra_core::ids::{DeviceId, PersonId, UserId};
 use reintegra_core::person::Person;
-use reintegra_store::{KdfParams, LockedStore, NewStore, Store};
+use reintegra_core::referral::{Referral, ServiceType};
+use reintegra_store::{Batch, KdfParams, LockedStore, NewStore, Store};
 use uuid::Uuid;
 
 const LOGIN: &str = "crash";
@@ -72,6 +80,166 @@ fn write(dir: &Path) -> Result<(), String> {
         out.flush().map_err(|e| e.to_string())?;
         last = Some(p);
     }
+}
+
+fn fixed_now() -> chrono::DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// The audit entry of change `n` to `person` (its summary names the unit, for the checker).
+fn audit_entry(person: PersonId, summary: String) -> AuditEntry {
+    AuditEntry::new(
+        AuditId::new(Uuid::now_v7()),
+        fixed_now(),
+        UserId::new(Uuid::from_u128(1)),
+        AuditAction::Update,
+        EntityRef::new(RecordKind::Person, person),
+    )
+    .with_summary(summary)
+}
+
+fn commit(store: &Store, batch: Batch) -> Result<(), String> {
+    store.commit(batch).map(drop).map_err(|e| e.to_string())
+}
+
+/// The units-of-work writer: creates a person with a referral, edits persons, merges pairs;
+/// prints `C|E|M <person> <other or -> <n>` after each commit returns.
+fn write_units(dir: &Path) -> Result<(), String> {
+    let store = open_or_create(dir)?;
+    let mut n = store.person_count() as u64 * 10;
+    let mut open: Vec<Person> = store
+        .persons()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|p| p.merged_into.is_none())
+        .collect();
+    let stdout = std::io::stdout();
+    let say = |line: String| -> Result<(), String> {
+        let mut out = stdout.lock();
+        writeln!(out, "{line}").map_err(|e| e.to_string())?;
+        out.flush().map_err(|e| e.to_string())
+    };
+    loop {
+        n += 1;
+        let mut batch = Batch::new();
+        let (line, touched) = if n % 5 == 0 && open.len() >= 2 {
+            let mut gone = open.remove(open.len() - 1);
+            let mut kept = open.remove(open.len() - 1);
+            kept.skills.push(format!("merged-{n}"));
+            gone.occupation = format!("absorbed-{n}");
+            gone.merged_into = Some(kept.id);
+            for mut r in store
+                .referrals_of_person(gone.id)
+                .map_err(|e| e.to_string())?
+            {
+                r.person = kept.id;
+                batch.put(&r).map_err(|e| e.to_string())?;
+            }
+            batch.put(&kept).map_err(|e| e.to_string())?;
+            batch.put(&gone).map_err(|e| e.to_string())?;
+            batch
+                .put(&audit_entry(kept.id, format!("merge {n}")))
+                .map_err(|e| e.to_string())?;
+            batch
+                .put(&audit_entry(gone.id, format!("merge {n}")))
+                .map_err(|e| e.to_string())?;
+            (format!("M {} {} {n}", kept.id, gone.id), vec![kept])
+        } else if n % 2 == 0 && !open.is_empty() {
+            let mut p = open.remove(0);
+            p.household_notes = format!("edit-{n}");
+            batch.put(&p).map_err(|e| e.to_string())?;
+            batch
+                .put(&audit_entry(p.id, format!("edit {n}")))
+                .map_err(|e| e.to_string())?;
+            (format!("E {} - {n}", p.id), vec![p])
+        } else {
+            let p = person(PersonId::new(Uuid::now_v7()), n);
+            let referral = Referral::propose(
+                ReferralId::new(Uuid::now_v7()),
+                p.id,
+                ServiceType::Psychosocial,
+                fixed_now(),
+                UserId::new(Uuid::from_u128(1)),
+            );
+            batch.put(&p).map_err(|e| e.to_string())?;
+            batch.put(&referral).map_err(|e| e.to_string())?;
+            batch
+                .put(&audit_entry(p.id, format!("create {n}")))
+                .map_err(|e| e.to_string())?;
+            (format!("C {} - {n}", p.id), vec![p])
+        };
+        commit(&store, batch)?;
+        say(line)?;
+        open.extend(touched);
+    }
+}
+
+/// Checks the units on disk: every acknowledged one is there, and every one is whole.
+fn verify_units(dir: &Path, acked: &[String]) -> Result<usize, String> {
+    let store = LockedStore::open(dir)
+        .and_then(|l| l.unlock(LOGIN, PASSPHRASE))
+        .map_err(|e| format!("reopen after crash: {e}"))?;
+    let audited = |person: PersonId, summary: &str| -> Result<bool, String> {
+        Ok(store
+            .audit_of(person.as_uuid())
+            .map_err(|e| e.to_string())?
+            .iter()
+            .any(|a| a.summary == summary))
+    };
+    let persons = store.persons().map_err(|e| e.to_string())?;
+    let by_id: HashMap<PersonId, &Person> = persons.iter().map(|p| (p.id, p)).collect();
+    for line in acked {
+        let mut it = line.split(' ');
+        let (Some(kind), Some(id), Some(other), Some(n)) =
+            (it.next(), it.next(), it.next(), it.next())
+        else {
+            continue;
+        };
+        let id: PersonId = id.parse().map_err(|_| format!("bad line {line}"))?;
+        let word = match kind {
+            "C" => "create",
+            "E" => "edit",
+            _ => "merge",
+        };
+        if !by_id.contains_key(&id) || !audited(id, &format!("{word} {n}"))? {
+            return Err(format!(
+                "acknowledged unit `{line}` is missing or unaudited"
+            ));
+        }
+        if kind == "M" {
+            let gone: PersonId = other.parse().map_err(|_| format!("bad line {line}"))?;
+            if by_id.get(&gone).and_then(|p| p.merged_into) != Some(id) {
+                return Err(format!("acknowledged merge `{line}` is not on disk"));
+            }
+        }
+    }
+    // Whole units only, acknowledged or not.
+    for p in &persons {
+        if let Some(n) = p.household_notes.strip_prefix("edit-") {
+            if !audited(p.id, &format!("edit {n}"))? {
+                return Err(format!("edit {n} of {} has no audit entry", p.id));
+            }
+        }
+        let Some(kept) = p.merged_into else { continue };
+        let n = p.occupation.strip_prefix("absorbed-").unwrap_or("?");
+        let kept_whole = by_id
+            .get(&kept)
+            .is_some_and(|k| k.skills.contains(&format!("merged-{n}")));
+        let left_behind = store
+            .referrals_of_person(p.id)
+            .map_err(|e| e.to_string())?
+            .len();
+        if !kept_whole
+            || left_behind > 0
+            || !audited(p.id, &format!("merge {n}"))?
+            || !audited(kept, &format!("merge {n}"))?
+        {
+            return Err(format!("merge {n} is half-applied"));
+        }
+    }
+    Ok(persons.len())
 }
 
 struct Acked {
@@ -161,15 +329,16 @@ fn verify(dir: &Path, expect: &Expect) -> Result<Store, String> {
     Ok(store)
 }
 
-fn harness(trials: u32, dir: &Path) -> Result<(), String> {
+fn harness(trials: u32, dir: &Path, units: bool) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut rng = rand::thread_rng();
     let mut expect = Expect::default();
     let started = Instant::now();
     let mut total_acked = 0usize;
+    let mut acked_units: Vec<String> = Vec::new();
     for trial in 0..trials {
         let mut child = Command::new(&exe)
-            .arg("write")
+            .arg(if units { "write-units" } else { "write" })
             .arg(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -207,6 +376,12 @@ fn harness(trials: u32, dir: &Path) -> Result<(), String> {
         lines.extend(rx.try_iter());
         if status.success() {
             return Err("the writer exited by itself".into());
+        }
+        if units {
+            acked_units.extend(lines.iter().cloned());
+            total_acked += lines.len();
+            verify_units(dir, &acked_units).map_err(|e| format!("trial {trial}: {e}"))?;
+            continue;
         }
         let mut acked_now = 0;
         for line in &lines {
@@ -250,6 +425,13 @@ fn harness(trials: u32, dir: &Path) -> Result<(), String> {
         }
         drop(store);
     }
+    if units {
+        println!(
+            "{trials} crash trials, {total_acked} acknowledged units of work, all present and whole; {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     println!(
         "{trials} crash trials, {total_acked} acknowledged saves, {} persons, all present; {:.1}s",
         expect.created.len(),
@@ -264,6 +446,10 @@ fn main() -> ExitCode {
         Some("write") => match args.get(1) {
             Some(dir) => write(Path::new(dir)),
             None => Err("usage: store-crash-writer write DIR".into()),
+        },
+        Some("write-units") => match args.get(1) {
+            Some(dir) => write_units(Path::new(dir)),
+            None => Err("usage: store-crash-writer write-units DIR".into()),
         },
         Some("--trials") => {
             let trials = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(50);
@@ -281,9 +467,9 @@ fn main() -> ExitCode {
                     }
                 },
             };
-            harness(trials, &dir)
+            harness(trials, &dir, args.iter().any(|a| a == "--units"))
         }
-        _ => Err("usage: store-crash-writer --trials N [--dir DIR] | write DIR".into()),
+        _ => Err("usage: store-crash-writer --trials N [--units] [--dir DIR] | write DIR | write-units DIR".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
