@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use reintegra_core::consent::Consent;
 use reintegra_core::ids::{FamilyGroupId, PersonId, UserId};
-use reintegra_core::person::{BirthDate, CaseFlag, Person};
+use reintegra_core::person::{case_flags, BirthDate, CaseFlag, Person};
 use reintegra_core::territory::Territory;
 use reintegra_core::text::fold;
 use reintegra_core::vulnerability::Vulnerability;
@@ -33,7 +34,8 @@ pub(crate) struct CaseSummary {
     pub has_plan: bool,
     pub last_return: Option<NaiveDate>,
     pub returns: u32,
-    pub minor_on: Option<NaiveDate>,
+    /// For the registration-consent flag.
+    pub consents: Vec<Consent>,
 }
 
 impl CaseSummary {
@@ -51,9 +53,7 @@ impl CaseSummary {
                 .unwrap_or_default(),
             birth_date: p.birth_date,
             destination_district: p.destination_district.clone(),
-            municipality: Territory::el_salvador()
-                .place(&p.destination_district)
-                .map(|pl| pl.municipality_code.clone()),
+            municipality: p.office().map(String::from),
             caseworker: p.caseworker,
             family_group: p.family_group,
             vulnerabilities: p.vulnerabilities.clone(),
@@ -62,30 +62,19 @@ impl CaseSummary {
             has_plan: p.plan.is_some(),
             last_return: p.latest_return().map(|r| r.date),
             returns: u32::try_from(p.return_events.len()).unwrap_or(u32::MAX),
-            // The day the person turns 18 (minors are flagged until then).
-            minor_on: p
-                .birth_date
-                .and_then(|b| b.estimated_date())
-                .and_then(|d| d.checked_add_months(chrono::Months::new(18 * 12))),
+            consents: p.consents.clone(),
         }
     }
 
-    pub fn is_minor(&self, today: NaiveDate) -> bool {
-        self.minor_on.is_some_and(|adult| today < adult)
-    }
-
+    /// The form's own flags (core's rule, from the parts of the form kept here).
     pub fn flags(&self, today: NaiveDate) -> Vec<CaseFlag> {
-        let mut flags = Vec::new();
-        if self.is_minor(today) {
-            flags.push(CaseFlag::Minor);
-        }
-        if self.vulnerabilities.iter().any(|v| v.is_grave()) {
-            flags.push(CaseFlag::GraveVulnerability);
-        }
-        if self.returns > 1 {
-            flags.push(CaseFlag::RepeatReturn);
-        }
-        flags
+        case_flags(
+            self.birth_date.as_ref(),
+            &self.vulnerabilities,
+            self.returns as usize,
+            &self.consents,
+            today,
+        )
     }
 }
 

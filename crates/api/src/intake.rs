@@ -2,7 +2,7 @@
 //! add a return event to a person already registered (a returning person), family groups,
 //! and edits of the single form with the same validation and an audit entry listing what changed.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use reintegra_core::audit::{changed_fields, AuditAction};
 use reintegra_core::consent::{Consent, ConsentPurpose};
 use reintegra_core::ids::{ConsentId, FamilyGroupId, PersonId, ReturnEventId, UserId};
@@ -22,16 +22,7 @@ use uuid::Uuid;
 use crate::unit_of_work::{Audit, Work};
 use crate::{ApiError, Result, Session};
 
-/// El Salvador keeps UTC−6 all year (no daylight saving time).
-const SV_OFFSET_SECONDS: i32 = -6 * 3600;
-
-/// The calendar day in El Salvador at `now`: what "today" means for dates on the form.
-pub fn today_in_el_salvador(now: DateTime<Utc>) -> NaiveDate {
-    match FixedOffset::east_opt(SV_OFFSET_SECONDS) {
-        Some(offset) => now.with_timezone(&offset).date_naive(),
-        None => now.date_naive(),
-    }
-}
+pub use reintegra_core::calendar::today_in_el_salvador;
 
 /// One return as typed on the intake form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

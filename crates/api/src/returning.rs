@@ -4,6 +4,7 @@
 //! can be swapped; today it asks the duplicate-detection index (`reintegra-dedup`).
 
 use chrono::NaiveDate;
+use reintegra_core::dui::Dui;
 use reintegra_core::ids::PersonId;
 use reintegra_core::person::{BirthDate, CaseFlag, Sex};
 use reintegra_core::territory::Territory;
@@ -51,10 +52,11 @@ pub const MAX_SUGGESTIONS: usize = 5;
 pub(crate) fn suggest(cases: &Cases, query: &SuggestionQuery, today: NaiveDate) -> Vec<Suggestion> {
     let mut out: Vec<Suggestion> = Vec::new();
     let dui_digits: String = query.dui.chars().filter(char::is_ascii_digit).collect();
-    if dui_digits.len() == 9 {
-        let typed = format!("{}-{}", &dui_digits[..8], &dui_digits[8..]);
+    // A stored DUI is always valid, so only a valid typed one can be the same.
+    if let Ok(typed) = Dui::parse(&dui_digits) {
+        let typed = typed.as_str();
         for c in cases.iter() {
-            if c.dui.as_deref() == Some(typed.as_str()) {
+            if c.dui.as_deref() == Some(typed) {
                 out.push(suggestion(
                     cases,
                     c.id,

@@ -4,6 +4,7 @@
 //! parameters, so every rule here can be tested with plain values.
 
 pub mod audit;
+pub mod calendar;
 pub mod case_note;
 pub mod consent;
 pub mod dui;

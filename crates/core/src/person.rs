@@ -15,6 +15,7 @@ use crate::ids::{FamilyGroupId, PersonId, ProviderId, UserId};
 use crate::plan::ReintegrationPlan;
 use crate::referral::ServiceType;
 use crate::return_event::{ReturnEvent, TravelCompanion};
+use crate::territory::Territory;
 use crate::validation::{Problem, ValidationErrors};
 use crate::vulnerability::{self, Vulnerability};
 
@@ -127,6 +128,11 @@ impl BirthDate {
     /// Completed years on `on`, from the best guess. `None` if born after `on`.
     pub fn age_on(&self, on: NaiveDate) -> Option<u32> {
         on.years_since(self.estimated_date()?)
+    }
+
+    /// Under 18 on `on`, by the best guess ([`BirthDate::age_on`]): the one rule of "minor".
+    pub fn is_minor_on(&self, on: NaiveDate) -> bool {
+        self.age_on(on).is_some_and(|a| a < ADULT_AGE)
     }
 
     /// The youngest the person can be on `on`, given the precision: exact dates are exact, a
@@ -288,7 +294,7 @@ impl Person {
     /// Under 18 on `on`, by the best guess of the birth date. Unknown birth date: `false`;
     /// reception asks for an age when the date is unknown, so this stays rare.
     pub fn is_minor(&self, on: NaiveDate) -> bool {
-        self.age_on(on).is_some_and(|a| a < ADULT_AGE)
+        self.birth_date.is_some_and(|b| b.is_minor_on(on))
     }
 
     pub fn latest_return(&self) -> Option<&ReturnEvent> {
@@ -404,20 +410,18 @@ impl Person {
     }
 
     pub fn flags(&self, today: NaiveDate) -> Vec<CaseFlag> {
-        let mut flags = Vec::new();
-        if self.is_minor(today) {
-            flags.push(CaseFlag::Minor);
-        }
-        if self.vulnerabilities.iter().any(|v| v.is_grave()) {
-            flags.push(CaseFlag::GraveVulnerability);
-        }
-        if self.return_events.len() > 1 {
-            flags.push(CaseFlag::RepeatReturn);
-        }
-        if !consent::has_active(&self.consents, ConsentPurpose::Registration, today) {
-            flags.push(CaseFlag::NoRegistrationConsent);
-        }
-        flags
+        case_flags(
+            self.birth_date.as_ref(),
+            &self.vulnerabilities,
+            self.return_events.len(),
+            &self.consents,
+            today,
+        )
+    }
+
+    /// The office the case belongs to: the municipality of the destination district.
+    pub fn office(&self) -> Option<&'static str> {
+        Territory::el_salvador().office_of(&self.destination_district)
     }
 
     /// Checks the whole form against `today` and reports every problem with its field path.
@@ -490,6 +494,31 @@ impl Person {
             );
         }
     }
+}
+
+/// The flags of a case from the parts of the form they depend on, so that a projection of the
+/// form (the in-memory caseload) flags exactly as the form does.
+pub fn case_flags(
+    birth_date: Option<&BirthDate>,
+    vulnerabilities: &[Vulnerability],
+    returns: usize,
+    consents: &[Consent],
+    today: NaiveDate,
+) -> Vec<CaseFlag> {
+    let mut flags = Vec::new();
+    if birth_date.is_some_and(|b| b.is_minor_on(today)) {
+        flags.push(CaseFlag::Minor);
+    }
+    if vulnerabilities.iter().any(|v| v.is_grave()) {
+        flags.push(CaseFlag::GraveVulnerability);
+    }
+    if returns > 1 {
+        flags.push(CaseFlag::RepeatReturn);
+    }
+    if !consent::has_active(consents, ConsentPurpose::Registration, today) {
+        flags.push(CaseFlag::NoRegistrationConsent);
+    }
+    flags
 }
 
 fn validate_birth_date(b: &BirthDate, today: NaiveDate, e: &mut ValidationErrors) {

@@ -39,9 +39,9 @@ pub fn scope_of(kind: EntityKind, record: &Value) -> Scope {
                 .unwrap_or_default();
             Scope::Office(
                 Territory::el_salvador()
-                    .place(district)
-                    .map(|p| p.municipality_code.clone())
-                    .unwrap_or_default(),
+                    .office_of(district)
+                    .unwrap_or_default()
+                    .to_string(),
             )
         }
         EntityKind::Referral | EntityKind::FollowUp | EntityKind::CaseNote => record

@@ -124,6 +124,13 @@ impl Territory {
         self.places.iter().map(|(p, _)| p)
     }
 
+    /// The office a case with this destination district belongs to: the district's municipality
+    /// (`SV-…`). The one statement of "district → municipal office".
+    pub fn office_of(&self, district_code: &str) -> Option<&str> {
+        self.place(district_code)
+            .map(|p| p.municipality_code.as_str())
+    }
+
     /// The eight prioritized localities.
     pub fn prioritized(&self) -> impl Iterator<Item = &Place> {
         self.places().filter(|p| p.prioritized)

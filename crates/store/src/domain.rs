@@ -75,8 +75,8 @@ fn status_by(status: ReferralStatus, user: UserId) -> Vec<u8> {
 
 fn municipality_of(district: &str) -> Option<String> {
     Territory::el_salvador()
-        .place(district)
-        .map(|p| p.municipality_code.clone())
+        .office_of(district)
+        .map(String::from)
 }
 
 impl Record for Person {
