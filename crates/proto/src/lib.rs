@@ -26,6 +26,8 @@ pub const BATCH_BYTES: usize = 64 * 1024;
 pub const MAX_COMPRESSED: usize = 1 << 20;
 /// Largest body a reader inflates.
 pub const MAX_DECOMPRESSED: usize = 8 << 20;
+/// Content type of a compressed body (zstd of JSON): push, pull and records.
+pub const CONTENT_TYPE_ZSTD_JSON: &str = "application/vnd.reintegra+json+zstd";
 /// zstd level of every body: a good ratio at a cost a laptop does not notice.
 const LEVEL: i32 = 9;
 

@@ -18,7 +18,6 @@ use std::sync::Arc;
 pub use background::Background;
 pub use db::{valid_office, Db, DeviceInfo, DeviceRow};
 pub use error::ServerError;
-pub use routes::ZSTD_JSON;
 
 /// A certificate chain and its private key, PEM files.
 #[derive(Debug, Clone)]

@@ -2,6 +2,7 @@
 //! the running server for every path of the document (none may fall through to "not found")
 //! and compares the document with `docs/openapi.json`.
 
+use reintegra_proto::CONTENT_TYPE_ZSTD_JSON;
 use serde_json::Value;
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -11,8 +12,6 @@ use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, OpenApiBuilder, PathItem,
     PathsBuilder, Required, ResponseBuilder,
 };
-
-use crate::routes::ZSTD_JSON;
 
 const JSON: &str = "application/json";
 
@@ -45,11 +44,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/v1/push",
         summary: "Envía un lote de operaciones (cada una se aplica a lo sumo una vez)",
         request: Some((
-            ZSTD_JSON,
+            CONTENT_TYPE_ZSTD_JSON,
             "PushRequest {v, ops}, comprimido con zstd (≤ 1 MiB)",
         )),
         response: (
-            ZSTD_JSON,
+            CONTENT_TYPE_ZSTD_JSON,
             "PushResponse {v, results: [{op_id, status, …}], seq}, comprimido",
         ),
         params: &[],
@@ -61,7 +60,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Cambios efectivos después de un cursor, en el alcance del dispositivo",
         request: None,
         response: (
-            ZSTD_JSON,
+            CONTENT_TYPE_ZSTD_JSON,
             "PullResponse {v, changes: [{seq, op}], next, more}",
         ),
         params: &[
@@ -102,7 +101,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Los registros actuales de una cubeta (reparación)",
         request: None,
         response: (
-            ZSTD_JSON,
+            CONTENT_TYPE_ZSTD_JSON,
             "RecordsResponse {v, records: [{entity, id, record}]}",
         ),
         params: &[(ParameterIn::Query, "bucket", "la cubeta, 0–255")],

@@ -15,7 +15,7 @@ use reintegra_core::op::EntityKind;
 use reintegra_proto::{
     self as proto, BucketsResponse, ConflictsResponse, EnrollRequest, EnrollResponse, PullResponse,
     PushRequest, PushResponse, RecordsResponse, ResolveRequest, ResolveResponse, StateResponse,
-    Version, MAX_COMPRESSED,
+    Version, CONTENT_TYPE_ZSTD_JSON, MAX_COMPRESSED,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -24,8 +24,6 @@ use uuid::Uuid;
 use crate::db::{Db, DeviceRow};
 use crate::error::ServerError;
 
-/// Content type of compressed bodies.
-pub const ZSTD_JSON: &str = "application/vnd.reintegra+json+zstd";
 /// Most ops a pull page holds, whatever their size.
 const PULL_MAX_OPS: usize = 5000;
 
@@ -64,7 +62,7 @@ async fn read_body(request: Request) -> Result<Bytes, ServerError> {
 
 fn compressed<T: serde::Serialize>(message: &T) -> Response {
     (
-        [(CONTENT_TYPE, ZSTD_JSON)],
+        [(CONTENT_TYPE, CONTENT_TYPE_ZSTD_JSON)],
         Body::from(proto::encode(message)),
     )
         .into_response()
@@ -150,7 +148,7 @@ async fn pull(
         };
         let body = proto::encode(&page);
         if body.len() <= max_bytes || page.changes.len() <= 1 {
-            return Ok(([(CONTENT_TYPE, ZSTD_JSON)], Body::from(body)).into_response());
+            return Ok(([(CONTENT_TYPE, CONTENT_TYPE_ZSTD_JSON)], Body::from(body)).into_response());
         }
         let fit = page.changes.len() * max_bytes / body.len();
         limit = (fit * 95 / 100).clamp(1, page.changes.len() - 1);

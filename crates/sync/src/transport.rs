@@ -12,8 +12,6 @@ use uuid::Uuid;
 
 use crate::SyncError;
 
-const ZSTD_JSON: &str = "application/vnd.reintegra+json+zstd";
-
 /// One answer and what it cost on the wire (body bytes each way).
 #[derive(Debug, Clone)]
 pub struct Exchange<T> {
@@ -151,7 +149,7 @@ impl Transport for Http {
         let answer = self.send(
             self.client
                 .post(self.url("/v1/push"))
-                .header("content-type", ZSTD_JSON)
+                .header("content-type", proto::CONTENT_TYPE_ZSTD_JSON)
                 .body(body),
         )?;
         Ok(Exchange {
