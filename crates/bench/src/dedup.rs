@@ -5,9 +5,9 @@
 
 use std::time::Instant;
 
-use reintegra_dedup::eval::{self, Ranked, Scored};
-use reintegra_dedup::generate::{self, Config};
 use reintegra_dedup::{Index, SearchOptions, MATCH_THRESHOLD};
+use reintegra_dedup_eval::eval::{self, Ranked, Scored};
+use reintegra_dedup_eval::generate::{self, Config};
 
 use crate::latency::ms;
 

@@ -1,11 +1,13 @@
 //! `reintegra-bench <what>`: benchmarks that print numbers (recorded in docs/benchmarks.md).
-//! Build with `--release`; timings of a debug build mean nothing.
+//! Build with `--release`; timings of a debug build mean nothing. Also the dedup evaluation on
+//! files (`dedup-generate`, `dedup-score`), kept out of the app binary.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod dedup;
+mod dedup_files;
 mod intake;
 mod latency;
 mod store;
@@ -28,6 +30,12 @@ enum Bench {
     Store(store::Args),
     /// Duplicate detection: index build, query latency, recall, false matches.
     Dedup(dedup::Args),
+    /// Synthetic Salvadoran records with labelled duplicates, written to
+    /// DIR/records.jsonl, DIR/queries.jsonl, DIR/labels.jsonl (for `reintegra dedup`).
+    DedupGenerate(dedup_files::GenerateArgs),
+    /// Scores results (of `reintegra dedup`) against labels: recall@1, recall@10, top-1
+    /// accepted, false-match rate.
+    DedupScore(dedup_files::ScoreArgs),
     /// Reception intake and caseload through the api: save p50/p99, search latency.
     Intake(intake::Args),
     /// The "Hoy" worklist with 100k persons, 300k referrals, 300k follow-ups.
@@ -40,6 +48,8 @@ fn main() -> ExitCode {
     let result = match Cli::parse().bench {
         Bench::Store(args) => store::run(args),
         Bench::Dedup(args) => dedup::run(args),
+        Bench::DedupGenerate(args) => dedup_files::generate(args, &mut std::io::stdout().lock()),
+        Bench::DedupScore(args) => dedup_files::score(args, &mut std::io::stdout().lock()),
         Bench::Intake(args) => intake::run(args),
         Bench::Today(args) => today::run(args),
         Bench::Sync(args) => sync::run(args),

@@ -1,11 +1,10 @@
 //! Headless subcommands of the `reintegra` binary. `reintegra` with no subcommand opens the window.
 //!
 //! - `reintegra dedup --records R.jsonl --queries Q.jsonl --top 10 --out results.jsonl`
-//! - `reintegra dedup-generate --persons 100000 --queries 5000 --seed 42 --out-dir DIR`
-//! - `reintegra dedup-score --results results.jsonl --labels labels.jsonl`
 //! - `reintegra sync --data DIR --user LOGIN [--endpoint URL] [--enroll CODE]`
 //!
-//! See docs/dedup.md and docs/sync.md.
+//! See docs/dedup.md and docs/sync.md. The synthetic data and the scoring of `reintegra dedup`'s
+//! results are not in the app: `reintegra-bench dedup-generate` and `dedup-score`.
 
 mod sync;
 
@@ -18,18 +17,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use reintegra_dedup::eval::{self, Ranked, Scored};
-use reintegra_dedup::generate::{self, Label};
-use reintegra_dedup::{Index, Record, SearchOptions, MATCH_THRESHOLD};
+use reintegra_dedup::{Index, Record, SearchOptions};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Whether `arg` (the first command-line argument) names a headless subcommand.
 pub fn is_subcommand(arg: &str) -> bool {
-    matches!(
-        arg,
-        "dedup" | "dedup-generate" | "dedup-score" | "sync" | "help" | "--help" | "-h"
-    )
+    matches!(arg, "dedup" | "sync" | "help" | "--help" | "-h")
 }
 
 /// Runs a headless subcommand; `args` includes the program name.
@@ -86,39 +80,6 @@ enum Command {
         #[arg(long)]
         reasons: bool,
     },
-    /// Genera datos sintéticos salvadoreños con duplicados etiquetados:
-    /// DIR/records.jsonl, DIR/queries.jsonl, DIR/labels.jsonl.
-    DedupGenerate {
-        /// Personas en records.jsonl.
-        #[arg(long, default_value_t = 10_000)]
-        persons: usize,
-        /// Consultas (70 % duplicados con variaciones, 20 % mismo nombre otra persona,
-        /// 10 % personas nuevas).
-        #[arg(long, default_value_t = 1_000)]
-        queries: usize,
-        /// Semilla (los mismos parámetros dan los mismos datos).
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Carpeta de salida (se crea si falta).
-        #[arg(long)]
-        out_dir: PathBuf,
-    },
-    /// Mide resultados contra etiquetas: recall@1, recall@10, top-1 aceptado, tasa de
-    /// coincidencias falsas.
-    DedupScore {
-        /// Salida de `reintegra dedup`.
-        #[arg(long)]
-        results: PathBuf,
-        /// labels.jsonl de `reintegra dedup-generate` (o propio: {"query_id", "match_id", "kind"}).
-        #[arg(long)]
-        labels: PathBuf,
-        /// Umbral de coincidencia.
-        #[arg(long, default_value_t = MATCH_THRESHOLD)]
-        threshold: f32,
-        /// Desglose por tipo de variación.
-        #[arg(long)]
-        by_kind: bool,
-    },
     /// Sincroniza el almacén de este dispositivo con el servidor, sin ventana. La frase de
     /// acceso se pide en la terminal o se lee de REINTEGRA_PASSPHRASE.
     Sync {
@@ -149,18 +110,6 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<(), String> {
             out: out_path,
             reasons,
         } => dedup(&records, &queries, top, &out_path, reasons, out),
-        Command::DedupGenerate {
-            persons,
-            queries,
-            seed,
-            out_dir,
-        } => dedup_generate(persons, queries, seed, &out_dir, out),
-        Command::DedupScore {
-            results,
-            labels,
-            threshold,
-            by_kind,
-        } => dedup_score(&results, &labels, threshold, by_kind, out),
         Command::Sync {
             data,
             user,
@@ -224,17 +173,6 @@ fn read_records(path: &Path) -> Result<Vec<Record>, String> {
         }
         Ok(())
     })
-}
-
-fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> Result<(), String> {
-    let err = |e: &dyn std::fmt::Display| format!("no se puede escribir {}: {e}", path.display());
-    let file = File::create(path).map_err(|e| err(&e))?;
-    let mut w = BufWriter::new(file);
-    for item in items {
-        serde_json::to_writer(&mut w, item).map_err(|e| err(&e))?;
-        w.write_all(b"\n").map_err(|e| err(&e))?;
-    }
-    w.flush().map_err(|e| err(&e))
 }
 
 #[derive(Serialize)]
@@ -307,61 +245,6 @@ fn dedup(
         out_path.display()
     );
     Ok(())
-}
-
-fn dedup_generate(
-    persons: usize,
-    queries: usize,
-    seed: u64,
-    dir: &Path,
-    out: &mut dyn Write,
-) -> Result<(), String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("no se puede crear {}: {e}", dir.display()))?;
-    let data = generate::generate(&generate::Config {
-        persons,
-        queries,
-        seed,
-        ..generate::Config::default()
-    });
-    write_jsonl(&dir.join("records.jsonl"), &data.records)?;
-    write_jsonl(&dir.join("queries.jsonl"), &data.queries)?;
-    write_jsonl(&dir.join("labels.jsonl"), &data.labels)?;
-    let _ = writeln!(
-        out,
-        "{} registros, {} consultas → {}/{{records,queries,labels}}.jsonl",
-        data.records.len(),
-        data.queries.len(),
-        dir.display()
-    );
-    Ok(())
-}
-
-fn dedup_score(
-    results: &Path,
-    labels: &Path,
-    threshold: f32,
-    by_kind: bool,
-    out: &mut dyn Write,
-) -> Result<(), String> {
-    let results: Vec<Ranked> = read_jsonl(results, |r: &Ranked| {
-        if r.candidates.iter().any(|c: &Scored| !c.score.is_finite()) {
-            return Err("puntaje no numérico".into());
-        }
-        Ok(())
-    })?;
-    let labels: Vec<Label> = read_jsonl(labels, |_: &Label| Ok(()))?;
-    let m = eval::evaluate(&results, &labels, threshold);
-    let text = if by_kind {
-        m.to_string()
-    } else {
-        m.to_string()
-            .lines()
-            .take(5)
-            .map(|l| format!("{l}\n"))
-            .collect()
-    };
-    out.write_all(text.as_bytes()).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
-//! CLI tests: the JSONL formats, the round trip generate → dedup → score, and bad input.
+//! CLI tests: the JSONL formats and bad input. The round trip generate → `reintegra dedup` →
+//! score is a test of `reintegra-bench` (crates/bench/src/dedup_files.rs).
 
 use std::path::Path;
+
+use reintegra_dedup::MATCH_THRESHOLD;
 
 use super::*;
 
@@ -26,8 +29,12 @@ const RECORDS: &str = r#"{"id":"r1","given_names":"María José","first_surname"
 
 #[test]
 fn subcommands_are_recognised() {
-    for s in ["dedup", "dedup-generate", "dedup-score", "--help"] {
+    for s in ["dedup", "sync", "--help"] {
         assert!(is_subcommand(s), "{s}");
+    }
+    // The synthetic data and its scoring are `reintegra-bench` subcommands, not in the app.
+    for s in ["dedup-generate", "dedup-score"] {
+        assert!(!is_subcommand(s), "{s}");
     }
     assert!(!is_subcommand("--devtools"));
     assert!(!is_subcommand(""));
@@ -180,79 +187,4 @@ fn bad_lines_are_reported_with_file_line_and_reason() {
     // Missing argument: a usage error from clap, exit code 2, no panic.
     let code = run(["reintegra", "dedup", "--records", &r].map(OsString::from));
     assert_eq!(format!("{code:?}"), format!("{:?}", ExitCode::from(2)));
-}
-
-#[test]
-fn generate_dedup_score_round_trip() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_str().unwrap();
-    let msg = cli(&[
-        "dedup-generate",
-        "--persons",
-        "3000",
-        "--queries",
-        "300",
-        "--seed",
-        "7",
-        "--out-dir",
-        d,
-    ])
-    .unwrap();
-    assert!(msg.contains("3000 registros"), "{msg}");
-    let labels = std::fs::read_to_string(dir.path().join("labels.jsonl")).unwrap();
-    assert_eq!(labels.lines().count(), 300);
-    let first: serde_json::Value = serde_json::from_str(labels.lines().next().unwrap()).unwrap();
-    assert!(first.get("query_id").is_some() && first.get("match_id").is_some());
-    let out = dir.path().join("results.jsonl");
-    let r = dir.path().join("records.jsonl");
-    let q = dir.path().join("queries.jsonl");
-    cli(&[
-        "dedup",
-        "--records",
-        r.to_str().unwrap(),
-        "--queries",
-        q.to_str().unwrap(),
-        "--top",
-        "10",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .unwrap();
-    let l = dir.path().join("labels.jsonl");
-    let report = cli(&[
-        "dedup-score",
-        "--results",
-        out.to_str().unwrap(),
-        "--labels",
-        l.to_str().unwrap(),
-    ])
-    .unwrap();
-    let value = |name: &str| -> f64 {
-        let line = report.lines().find(|l| l.starts_with(name)).unwrap();
-        line.rsplit(' ').next().unwrap().parse().unwrap()
-    };
-    assert!(value("recall@1:") > 0.95, "{report}");
-    assert!(value("recall@10:") > 0.97, "{report}");
-    assert!(value("top-1 accepted") > 0.9, "{report}");
-    assert!(value("false-match rate (same name") < 0.05, "{report}");
-}
-
-#[test]
-fn score_reports_bad_result_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let res = write(
-        dir.path(),
-        "res.jsonl",
-        "{\"query_id\":\"q1\",\"candidates\":[{\"id\":\"a\"}]}\n",
-    );
-    let lab = write(
-        dir.path(),
-        "lab.jsonl",
-        "{\"query_id\":\"q1\",\"match_id\":\"a\",\"kind\":\"x\"}\n",
-    );
-    let err = cli(&["dedup-score", "--results", &res, "--labels", &lab]).unwrap_err();
-    assert!(
-        err.contains("res.jsonl:1:") && err.contains("score"),
-        "{err}"
-    );
 }
