@@ -178,11 +178,13 @@ impl App {
         self.client.execute(&script, vec![]).await.expect("scroll");
     }
 
+    /// Saves a screenshot under `target/screenshots/` (never in the tree: `./x screenshots`
+    /// copies them into `docs/screenshots/` when the docs should change).
     async fn screenshot(&self, name: &str) {
         // A screenshot right after a DOM change can show the previous frame.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let png = self.client.screenshot().await.expect("screenshot");
-        let dir = repo_root().join("docs/screenshots");
+        let dir = repo_root().join("target/screenshots");
         std::fs::create_dir_all(&dir).expect("screenshots dir");
         std::fs::write(dir.join(name), png).expect("write screenshot");
     }

@@ -157,3 +157,208 @@ fn only_the_ipc_module_talks_to_tauri_from_the_ui() {
         "only ui/src/ipc may import @tauri-apps: {offenders:?}"
     );
 }
+
+// The commands the UI may call are written in four places, which must name the same commands:
+// `src-tauri/build.rs` COMMANDS (tauri-build makes an `allow-<command>` permission of each), the
+// `generate_handler!` list in `src-tauri/lib.rs`, the permissions `src-tauri/capabilities/main.json`
+// grants, and the command names `ui/src/ipc` invokes.
+
+/// The quoted strings of the `COMMANDS` array in build.rs.
+fn commands_in_build_rs(text: &str) -> Vec<String> {
+    let start = text
+        .find("const COMMANDS")
+        .expect("build.rs has const COMMANDS");
+    let body = &text[start..];
+    let body = &body[body.find("&[").expect("COMMANDS = &[") + 2..];
+    let body = &body[..body.find("];").expect("COMMANDS ends with ];")];
+    body.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The function names (last path segment) in `generate_handler![...]`.
+fn commands_in_generate_handler(text: &str) -> Vec<String> {
+    let start = text
+        .find("generate_handler![")
+        .expect("lib.rs calls generate_handler!");
+    let body = &text[start + "generate_handler![".len()..];
+    let body = &body[..body.find(']').expect("generate_handler! ends with ]")];
+    body.split(',')
+        .map(|path| path.trim())
+        .filter(|path| !path.is_empty())
+        .map(|path| path.rsplit("::").next().unwrap_or(path).to_owned())
+        .collect()
+}
+
+/// The commands granted as `allow-<command-with-dashes>` in a capability file.
+fn commands_in_capability(json: &str) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(json).expect("capability is JSON");
+    doc["permissions"]
+        .as_array()
+        .expect("capability has permissions")
+        .iter()
+        .filter_map(|p| p.as_str())
+        .filter_map(|p| p.strip_prefix("allow-"))
+        .map(|p| p.replace('-', "_"))
+        .collect()
+}
+
+/// The string literals passed as the first argument of `call(...)` or `invoke(...)` (with or
+/// without type arguments) in the UI's IPC module.
+fn commands_in_ipc(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for name in ["call", "invoke"] {
+        let mut rest = text;
+        while let Some(at) = rest.find(name) {
+            let before = rest[..at].chars().next_back();
+            let mut after = &rest[at + name.len()..];
+            rest = after;
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                continue;
+            }
+            if let Some(generic) = after.strip_prefix('<') {
+                match generic.find('>') {
+                    Some(end) => after = &generic[end + 1..],
+                    None => continue,
+                }
+            }
+            let Some(args) = after.strip_prefix('(') else {
+                continue;
+            };
+            let Some(literal) = args.trim_start().strip_prefix('"') else {
+                continue;
+            };
+            if let Some(end) = literal.find('"') {
+                found.push(literal[..end].to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// What is wrong between named command lists: duplicates in one, and commands some lists have
+/// and others lack. Empty when they agree.
+fn command_list_disagreements(lists: &[(&str, Vec<String>)]) -> Vec<String> {
+    use std::collections::BTreeSet;
+    let mut problems = Vec::new();
+    let mut all = BTreeSet::new();
+    for (name, list) in lists {
+        let mut seen = BTreeSet::new();
+        for command in list {
+            if !seen.insert(command) {
+                problems.push(format!("{name} names {command} twice"));
+            }
+            all.insert(command.clone());
+        }
+    }
+    for (name, list) in lists {
+        for command in &all {
+            if !list.contains(command) {
+                let having: Vec<_> = lists
+                    .iter()
+                    .filter(|(_, l)| l.contains(command))
+                    .map(|(n, _)| *n)
+                    .collect();
+                problems.push(format!(
+                    "{name} lacks {command} (named in {})",
+                    having.join(", ")
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn ipc_sources() -> String {
+    let dir = root().join("ui/src/ipc");
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .expect("ui/src/ipc")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            let name = p.file_name().expect("name").to_string_lossy();
+            name.ends_with(".ts") && !name.ends_with(".test.ts")
+        })
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| fs::read_to_string(f).expect("read ipc source"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_four_command_lists_agree() {
+    let read = |path: &str| fs::read_to_string(root().join(path)).expect(path);
+    let lists = [
+        (
+            "src-tauri/build.rs COMMANDS",
+            commands_in_build_rs(&read("src-tauri/build.rs")),
+        ),
+        (
+            "src-tauri/lib.rs generate_handler!",
+            commands_in_generate_handler(&read("src-tauri/lib.rs")),
+        ),
+        (
+            "src-tauri/capabilities/main.json",
+            commands_in_capability(&read("src-tauri/capabilities/main.json")),
+        ),
+        ("ui/src/ipc", commands_in_ipc(&ipc_sources())),
+    ];
+    for (name, list) in &lists {
+        // A parser that found nothing would make the comparison pass vacuously.
+        assert!(list.len() >= 10, "found only {list:?} in {name}");
+    }
+    let problems = command_list_disagreements(&lists);
+    assert!(
+        problems.is_empty(),
+        "the command lists disagree (a new command goes in all four):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn command_list_check_sees_a_command_missing_from_any_one_list() {
+    let build =
+        "const COMMANDS: &[&str] = &[\n    \"case_close\",\n    \"sync_now\",\n];\nfn main() {}";
+    let handler = "builder.invoke_handler(tauri::generate_handler![\n    casework::case_close,\n    sync::sync_now,\n])";
+    let capability = r#"{"permissions": ["core:default", "allow-case-close", "allow-sync-now"]}"#;
+    let ipc = "async function call<T>(command: string) { return await invoke<T>(command); }\n\
+               const a = { close: (id: string) => call(\"case_close\", { id }),\n\
+               now: () =>\n    call<void>(\n      \"sync_now\"), recall: () => recall(\"not_a_command\") };";
+    let both = ["case_close", "sync_now"];
+    assert_eq!(commands_in_build_rs(build), both);
+    assert_eq!(commands_in_generate_handler(handler), both);
+    assert_eq!(commands_in_capability(capability), both);
+    assert_eq!(commands_in_ipc(ipc), both);
+
+    const NAMES: [&str; 4] = ["build.rs", "lib.rs", "main.json", "ipc"];
+    // All four lists name both commands, except `short`, which lacks sync_now.
+    let lists = |short: Option<&str>| -> Vec<(&str, Vec<String>)> {
+        NAMES
+            .iter()
+            .map(|&name| {
+                let keep = if short == Some(name) { 1 } else { 2 };
+                (name, both[..keep].iter().map(|c| c.to_string()).collect())
+            })
+            .collect()
+    };
+    assert!(command_list_disagreements(&lists(None)).is_empty());
+    for short in NAMES {
+        let others: Vec<_> = NAMES.into_iter().filter(|n| *n != short).collect();
+        assert_eq!(
+            command_list_disagreements(&lists(Some(short))),
+            [format!(
+                "{short} lacks sync_now (named in {})",
+                others.join(", ")
+            )],
+        );
+    }
+    let twice = [
+        ("a", vec!["x".to_owned(), "x".to_owned()]),
+        ("b", vec!["x".to_owned()]),
+    ];
+    assert_eq!(command_list_disagreements(&twice), ["a names x twice"]);
+}
