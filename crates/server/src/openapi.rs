@@ -1,6 +1,8 @@
-//! The OpenAPI document of `/v1`, built with utoipa from one table of endpoints. A test asks
-//! the running server for every path of the document (none may fall through to "not found")
-//! and compares the document with `docs/openapi.json`.
+//! The OpenAPI document of `/v1`, built with utoipa from one table of endpoints. The table is
+//! the document's only source; `routes::router` lists the endpoints a second time (with their
+//! handlers), and a test reconciles the two: it asks the running server for every path of the
+//! document (none may fall through to "not found") and compares the document with
+//! `docs/openapi.json`.
 
 use reintegra_proto::CONTENT_TYPE_ZSTD_JSON;
 use serde_json::Value;
@@ -24,8 +26,8 @@ pub struct Endpoint {
     request: Option<(&'static str, &'static str)>,
     /// Content type and description of the success response.
     response: (&'static str, &'static str),
-    /// Path and query parameters: where, name, description.
-    params: &'static [(ParameterIn, &'static str, &'static str)],
+    /// Path and query parameters: where, name, whether it must be given, description.
+    params: &'static [(ParameterIn, &'static str, Required, &'static str)],
     authenticated: bool,
 }
 
@@ -67,11 +69,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (
                 ParameterIn::Query,
                 "after",
+                Required::True,
                 "el cursor: la secuencia ya aplicada",
             ),
             (
                 ParameterIn::Query,
                 "max_bytes",
+                Required::False,
                 "tamaño máximo de la página comprimida",
             ),
         ],
@@ -104,7 +108,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
             CONTENT_TYPE_ZSTD_JSON,
             "RecordsResponse {v, records: [{entity, id, record}]}",
         ),
-        params: &[(ParameterIn::Query, "bucket", "la cubeta, 0–255")],
+        params: &[(
+            ParameterIn::Query,
+            "bucket",
+            Required::True,
+            "la cubeta, 0–255",
+        )],
         authenticated: true,
     },
     Endpoint {
@@ -113,7 +122,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "El formulario único completo de una persona",
         request: None,
         response: (JSON, "{v, person, referrals, follow_ups, notes}"),
-        params: &[(ParameterIn::Path, "person_id", "id de la persona (UUID)")],
+        params: &[(
+            ParameterIn::Path,
+            "person_id",
+            Required::True,
+            "id de la persona (UUID)",
+        )],
         authenticated: true,
     },
     Endpoint {
@@ -131,7 +145,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Resuelve un conflicto con el valor elegido (se aplica como una operación nueva)",
         request: Some((JSON, "ResolveRequest {v, value, author}")),
         response: (JSON, "ResolveResponse {v, seq}"),
-        params: &[(ParameterIn::Path, "id", "id del conflicto (UUID)")],
+        params: &[(
+            ParameterIn::Path,
+            "id",
+            Required::True,
+            "id del conflicto (UUID)",
+        )],
         authenticated: true,
     },
     Endpoint {
@@ -145,8 +164,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
 ];
 
-fn described(content_type: &str, description: &str) -> utoipa::openapi::Content {
-    let _ = content_type;
+/// A body of any content type, described in words (the messages are in `reintegra-proto`).
+fn described(description: &str) -> utoipa::openapi::Content {
     ContentBuilder::new()
         .schema(Some(
             ObjectBuilder::new()
@@ -167,35 +186,28 @@ pub fn document() -> Value {
                 "200",
                 ResponseBuilder::new()
                     .description("correcto")
-                    .content(e.response.0, described(e.response.0, e.response.1)),
+                    .content(e.response.0, described(e.response.1)),
             )
             .response(
                 "4XX",
                 ResponseBuilder::new()
                     .description("entrada inválida o no autorizada: {v, code, message}")
-                    .content(
-                        JSON,
-                        described(JSON, "ErrorBody {v, code, message, op_ids?}"),
-                    ),
+                    .content(JSON, described("ErrorBody {v, code, message, op_ids?}")),
             );
         if let Some((content_type, description)) = e.request {
             op = op.request_body(Some(
                 RequestBodyBuilder::new()
                     .required(Some(Required::True))
-                    .content(content_type, described(content_type, description))
+                    .content(content_type, described(description))
                     .build(),
             ));
         }
-        for (place, name, description) in e.params {
+        for (place, name, required, description) in e.params {
             op = op.parameter(
                 ParameterBuilder::new()
                     .name(*name)
                     .parameter_in(place.clone())
-                    .required(if *name == "max_bytes" {
-                        Required::False
-                    } else {
-                        Required::True
-                    })
+                    .required(required.clone())
                     .description(Some(*description)),
             );
         }
