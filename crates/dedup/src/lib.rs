@@ -10,12 +10,12 @@
 //! - [`normalize`]: names (case, accents, spacing, particles, nicknames, married names).
 //! - [`phonetic`]: Spanish sound-alike keys used for blocking.
 //! - [`compare`]: field comparisons, points and reasons.
-//! - [`generate`]: synthetic Salvadoran data with labelled duplicates (seeded).
-//! - [`eval`]: recall@1, recall@10, top-1 accepted and false-match rate.
+//! - [`record`]: the record the engine reads, and the parsing of its dates, DUIs and sex.
+//!
+//! Synthetic data with labelled duplicates and the evaluation metrics are in
+//! `reintegra-dedup-eval` (crates/dedup-eval), which is not linked into the app.
 
 pub mod compare;
-pub mod eval;
-pub mod generate;
 mod index;
 pub mod normalize;
 pub mod phonetic;
