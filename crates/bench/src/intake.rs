@@ -21,10 +21,11 @@ use reintegra_core::territory::Territory;
 use reintegra_core::text::fold;
 use reintegra_core::user::{Role, User};
 use reintegra_core::vulnerability::Vulnerability;
+use reintegra_dedup_eval::names::Names;
 use reintegra_store::{LockedStore, NewStore, Store};
 use uuid::Uuid;
 
-use crate::latency::{pick, Latencies};
+use crate::latency::Latencies;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,59 +45,28 @@ pub struct Args {
     seed: u64,
 }
 
-const GIVEN: &[&str] = &[
-    "José", "María", "Juan", "Ana", "Carlos", "Rosa", "Luis", "Marta", "Jorge", "Gloria", "Kevin",
-    "Wendy", "Óscar", "Reina", "Mauricio", "Yesenia", "Nelson", "Cecilia", "Wilfredo", "Xiomara",
-];
-const SURNAMES: &[&str] = &[
-    "Hernández",
-    "García",
-    "Martínez",
-    "López",
-    "González",
-    "Rodríguez",
-    "Pérez",
-    "Flores",
-    "Ramírez",
-    "Rivas",
-    "Cruz",
-    "Mejía",
-    "Ayala",
-    "Portillo",
-    "Alvarado",
-    "Romero",
-    "Guardado",
-    "Menjívar",
-    "Orellana",
-    "Henríquez",
-    "Chávez",
-    "Aguilar",
-    "Escobar",
-    "Quintanilla",
-];
-
 fn dui(rng: &mut StdRng) -> Dui {
     let body = format!("{:08}", rng.gen_range(0..100_000_000u32));
     Dui::from_body(&body).unwrap_or_else(|| unreachable!("eight digits"))
 }
 
+/// A synthetic returnee: Salvadoran names by frequency (shared with the dedup benchmark, so
+/// namesakes abound), a DUI for most, one return event, the registration consent.
 pub(crate) fn synthetic(rng: &mut StdRng, districts: &[String], user: UserId) -> Person {
     let now = Utc
         .with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
         .single()
         .unwrap_or_default();
+    let names = Names::salvadoran();
+    let female = rng.gen_bool(0.5);
     let mut p = Person::new(
         PersonId::new(Uuid::now_v7()),
-        format!("{} {}", pick(rng, GIVEN), pick(rng, GIVEN)),
-        pick(rng, SURNAMES),
+        names.given(rng, female),
+        names.surname(rng),
         now,
     );
-    p.second_surname = pick(rng, SURNAMES).into();
-    p.sex = Some(if rng.gen_bool(0.5) {
-        Sex::Female
-    } else {
-        Sex::Male
-    });
+    p.second_surname = names.surname(rng).into();
+    p.sex = Some(if female { Sex::Female } else { Sex::Male });
     p.birth_date = NaiveDate::from_ymd_opt(
         rng.gen_range(1960..2010),
         rng.gen_range(1..13),
@@ -267,7 +237,15 @@ pub fn run(args: Args) -> Result<(), String> {
             .register_arrival(&input, now)
             .map_err(|e| e.to_string())?;
         saves.0.push(t.elapsed());
-        saved_names.push((saved.person.full_name(), query.dui));
+        // What a caseworker types to find them: first given name + first surname.
+        let given = saved
+            .person
+            .given_names
+            .split(' ')
+            .next()
+            .unwrap_or_default();
+        let typed = format!("{given} {}", saved.person.first_surname);
+        saved_names.push((typed, query.dui));
     }
     saves.print(&format!(
         "intake save (Enter → saved), {} saves",
@@ -284,13 +262,8 @@ pub fn run(args: Args) -> Result<(), String> {
         .collect();
     for i in 0..args.searches {
         let (name, dui) = &saved_names[i % saved_names.len()];
-        let words: Vec<&str> = name.split(' ').collect();
-        // Typed without accents: first given name + first surname.
-        let text = fold(&format!(
-            "{} {}",
-            words.first().unwrap_or(&""),
-            words.get(2).unwrap_or(&"")
-        ));
+        // Typed without accents.
+        let text = fold(name);
         let t = Instant::now();
         let page = session
             .caseload(

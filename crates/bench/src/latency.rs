@@ -2,9 +2,6 @@
 
 use std::time::Duration;
 
-use rand::rngs::StdRng;
-use rand::Rng;
-
 /// Timed samples of one operation.
 pub struct Latencies(pub Vec<Duration>);
 
@@ -38,9 +35,4 @@ impl Latencies {
 
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// A random element of a non-empty list of synthetic values.
-pub fn pick<'a>(rng: &mut StdRng, xs: &[&'a str]) -> &'a str {
-    xs[rng.gen_range(0..xs.len())]
 }
