@@ -4,11 +4,11 @@
 //! Wiring only: every rule is in `reintegra-api`.
 
 use reintegra_api::{
-    today_in_el_salvador, ArrivalInput, CasePage, CaseQuery, PersonDetail, Registered, ReturnInput,
-    Suggestion, SuggestionQuery,
+    today_in_el_salvador, ArrivalInput, CasePage, CaseQuery, ContactInput, PersonDetail,
+    ProfileInput, Registered, ReturnInput, RoutingInput, Suggestion, SuggestionQuery,
 };
 use reintegra_core::consent::ConsentPurpose;
-use reintegra_core::ids::{ConsentId, PersonId};
+use reintegra_core::ids::{ConsentId, PersonId, ReturnEventId};
 use reintegra_core::person::Person;
 use reintegra_core::user::User;
 use reintegra_core::vulnerability::Vulnerability;
@@ -71,11 +71,51 @@ pub fn person_detail(
 }
 
 #[tauri::command]
-pub fn person_update(
+pub fn person_edit_contact(
     session: State<'_, AppSession>,
-    person: Person,
+    person_id: PersonId,
+    contact: ContactInput,
 ) -> Result<Person, CommandError> {
-    Ok(session.get()?.update_person(&person, crate::clock::now())?)
+    Ok(session
+        .get()?
+        .edit_contact(person_id, &contact, crate::clock::now())?)
+}
+
+#[tauri::command]
+pub fn person_edit_profile(
+    session: State<'_, AppSession>,
+    person_id: PersonId,
+    profile: ProfileInput,
+) -> Result<Person, CommandError> {
+    Ok(session
+        .get()?
+        .edit_profile(person_id, &profile, crate::clock::now())?)
+}
+
+#[tauri::command]
+pub fn person_edit_routing(
+    session: State<'_, AppSession>,
+    person_id: PersonId,
+    routing: RoutingInput,
+) -> Result<Person, CommandError> {
+    Ok(session
+        .get()?
+        .edit_routing(person_id, &routing, crate::clock::now())?)
+}
+
+#[tauri::command]
+pub fn person_edit_return(
+    session: State<'_, AppSession>,
+    person_id: PersonId,
+    return_id: ReturnEventId,
+    return_event: ReturnInput,
+) -> Result<Person, CommandError> {
+    Ok(session.get()?.edit_return_event(
+        person_id,
+        return_id,
+        &return_event,
+        crate::clock::now(),
+    )?)
 }
 
 #[tauri::command]

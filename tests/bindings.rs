@@ -7,10 +7,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use reintegra_api::{
-    ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem, DuplicatePair,
-    FollowUpInput, GoalInput, NotesView, PersonDetail, ReferralInput, ReferralView, Registered,
-    ReturnInput, SessionState, StatusBar, Suggestion, SuggestionQuery, SyncProgress, SyncView,
-    Today,
+    ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem, ContactInput,
+    DuplicatePair, FollowUpInput, GoalInput, NotesView, PersonDetail, ProfileInput, ReferralInput,
+    ReferralView, Registered, ReturnInput, RoutingInput, SessionState, StatusBar, Suggestion,
+    SuggestionQuery, SyncProgress, SyncView, Today,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
@@ -47,6 +47,9 @@ fn export_all(dir: &Path) {
         StatusBar,
         ArrivalInput,
         ReturnInput,
+        ContactInput,
+        ProfileInput,
+        RoutingInput,
         Registered,
         SuggestionQuery,
         Suggestion,

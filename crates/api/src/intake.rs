@@ -78,8 +78,13 @@ fn new_id() -> Uuid {
 }
 
 fn return_event(input: &ReturnInput) -> ReturnEvent {
+    return_event_with_id(ReturnEventId::new(new_id()), input)
+}
+
+/// A return as typed, normalised (country upper-case, assistance listed once, notes trimmed).
+pub(crate) fn return_event_with_id(id: ReturnEventId, input: &ReturnInput) -> ReturnEvent {
     ReturnEvent {
-        id: ReturnEventId::new(new_id()),
+        id,
         date: input.date,
         modality: input.modality,
         country_from: input.country_from.trim().to_uppercase(),
@@ -89,6 +94,16 @@ fn return_event(input: &ReturnInput) -> ReturnEvent {
         assistance: dedup_sorted(input.assistance.clone()),
         assistance_notes: input.assistance_notes.trim().to_string(),
     }
+}
+
+/// Another identity document as typed: none when its number is blank.
+pub(crate) fn other_document_of(typed: Option<&OtherDocument>) -> Option<OtherDocument> {
+    typed
+        .filter(|d| !d.number.trim().is_empty())
+        .map(|d| OtherDocument {
+            kind: d.kind,
+            number: d.number.trim().to_string(),
+        })
 }
 
 fn dedup_sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
@@ -122,14 +137,7 @@ pub fn person_of_arrival(
             Err(e) => errors.push(e.field, e.problem),
         }
     }
-    p.other_document = input
-        .other_document
-        .as_ref()
-        .filter(|d| !d.number.trim().is_empty())
-        .map(|d| OtherDocument {
-            kind: d.kind,
-            number: d.number.trim().to_string(),
-        });
+    p.other_document = other_document_of(input.other_document.as_ref());
     p.phone = input.phone.trim().to_string();
     p.education = input.education;
     p.occupation = input.occupation.trim().to_string();
@@ -233,51 +241,31 @@ impl Session {
         })
     }
 
-    /// Loads a person, applies `change`, validates, saves with an audit entry naming `fields`.
+    /// Loads a person, applies `change`, validates, and saves with an audit entry naming the
+    /// fields that changed (nothing is written when nothing changed). Every edit of a form goes
+    /// through here, so the same rules apply to each.
     pub(crate) fn edit_person(
         &self,
         id: PersonId,
         now: DateTime<Utc>,
-        fields: &[&str],
         summary: &str,
         change: impl FnOnce(&mut Person, &User, NaiveDate) -> Result<()>,
     ) -> Result<Person> {
         self.with_unlocked(|store, user, cases| {
-            let mut person = store.person(id)?.ok_or(ApiError::NotFound)?;
+            let before = store.person(id)?.ok_or(ApiError::NotFound)?;
+            let mut person = before.clone();
             let today = today_in_el_salvador(now);
             change(&mut person, user, today)?;
+            let fields = without_timestamps(changed_fields(&before, &person));
+            if fields.is_empty() {
+                return Ok(before);
+            }
             person.updated_at = now.max(person.created_at);
             person.validate(today).map_err(ApiError::Invalid)?;
             let mut work = Work::new(store, user, now);
             work.save_person(
                 &person,
-                Audit::new(AuditAction::Update, summary).fields(fields.iter().copied()),
-            )?;
-            work.commit(cases)?;
-            Ok(person)
-        })
-    }
-
-    /// Saves an edit of the single form (any section): same validation as the intake, an audit
-    /// entry listing the changed fields, an outbox op. `id` and `created_at` cannot change.
-    pub fn update_person(&self, edited: &Person, now: DateTime<Utc>) -> Result<Person> {
-        self.with_unlocked(|store, user, cases| {
-            let before = store.person(edited.id)?.ok_or(ApiError::NotFound)?;
-            let mut person = edited.clone();
-            person.created_at = before.created_at;
-            person.updated_at = before.updated_at;
-            let fields = changed_fields(&before, &person);
-            if fields.is_empty() {
-                return Ok(before);
-            }
-            person.updated_at = now.max(before.created_at);
-            person
-                .validate(today_in_el_salvador(now))
-                .map_err(ApiError::Invalid)?;
-            let mut work = Work::new(store, user, now);
-            work.save_person(
-                &person,
-                Audit::new(AuditAction::Update, "Ficha editada").fields(fields),
+                Audit::new(AuditAction::Update, summary).fields(fields),
             )?;
             work.commit(cases)?;
             Ok(person)

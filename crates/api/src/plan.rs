@@ -31,7 +31,6 @@ impl Session {
         self.edit_person(
             id,
             now,
-            &["plan"],
             "Plan: evaluación de necesidades",
             |p, _, today| {
                 let plan = p.plan.get_or_insert_with(ReintegrationPlan::default);
@@ -43,7 +42,7 @@ impl Session {
     }
 
     pub fn add_goal(&self, id: PersonId, goal: &GoalInput, now: DateTime<Utc>) -> Result<Person> {
-        self.edit_person(id, now, &["plan"], "Plan: nueva meta", |p, _, _| {
+        self.edit_person(id, now, "Plan: nueva meta", |p, _, _| {
             let mut new = Goal::new(
                 GoalId::new(Uuid::now_v7()),
                 goal.dimension,
@@ -66,21 +65,15 @@ impl Session {
         status: GoalStatus,
         now: DateTime<Utc>,
     ) -> Result<Person> {
-        self.edit_person(
-            id,
-            now,
-            &["plan"],
-            "Plan: estado de una meta",
-            |p, _, today| {
-                let goal = p
-                    .plan
-                    .as_mut()
-                    .and_then(|plan| plan.goal_mut(goal))
-                    .ok_or(ApiError::NotFound)?;
-                goal.set_status(status, today);
-                Ok(())
-            },
-        )
+        self.edit_person(id, now, "Plan: estado de una meta", |p, _, today| {
+            let goal = p
+                .plan
+                .as_mut()
+                .and_then(|plan| plan.goal_mut(goal))
+                .ok_or(ApiError::NotFound)?;
+            goal.set_status(status, today);
+            Ok(())
+        })
     }
 
     pub fn close_case(
@@ -89,14 +82,14 @@ impl Session {
         reason: ClosureReason,
         now: DateTime<Utc>,
     ) -> Result<Person> {
-        self.edit_person(id, now, &["status"], "Caso cerrado", |p, _, today| {
+        self.edit_person(id, now, "Caso cerrado", |p, _, today| {
             p.close(reason, today);
             Ok(())
         })
     }
 
     pub fn reopen_case(&self, id: PersonId, now: DateTime<Utc>) -> Result<Person> {
-        self.edit_person(id, now, &["status"], "Caso reabierto", |p, _, _| {
+        self.edit_person(id, now, "Caso reabierto", |p, _, _| {
             p.reopen();
             Ok(())
         })

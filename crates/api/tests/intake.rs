@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use reintegra_api::{
-    today_in_el_salvador, ArrivalInput, CaseQuery, CaseState, KdfParams, ReturnInput, Session,
-    SuggestionQuery,
+    today_in_el_salvador, ArrivalInput, CaseQuery, CaseState, ContactInput, KdfParams, ReturnInput,
+    RoutingInput, Session, SuggestionQuery,
 };
 use reintegra_core::audit::AuditAction;
 use reintegra_core::dui::Dui;
@@ -338,10 +338,21 @@ fn caseload_filters_and_search_without_accents_or_by_dui() {
 
     // Assign, close: the filters follow.
     let me = s.users().unwrap()[0].id;
-    let mut edited = s.person_detail(maria.id, today()).unwrap().person;
-    edited.caseworker = Some(me);
-    edited.close(reintegra_core::person::ClosureReason::Reintegrated, today());
-    s.update_person(&edited, now()).unwrap();
+    s.edit_routing(
+        maria.id,
+        &RoutingInput {
+            caseworker: Some(me),
+            vulnerabilities: maria.vulnerabilities.clone(),
+        },
+        now(),
+    )
+    .unwrap();
+    s.close_case(
+        maria.id,
+        reintegra_core::person::ClosureReason::Reintegrated,
+        now(),
+    )
+    .unwrap();
     let mine = CaseQuery {
         caseworker: Some(me),
         state: CaseState::Any,
@@ -367,19 +378,35 @@ fn an_edit_is_validated_audited_and_survives_a_restart() {
         .register_arrival(&arrival("Carla", "Rivas", "", ""), now())
         .unwrap()
         .person;
-    let mut bad = p.clone();
-    bad.phone = "12".into();
-    assert_eq!(s.update_person(&bad, now()).unwrap_err().code(), "invalid");
+    let contact = |phone: &str| ContactInput {
+        beneficiary_type: p.beneficiary_type,
+        first_contact: p.first_contact,
+        given_names: format!("  {} ", p.given_names),
+        first_surname: p.first_surname.clone(),
+        second_surname: p.second_surname.clone(),
+        sex: p.sex,
+        birth_date: p.birth_date,
+        dui: String::new(),
+        other_document: None,
+        phone: phone.into(),
+    };
+    assert_eq!(
+        s.edit_contact(p.id, &contact("12"), now())
+            .unwrap_err()
+            .code(),
+        "invalid"
+    );
 
-    let mut good = p.clone();
-    good.phone = "7000-1111".into();
     let later = now() + chrono::Duration::hours(1);
-    let saved = s.update_person(&good, later).unwrap();
-    assert_eq!(saved.updated_at, later);
-    // Saving the same again changes nothing and writes nothing.
     let pending = s.status().unwrap().pending_changes;
-    s.update_person(&saved, later).unwrap();
-    assert_eq!(s.status().unwrap().pending_changes, pending);
+    let saved = s.edit_contact(p.id, &contact("7000-1111"), later).unwrap();
+    assert_eq!(saved.updated_at, later);
+    assert_eq!(saved.given_names, "Carla", "the api trims, as at intake");
+    // The record op and its audit entry.
+    assert_eq!(s.status().unwrap().pending_changes, pending + 2);
+    // Saving the same again changes nothing and writes nothing.
+    s.edit_contact(p.id, &contact("7000-1111"), later).unwrap();
+    assert_eq!(s.status().unwrap().pending_changes, pending + 2);
 
     s.lock();
     assert_eq!(
@@ -490,5 +517,46 @@ fn consent_is_recorded_and_withdrawn_with_audit_and_never_in_the_future() {
             .filter(|h| h.changed_fields.contains(&"consents".to_string()))
             .count()
             >= 2
+    );
+}
+
+#[test]
+fn editing_a_return_to_a_child_travelling_alone_flags_an_unaccompanied_child() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = unlocked(dir.path());
+    let mut input = arrival("Kevin", "Mejía", "", "");
+    input.birth_date = Some(BirthDate::Exact {
+        date: NaiveDate::from_ymd_opt(2012, 3, 4).unwrap(),
+    });
+    let p = s.register_arrival(&input, now()).unwrap().person;
+    assert!(!p
+        .vulnerabilities
+        .contains(&Vulnerability::UnaccompaniedChild));
+    let event = &p.return_events[0];
+    let corrected = ReturnInput {
+        date: event.date,
+        modality: event.modality,
+        country_from: " mx ".into(),
+        reception_center: event.reception_center.clone(),
+        custody_days: event.custody_days,
+        travelled: TravelCompanion::UnaccompaniedMinor,
+        assistance: event.assistance.clone(),
+        assistance_notes: event.assistance_notes.clone(),
+    };
+    let edited = s
+        .edit_return_event(p.id, event.id, &corrected, now())
+        .unwrap();
+    assert!(edited
+        .vulnerabilities
+        .contains(&Vulnerability::UnaccompaniedChild));
+    assert_eq!(edited.return_events.len(), 1);
+    assert_eq!(edited.return_events[0].id, event.id);
+    assert_eq!(edited.return_events[0].country_from, "MX");
+    let unknown = reintegra_core::ids::ReturnEventId::new(uuid::Uuid::now_v7());
+    assert_eq!(
+        s.edit_return_event(p.id, unknown, &corrected, now())
+            .unwrap_err()
+            .code(),
+        "not_found"
     );
 }

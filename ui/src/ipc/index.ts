@@ -9,7 +9,10 @@ import type { StatusBar } from "../bindings/StatusBar";
 import type { ArrivalInput } from "../bindings/ArrivalInput";
 import type { CasePage } from "../bindings/CasePage";
 import type { CaseQuery } from "../bindings/CaseQuery";
+import type { ContactInput } from "../bindings/ContactInput";
 import type { Person } from "../bindings/Person";
+import type { ProfileInput } from "../bindings/ProfileInput";
+import type { RoutingInput } from "../bindings/RoutingInput";
 import type { PersonDetail } from "../bindings/PersonDetail";
 import type { PersonId } from "../bindings/PersonId";
 import type { Registered } from "../bindings/Registered";
@@ -162,7 +165,14 @@ export const notes = {
 export const cases = {
   query: (query: CaseQuery): Promise<CasePage> => call("caseload", { query }),
   detail: (id: PersonId): Promise<PersonDetail> => call("person_detail", { id }),
-  update: (person: Person): Promise<Person> => call("person_update", { person }),
+  editContact: (personId: PersonId, contact: ContactInput): Promise<Person> =>
+    call("person_edit_contact", { personId, contact }),
+  editProfile: (personId: PersonId, profile: ProfileInput): Promise<Person> =>
+    call("person_edit_profile", { personId, profile }),
+  editRouting: (personId: PersonId, routing: RoutingInput): Promise<Person> =>
+    call("person_edit_routing", { personId, routing }),
+  editReturn: (personId: PersonId, returnId: string, returnEvent: ReturnInput): Promise<Person> =>
+    call("person_edit_return", { personId, returnId, returnEvent }),
   recordConsent: (personId: PersonId, purpose: ConsentPurpose, givenOn: string): Promise<Person> =>
     call("person_record_consent", { personId, purpose, givenOn }),
   withdrawConsent: (personId: PersonId, consentId: ConsentId, on: string): Promise<Person> =>
