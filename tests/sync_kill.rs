@@ -9,6 +9,7 @@ use chrono::{TimeZone, Utc};
 use reintegra_core::ids::{DeviceId, PersonId, UserId};
 use reintegra_core::person::Person;
 use reintegra_core::territory::Territory;
+use reintegra_core::user::{Role, User};
 use reintegra_linksim::{Preset, Proxy};
 use reintegra_server::Background;
 use reintegra_store::{KdfParams, LockedStore, NewStore};
@@ -50,17 +51,26 @@ fn killing_sync_midway_loses_nothing_and_duplicates_nothing() {
         .clone();
     let device_dir = tempfile::TempDir::new().unwrap();
     {
+        let ana = User {
+            id: UserId::new(Uuid::now_v7()),
+            name: "ana".into(),
+            role: Role::Caseworker,
+            office_municipality: Some(place.municipality_code.clone()),
+            active: true,
+        };
         let store = LockedStore::create(
             device_dir.path(),
             NewStore {
                 device: DeviceId::new(Uuid::now_v7()),
                 login: "ana",
-                user_id: UserId::new(Uuid::now_v7()),
+                user_id: ana.id,
                 passphrase: PASS,
                 kdf: KdfParams::INSECURE_FAST,
             },
         )
         .unwrap();
+        // `reintegra sync` signs in as the app does: the user must exist and be active.
+        store.save_user(&ana).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 2, 1, 9, 0, 0).single().unwrap();
         for i in 0..PERSONS {
             let mut p = Person::new(

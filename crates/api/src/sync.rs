@@ -11,9 +11,8 @@ use reintegra_core::op::EntityKind;
 use reintegra_core::sync_state::ALL_OFFICES;
 use reintegra_core::territory::Territory;
 use reintegra_core::user::{Role, User};
-use reintegra_proto::{ResolveRequest, Version};
 use reintegra_store::Store;
-use reintegra_sync::{Options, Progress, SyncError, Transport};
+use reintegra_sync::{Options, Progress, SyncError};
 use serde::Serialize;
 use ts_rs::TS;
 use uuid::Uuid;
@@ -201,6 +200,13 @@ impl Session {
         self.sync_view()
     }
 
+    /// Points this device at another address of the same server (the device stays enrolled).
+    pub fn sync_set_endpoint(&self, endpoint: &str) -> Result<SyncView> {
+        let (store, _) = self.shared_store()?;
+        reintegra_sync::change_endpoint(&store, endpoint).map_err(sync_error)?;
+        self.sync_view()
+    }
+
     /// Whether a sync should start by itself now: enrolled, none running, and something
     /// waits or the last one is old.
     pub fn sync_due(&self, now: DateTime<Utc>) -> bool {
@@ -281,8 +287,7 @@ impl Session {
         if !may_resolve(&user) {
             return Err(ApiError::Forbidden);
         }
-        let (transport, _) = reintegra_sync::http_for(&store).map_err(sync_error)?;
-        let conflicts = transport.conflicts().map_err(sync_error)?.conflicts;
+        let conflicts = reintegra_sync::conflicts(&store).map_err(sync_error)?;
         Ok(conflicts
             .into_iter()
             .map(|c| ConflictItem {
@@ -310,17 +315,7 @@ impl Session {
             return Err(ApiError::Forbidden);
         }
         let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
-        let (transport, _) = reintegra_sync::http_for(&store).map_err(sync_error)?;
-        transport
-            .resolve(
-                id,
-                &ResolveRequest {
-                    v: Version::default(),
-                    value,
-                    author: user.id,
-                },
-            )
-            .map_err(sync_error)?;
+        reintegra_sync::resolve_conflict(&store, id, value, user.id).map_err(sync_error)?;
         self.sync_now(now, &mut |_| {})
     }
 }

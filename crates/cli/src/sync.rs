@@ -2,10 +2,9 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use reintegra_store::LockedStore;
-use reintegra_sync::{Options, Progress};
+use chrono::Utc;
+use reintegra_api::{KdfParams, Session, SyncProgress};
 
 /// Where the passphrase comes from when there is no terminal to ask.
 pub const PASSPHRASE_ENV: &str = "REINTEGRA_PASSPHRASE";
@@ -28,39 +27,36 @@ fn passphrase() -> Result<String, String> {
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
+/// Signs in as the app does (the user must be active; the sign-in is audited; indexes are
+/// brought up to date), then enrolls or changes the endpoint if asked, then syncs.
 pub fn run(args: SyncArgs<'_>, out: &mut dyn Write) -> Result<(), String> {
-    let store = LockedStore::open(args.data)
-        .map_err(|e| e.to_string())?
-        .unlock(args.user, &passphrase()?)
+    let session = Session::open(args.data, KdfParams::RECOMMENDED).map_err(|e| e.to_string())?;
+    session
+        .unlock(args.user, &passphrase()?, Utc::now())
         .map_err(|e| e.to_string())?;
     match (args.enroll, args.endpoint) {
         (Some(code), Some(endpoint)) => {
-            let s = reintegra_sync::enroll(&store, endpoint, code, args.device_name)
+            let view = session
+                .sync_enroll(endpoint, code, args.device_name)
                 .map_err(|e| e.to_string())?;
-            writeln!(out, "inscrito en {} (oficina {})", s.endpoint, s.office)
-                .map_err(|e| e.to_string())?;
+            writeln!(
+                out,
+                "inscrito en {} (oficina {})",
+                view.endpoint.unwrap_or_default(),
+                view.office.unwrap_or_default()
+            )
+            .map_err(|e| e.to_string())?;
         }
         (Some(_), None) => return Err("--enroll necesita --endpoint".into()),
         (None, Some(endpoint)) => {
-            let mut s = store
-                .sync_settings()
-                .map_err(|e| e.to_string())?
-                .ok_or("este dispositivo no está inscrito: use --enroll CÓDIGO")?;
-            s.endpoint = endpoint.trim().trim_end_matches('/').to_string();
-            store
-                .set_sync_settings(Some(&s))
+            session
+                .sync_set_endpoint(endpoint)
                 .map_err(|e| e.to_string())?;
         }
         (None, None) => {}
     }
-    let (transport, _) = reintegra_sync::http_for(&store).map_err(|e| e.to_string())?;
-    let mut show = |p: &Progress| {
+    let mut last = SyncProgress::default();
+    let mut show = |p: &SyncProgress| {
         eprint!(
             "\r{:<6} lotes {}/{} · páginas {} · ↑ {} KB · ↓ {} KB   ",
             p.phase,
@@ -70,20 +66,22 @@ pub fn run(args: SyncArgs<'_>, out: &mut dyn Write) -> Result<(), String> {
             p.bytes_sent / 1024,
             p.bytes_received / 1024
         );
+        last = p.clone();
     };
-    let report = reintegra_sync::sync(&store, &transport, &Options::default(), now_ms(), &mut show)
+    let view = session
+        .sync_now(Utc::now(), &mut show)
         .map_err(|e| e.to_string())?;
     eprintln!();
-    let p = &report.progress;
+    session.lock();
     writeln!(
         out,
         "sincronizado: {} operaciones enviadas, {} cambios recibidos, {} en cuarentena, {} pendientes; {} B ↑, {} B ↓",
-        p.ops_pushed,
-        p.changes_pulled,
-        report.quarantined,
-        store.outbox_len(),
-        p.bytes_sent,
-        p.bytes_received
+        last.ops_pushed,
+        last.changes_pulled,
+        view.quarantined.len(),
+        view.pending_changes,
+        last.bytes_sent,
+        last.bytes_received
     )
     .map_err(|e| e.to_string())
 }

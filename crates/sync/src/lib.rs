@@ -13,14 +13,18 @@
 pub mod planner;
 pub mod transport;
 
+use reintegra_core::ids::UserId;
 use reintegra_proto::{
-    EnrollRequest, ProtoError, PullResponse, RemoteRecord, Version, BATCH_BYTES,
+    EnrollRequest, ProtoError, PullResponse, RemoteRecord, ResolveRequest, Version, BATCH_BYTES,
 };
+use uuid::Uuid;
+
+pub use reintegra_proto::Conflict;
 use reintegra_store::{Store, SyncSettings};
 use serde::Serialize;
 use ts_rs::TS;
 
-pub use transport::{Exchange, Http, Transport};
+pub use transport::{normalize_endpoint, Exchange, Http, Transport};
 
 /// Most ops read from the outbox per planning round.
 const OUTBOX_ROUND: usize = 4000;
@@ -161,13 +165,47 @@ pub fn enroll(
         device_name: device_name.to_string(),
     })?;
     let settings = SyncSettings {
-        endpoint: endpoint.trim().trim_end_matches('/').to_string(),
+        endpoint: normalize_endpoint(endpoint),
         device_token: answer.device_token,
         office: answer.office,
         server_id: answer.server_id,
     };
     store.set_sync_settings(Some(&settings))?;
     Ok(settings)
+}
+
+/// Points an enrolled store at another address of its server (same token, same cursor).
+pub fn change_endpoint(store: &Store, endpoint: &str) -> Result<SyncSettings, SyncError> {
+    let mut settings = store.sync_settings()?.ok_or(SyncError::NotEnrolled)?;
+    Http::new(endpoint, None)?;
+    settings.endpoint = normalize_endpoint(endpoint);
+    store.set_sync_settings(Some(&settings))?;
+    Ok(settings)
+}
+
+/// The server's conflict queue for this device's office.
+pub fn conflicts(store: &Store) -> Result<Vec<Conflict>, SyncError> {
+    let (transport, _) = http_for(store)?;
+    Ok(transport.conflicts()?.conflicts)
+}
+
+/// Resolves conflict `id` on the server with `value`, chosen by `author`.
+pub fn resolve_conflict(
+    store: &Store,
+    id: Uuid,
+    value: serde_json::Value,
+    author: UserId,
+) -> Result<(), SyncError> {
+    let (transport, _) = http_for(store)?;
+    transport.resolve(
+        id,
+        &ResolveRequest {
+            v: Version::default(),
+            value,
+            author,
+        },
+    )?;
+    Ok(())
 }
 
 /// The HTTP transport of an enrolled store.

@@ -40,10 +40,15 @@ pub struct Http {
     token: Option<String>,
 }
 
+/// An endpoint as typed, in the one form it is kept and compared in (no spaces, no final `/`).
+pub fn normalize_endpoint(endpoint: &str) -> String {
+    endpoint.trim().trim_end_matches('/').to_string()
+}
+
 impl Http {
     /// `endpoint`: `https://host[:port]` (or `http://` for a server on this machine).
     pub fn new(endpoint: &str, token: Option<String>) -> Result<Http, SyncError> {
-        let endpoint = endpoint.trim().trim_end_matches('/').to_string();
+        let endpoint = normalize_endpoint(endpoint);
         let parsed =
             reqwest::Url::parse(&endpoint).map_err(|_| SyncError::BadEndpoint(endpoint.clone()))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
