@@ -156,21 +156,36 @@ export function birthDateOf(draft: Pick<Draft, "birth_date" | "age">, todayIso: 
   return null;
 }
 
-/** Age in whole years on `todayIso`, from the birth date or the stated age. */
+/** Whole years from `fromIso` to `toIso` (chrono's `years_since`); null when `from` is later. */
+function yearsSince(toIso: string, fromIso: string): number | null {
+  const [ty, tm, td] = toIso.split("-").map(Number) as [number, number, number];
+  const [fy, fm, fd] = fromIso.split("-").map(Number) as [number, number, number];
+  let years = ty - fy;
+  if (tm < fm || (tm === fm && td < fd)) years -= 1;
+  return years < 0 ? null : years;
+}
+
+/** Core's best guess of a birth date: the date, 1 July of the year, or the day `age` years
+ *  before it was stated (29 February falls back to the 28th, as chrono does). */
+function estimatedBirthIso(birth: BirthDate): string {
+  if (birth.precision === "exact") return birth.date;
+  if (birth.precision === "year") return `${birth.year}-07-01`;
+  const [y, m, d] = birth.stated_on.split("-").map(Number) as [number, number, number];
+  const year = y - birth.age;
+  const lastDay = new Date(Date.UTC(year, m, 0)).getUTCDate();
+  return `${year}-${pad(m)}-${pad(Math.min(d, lastDay))}`;
+}
+
+/** Age in whole years on `todayIso`, by core's rule (`BirthDate::age_on`): from the best guess
+ *  of the date. Checked against Rust's answers in `rules.test.ts`. */
 export function ageOf(birth: BirthDate | null, todayIso: string): number | null {
   if (!birth) return null;
-  if (birth.precision === "estimated_from_age") return birth.age;
-  const [ty, tm, td] = todayIso.split("-").map(Number) as [number, number, number];
-  if (birth.precision === "year") return ty - birth.year;
-  const [by, bm, bd] = birth.date.split("-").map(Number) as [number, number, number];
-  let age = ty - by;
-  if (tm < bm || (tm === bm && td < bd)) age -= 1;
-  return age;
+  return yearsSince(todayIso, estimatedBirthIso(birth));
 }
 
 export function isMinor(birth: BirthDate | null, todayIso: string): boolean {
   const age = ageOf(birth, todayIso);
-  return age !== null && age >= 0 && age < 18;
+  return age !== null && age < 18;
 }
 
 /** A child travelling alone, or marked as an unaccompanied child: shown as a red flag. */
