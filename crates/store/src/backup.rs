@@ -17,11 +17,11 @@ use reintegra_core::ids::DeviceId;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{KeySlot, Keys};
-use crate::engine::{
-    open_sled, slot_aad_with, slot_key_with, LockedStore, Store, META_DEVICE, META_SCHEMA,
-    META_SLOT_SALT, META_STORE_ID, P_SLOT, SCHEMA_VERSION,
+use crate::engine::{open_sled, slot_aad_with, slot_key_with, LockedStore, Store};
+use crate::error::{guarded, Error, Result};
+use crate::layout::{
+    META_DEVICE, META_SCHEMA, META_SLOT_SALT, META_STORE_ID, P_SLOT, SCHEMA_VERSION,
 };
-use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 16] = b"REINTEGRA-BACKUP";
 const FORMAT: u32 = 1;
@@ -102,7 +102,7 @@ impl Store {
     }
 
     fn write_backup(&self, tmp: &Path) -> Result<BackupInfo> {
-        crate::engine::guarded(|| {
+        guarded(|| {
             let store_id: Vec<u8> = self
                 .db
                 .get(META_STORE_ID)?

@@ -6,12 +6,13 @@ use reintegra_core::op::{Action, Change, EntityKind, Op};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::engine::{
-    change_key, guarded, now_ms, opid_key, outbox_key, record_key, tx_error, IndexKey, Record,
-    Saved, Store, META_HLC, META_SEQ,
+use crate::engine::{Record, Saved, Store};
+use crate::error::{guarded, tx_error, Error, Result};
+use crate::index::{self, Entry, IndexKey};
+use crate::layout::{
+    change_entry, change_key, now_ms, opid_key, outbox_key, record_key, seal_record, summary_key,
+    META_HLC, META_SEQ,
 };
-use crate::error::{Error, Result};
-use crate::index::{self, Entry};
 
 enum Write {
     Put {
@@ -82,7 +83,7 @@ struct Prepared {
     id: Uuid,
     rkey: Vec<u8>,
     skey: Vec<u8>,
-    /// The sealed `seq ‖ json`, or `None` for a delete.
+    /// The sealed record value ([`seal_record`]), or `None` for a delete.
     sealed_record: Option<Vec<u8>>,
     /// The new summary, when it must be written.
     summary: Option<Vec<u8>>,
@@ -90,7 +91,7 @@ struct Prepared {
     old_index: Vec<Entry>,
     new_index: Vec<Entry>,
     seq: u64,
-    change_value: Vec<u8>,
+    change_value: [u8; 17],
     okey: [u8; 25],
     sealed_op: Vec<u8>,
     op_id: Uuid,
@@ -113,7 +114,7 @@ impl Store {
         for write in &batch.writes {
             let (kind, id) = write.target();
             let rkey = record_key(kind, id);
-            let skey = index::summary_key(kind, id);
+            let skey = summary_key(kind, id);
             let old = self.read_raw(&rkey)?;
             let (change, new_json, index_keys) = match (write, &old) {
                 (
@@ -168,13 +169,14 @@ impl Store {
             };
             let (sealed_record, new_index, summary) = match new_json {
                 Some(json) => {
-                    let mut plain = Zeroizing::new(seq.to_be_bytes().to_vec());
-                    serde_json::to_writer(&mut *plain, json)
-                        .map_err(|e| Error::Invalid(e.to_string()))?;
+                    let json = Zeroizing::new(
+                        serde_json::to_vec(json).map_err(|e| Error::Invalid(e.to_string()))?,
+                    );
                     let new_index = index::entries(&self.keys, index_keys);
                     let summary = (old_index != new_index || old_seq.is_none())
                         .then(|| index::encode(&new_index));
-                    (Some(self.keys.seal(&rkey, &plain)?), new_index, summary)
+                    let sealed = seal_record(&self.keys, &rkey, seq, &json)?;
+                    (Some(sealed), new_index, summary)
                 }
                 None => (None, Vec::new(), None),
             };
@@ -182,8 +184,7 @@ impl Store {
             let op_json =
                 Zeroizing::new(serde_json::to_vec(&op).map_err(|e| Error::Invalid(e.to_string()))?);
             let sealed_op = self.keys.seal(&okey, &op_json)?;
-            let mut change_value = vec![kind.code()];
-            change_value.extend_from_slice(id.as_bytes());
+            let change_value = change_entry(kind, id);
             saved.push(Saved {
                 op_id: Some(op.op_id),
                 hlc,

@@ -26,8 +26,10 @@ use reintegra_core::user::User;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::engine::{IndexKey, RecentChange, Record, Saved, Store};
+use crate::engine::{RecentChange, Record, Saved, Store};
 use crate::error::{Error, Result};
+use crate::index::IndexKey;
+use crate::layout::META_INDEX_GENERATION;
 
 /// Index numbers (stable: they are part of the on-disk format).
 mod ix {
@@ -51,7 +53,6 @@ mod ix {
 /// Which generation of index entries the records carry; bumped when a release adds an index,
 /// and the records of the kinds it covers are re-indexed once at unlock.
 const INDEX_GENERATION: u8 = 3;
-const META_INDEX_GENERATION: &[u8] = b"m:ixgen";
 
 fn hashed(index: u8, value: impl AsRef<[u8]>) -> IndexKey {
     IndexKey::Hashed {

@@ -1,17 +1,6 @@
 //! The record engine: sealed records, keyed-hash indexes, the outbox, the change log and the
 //! keyring, all in one sled tree so that a record and its outbox op commit in one transaction.
-//!
-//! Key layout (one tree; the first byte is the prefix):
-//!
-//! | key | value |
-//! |---|---|
-//! | `m:…` | metadata, no personal data (schema version, store id, device, HLC, sequence) |
-//! | `k` + keyed hash of the login (32) | a user's wrapped data key ([`KeySlot`], JSON) |
-//! | `r` + kind (1) + id (16) | sealed `seq (8) ‖ record JSON` |
-//! | `s` + kind (1) + id (16) | the record's index summary: keyed hashes / non-personal range values (see `index.rs`) |
-//! | `o` + seq (8) + op id (16) | sealed [`Op`] JSON (the outbox, in commit order) |
-//! | `p` + op id (16) | seq (8), to acknowledge by op id |
-//! | `c` + seq (8) | kind (1) + id (16): the change log behind "recent changes" |
+//! The key layout and the record codec are in `layout.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -26,46 +15,20 @@ use zeroize::Zeroizing;
 
 use crate::batch::Batch;
 use crate::crypto::{random_bytes, random_secret, KdfParams, KeySlot, Keys};
-use crate::error::{Error, Result};
-use crate::index::{self, Entry, MemIndex};
+use crate::error::{guarded, Error, Result};
+use crate::index::{self, Entry, IndexKey, MemIndex};
+use crate::layout::{
+    be_u64, change_seq, node_of, open_record, opid_key, outbox_key, parse_change_entry,
+    parse_outbox_key, read_fixed, read_schema, record_key, record_prefix, slot_key as slot_key_of,
+    summary_key, META_DEVICE, META_HLC, META_PULL, META_SCHEMA, META_SEQ, META_SLOT_SALT,
+    META_STORE_ID, OUTBOX_END, P_CHANGE, P_OUTBOX, P_SLOT, SCHEMA_VERSION,
+};
 
-/// The schema version this code writes. Older stores are migrated at unlock; newer are refused.
-pub const SCHEMA_VERSION: u32 = 1;
 /// Below this many records, opening them on one thread is faster than starting others.
 const PARALLEL_LOAD_MIN: usize = 256;
 
-pub(crate) const META_SCHEMA: &[u8] = b"m:schema";
-pub(crate) const META_STORE_ID: &[u8] = b"m:store_id";
-pub(crate) const META_SLOT_SALT: &[u8] = b"m:slot_salt";
-pub(crate) const META_DEVICE: &[u8] = b"m:device";
-pub(crate) const META_HLC: &[u8] = b"m:hlc";
-pub(crate) const META_SEQ: &[u8] = b"m:seq";
-pub(crate) const META_PULL: &[u8] = b"m:pull";
-pub(crate) const P_SLOT: u8 = b'k';
-pub(crate) const P_RECORD: u8 = b'r';
-pub(crate) const P_OUTBOX: u8 = b'o';
-pub(crate) const P_OPID: u8 = b'p';
-pub(crate) const P_CHANGE: u8 = b'c';
-
 /// Shortest passphrase accepted for a user.
 pub const MIN_PASSPHRASE: usize = 8;
-
-/// A secondary index entry of a record.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum IndexKey {
-    /// Looked up by equality; stored as a keyed hash (use for anything personal).
-    Hashed { index: u8, value: Vec<u8> },
-    /// Scanned by range; stored as is, so it must carry no personal data (e.g. a due date) and
-    /// have the same width for every entry of the index.
-    Ordered { index: u8, value: Vec<u8> },
-    /// Scanned by range within a group (e.g. a user's follow-ups by due date): stored as the
-    /// group's keyed hash followed by `value`, so the group stays opaque on disk.
-    Grouped {
-        index: u8,
-        group: Vec<u8>,
-        value: Vec<u8>,
-    },
-}
 
 /// A record the store can keep. Implemented for the domain types in [`crate::domain`].
 pub trait Record: Serialize + DeserializeOwned + Send {
@@ -99,62 +62,6 @@ pub struct Saved {
     /// The op written to the outbox, or None if the record was unchanged (nothing written).
     pub op_id: Option<Uuid>,
     pub hlc: Hlc,
-}
-
-pub(crate) fn now_ms() -> u64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// The HLC node of a device: the random tail of its id.
-pub(crate) fn node_of(device: DeviceId) -> u64 {
-    let bytes = device.as_uuid().into_bytes();
-    let mut tail = [0u8; 8];
-    tail.copy_from_slice(&bytes[8..]);
-    u64::from_be_bytes(tail)
-}
-
-pub(crate) fn record_key(kind: EntityKind, id: Uuid) -> Vec<u8> {
-    let mut k = Vec::with_capacity(18);
-    k.push(P_RECORD);
-    k.push(kind.code());
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
-pub(crate) fn change_key(seq: u64) -> [u8; 9] {
-    let mut k = [0u8; 9];
-    k[0] = P_CHANGE;
-    k[1..].copy_from_slice(&seq.to_be_bytes());
-    k
-}
-
-pub(crate) fn outbox_key(seq: u64, op_id: Uuid) -> [u8; 25] {
-    let mut k = [0u8; 25];
-    k[0] = P_OUTBOX;
-    k[1..9].copy_from_slice(&seq.to_be_bytes());
-    k[9..].copy_from_slice(op_id.as_bytes());
-    k
-}
-
-pub(crate) fn opid_key(op_id: Uuid) -> [u8; 17] {
-    let mut k = [0u8; 17];
-    k[0] = P_OPID;
-    k[1..].copy_from_slice(op_id.as_bytes());
-    k
-}
-
-pub(crate) fn be_u64(bytes: &[u8]) -> Result<u64> {
-    let arr: [u8; 8] = bytes
-        .try_into()
-        .map_err(|_| Error::Corrupt("bad counter".into()))?;
-    Ok(u64::from_be_bytes(arr))
-}
-
-fn uuid_at(bytes: &[u8]) -> Result<Uuid> {
-    Uuid::from_slice(bytes).map_err(|_| Error::Corrupt("bad id in a key".into()))
 }
 
 /// Whether a directory holds a sled database (its `db` file).
@@ -200,34 +107,6 @@ fn open_sled_once(dir: &Path) -> Result<sled::Db> {
     }
 }
 
-/// Runs a read of sled that might panic on a damaged file.
-pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .unwrap_or_else(|_| Err(Error::Corrupt("the storage engine hit damaged data".into())))
-}
-
-pub(crate) fn read_schema(db: &sled::Db) -> Result<u32> {
-    match db.get(META_SCHEMA)? {
-        None => Ok(0),
-        Some(v) => {
-            let arr: [u8; 4] = v
-                .as_ref()
-                .try_into()
-                .map_err(|_| Error::Corrupt("bad schema version".into()))?;
-            Ok(u32::from_be_bytes(arr))
-        }
-    }
-}
-
-fn read_fixed<const N: usize>(db: &sled::Db, key: &[u8], what: &str) -> Result<[u8; N]> {
-    let v = db
-        .get(key)?
-        .ok_or_else(|| Error::Corrupt(format!("missing {what}")))?;
-    v.as_ref()
-        .try_into()
-        .map_err(|_| Error::Corrupt(format!("bad {what}")))
-}
-
 fn normalize_login(login: &str) -> String {
     login.trim().to_lowercase()
 }
@@ -239,9 +118,7 @@ fn slot_key(db: &sled::Db, login: &str) -> Result<Vec<u8>> {
 
 /// The key of a login's slot: a keyed hash (random per-store salt) of the normalized login.
 pub(crate) fn slot_key_with(salt: &[u8; 32], login: &str) -> Vec<u8> {
-    let mut k = vec![P_SLOT];
-    k.extend_from_slice(blake3::keyed_hash(salt, normalize_login(login).as_bytes()).as_bytes());
-    k
+    slot_key_of(blake3::keyed_hash(salt, normalize_login(login).as_bytes()).as_bytes())
 }
 
 fn slot_aad(db: &sled::Db, slot_key: &[u8]) -> Result<Vec<u8>> {
@@ -650,15 +527,10 @@ impl Store {
 
     /// Reads and opens a record: its change sequence and JSON bytes.
     pub(crate) fn read_raw(&self, key: &[u8]) -> Result<Option<(u64, Zeroizing<Vec<u8>>)>> {
-        let Some(sealed) = self.db.get(key)? else {
-            return Ok(None);
-        };
-        let plain = self.keys.open(key, &sealed)?;
-        if plain.len() < 8 {
-            return Err(Error::Corrupt("a record is truncated".into()));
+        match self.db.get(key)? {
+            Some(sealed) => Ok(Some(open_record(&self.keys, key, &sealed)?)),
+            None => Ok(None),
         }
-        let seq = be_u64(&plain[..8])?;
-        Ok(Some((seq, Zeroizing::new(plain[8..].to_vec()))))
     }
 
     fn decode<R: Record>(json: &[u8]) -> Result<R> {
@@ -694,7 +566,7 @@ impl Store {
             let mut changed = 0;
             for record in self.list::<R>()? {
                 let id = record.record_id();
-                let skey = index::summary_key(R::KIND, id);
+                let skey = summary_key(R::KIND, id);
                 let old = self.read_summary(&skey)?;
                 let new = index::entries(&self.keys, &record.index_keys());
                 if old != new {
@@ -732,15 +604,11 @@ impl Store {
     /// Every record of a kind, by id (UUIDv7: creation order).
     pub fn list<R: Record>(&self) -> Result<Vec<R>> {
         guarded(|| {
-            let prefix = [P_RECORD, R::KIND.code()];
             let mut out = Vec::new();
-            for item in self.db.scan_prefix(prefix) {
+            for item in self.db.scan_prefix(record_prefix(R::KIND)) {
                 let (key, sealed) = item?;
-                let plain = self.keys.open(&key, &sealed)?;
-                let json = plain
-                    .get(8..)
-                    .ok_or_else(|| Error::Corrupt("a record is truncated".into()))?;
-                out.push(Self::decode(json)?);
+                let (_, json) = open_record(&self.keys, &key, &sealed)?;
+                out.push(Self::decode(&json)?);
             }
             Ok(out)
         })
@@ -748,7 +616,7 @@ impl Store {
 
     /// How many records of a kind exist.
     pub fn count<R: Record>(&self) -> usize {
-        self.db.scan_prefix([P_RECORD, R::KIND.code()]).count()
+        self.db.scan_prefix(record_prefix(R::KIND)).count()
     }
 
     /// Records whose index entry equals `key` (a hashed or ordered index key), in id order
@@ -834,12 +702,8 @@ impl Store {
             let mut out = Vec::new();
             for item in self.db.scan_prefix([P_CHANGE]).rev().take(limit) {
                 let (key, value) = item?;
-                let seq = be_u64(key.get(1..).unwrap_or_default())?;
-                let entity = value
-                    .first()
-                    .and_then(|c| EntityKind::from_code(*c))
-                    .ok_or_else(|| Error::Corrupt("bad change-log entry".into()))?;
-                let id = uuid_at(value.get(1..).unwrap_or_default())?;
+                let seq = change_seq(&key)?;
+                let (entity, id) = parse_change_entry(&value)?;
                 out.push(RecentChange { seq, entity, id });
             }
             Ok(out)
@@ -857,10 +721,13 @@ impl Store {
         guarded(|| {
             let mut out = Vec::new();
             let from = outbox_key(seq.saturating_add(1), Uuid::nil());
-            let to = [P_OUTBOX + 1];
-            for item in self.db.range(from.as_slice()..to.as_slice()).take(limit) {
+            for item in self
+                .db
+                .range(from.as_slice()..OUTBOX_END.as_slice())
+                .take(limit)
+            {
                 let (key, sealed) = item?;
-                let seq = be_u64(key.get(1..9).unwrap_or_default())?;
+                let (seq, _) = parse_outbox_key(&key)?;
                 let plain = self.keys.open(&key, &sealed)?;
                 let op: Op = serde_json::from_slice(&plain)
                     .map_err(|_| Error::Corrupt("an outbox entry does not read back".into()))?;
@@ -889,7 +756,7 @@ impl Store {
             let hi = outbox_key(seq, Uuid::max());
             for item in self.db.range([P_OUTBOX].as_slice()..=hi.as_slice()) {
                 let (key, _) = item?;
-                let id = uuid_at(key.get(9..).unwrap_or_default())?;
+                let (_, id) = parse_outbox_key(&key)?;
                 batch.remove(key);
                 batch.remove(&opid_key(id));
                 n += 1;
@@ -909,22 +776,5 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         self.db.flush()?;
         Ok(())
-    }
-}
-
-pub(crate) fn outbox_key_of(seq: u64, op_id: Uuid) -> [u8; 25] {
-    outbox_key(seq, op_id)
-}
-
-pub(crate) fn opid_key_of(op_id: Uuid) -> [u8; 17] {
-    opid_key(op_id)
-}
-
-pub(crate) fn tx_error(e: sled::transaction::TransactionError<()>) -> Error {
-    match e {
-        sled::transaction::TransactionError::Storage(e) => Error::from(e),
-        sled::transaction::TransactionError::Abort(()) => {
-            Error::Engine("transaction aborted".into())
-        }
     }
 }

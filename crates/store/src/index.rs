@@ -12,31 +12,37 @@
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use reintegra_core::op::EntityKind;
 use uuid::Uuid;
 
 use crate::crypto::Keys;
-use crate::engine::IndexKey;
 use crate::error::{Error, Result};
-
-pub(crate) const P_SUMMARY: u8 = b's';
+use crate::layout::{summary_id, P_SUMMARY};
 
 const TAG_HASHED: u8 = 0;
 const TAG_ORDERED: u8 = 1;
+
+/// A secondary index entry of a record, as [`crate::Record`] implementations declare it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IndexKey {
+    /// Looked up by equality; stored as a keyed hash (use for anything personal).
+    Hashed { index: u8, value: Vec<u8> },
+    /// Scanned by range; stored as is, so it must carry no personal data (e.g. a due date) and
+    /// have the same width for every entry of the index.
+    Ordered { index: u8, value: Vec<u8> },
+    /// Scanned by range within a group (e.g. a user's follow-ups by due date): stored as the
+    /// group's keyed hash followed by `value`, so the group stays opaque on disk.
+    Grouped {
+        index: u8,
+        group: Vec<u8>,
+        value: Vec<u8>,
+    },
+}
 
 /// One stored index entry.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Entry {
     Hashed(u8, [u8; 16]),
     Ordered(u8, Vec<u8>),
-}
-
-pub(crate) fn summary_key(kind: EntityKind, id: Uuid) -> Vec<u8> {
-    let mut k = Vec::with_capacity(18);
-    k.push(P_SUMMARY);
-    k.push(kind.code());
-    k.extend_from_slice(id.as_bytes());
-    k
 }
 
 /// The stored entries of a record's index keys (sorted, without duplicates).
@@ -142,10 +148,7 @@ impl MemIndex {
         let mut ix = MemIndex::default();
         for item in db.scan_prefix([P_SUMMARY]) {
             let (key, value) = item?;
-            let id = key
-                .get(2..)
-                .and_then(|b| Uuid::from_slice(b).ok())
-                .ok_or_else(|| Error::Corrupt("a damaged index key".into()))?;
+            let id = summary_id(&key)?;
             // Summaries come in (kind, id) order and an index holds one kind: ids arrive sorted.
             for e in decode(&value)? {
                 match e {

@@ -15,6 +15,7 @@ pub mod domain;
 mod engine;
 pub mod error;
 mod index;
+mod layout;
 mod migrate;
 mod sync;
 
@@ -22,8 +23,9 @@ pub use backup::{restore, BackupInfo};
 pub use batch::Batch;
 pub use crypto::KdfParams;
 pub use engine::{
-    IndexKey, LockedStore, NewStore, OutboxEntry, RecentChange, Record, Saved, Store,
-    MIN_PASSPHRASE, SCHEMA_VERSION,
+    LockedStore, NewStore, OutboxEntry, RecentChange, Record, Saved, Store, MIN_PASSPHRASE,
 };
 pub use error::{Error, Result};
+pub use index::IndexKey;
+pub use layout::SCHEMA_VERSION;
 pub use sync::{Quarantined, RemoteRecord, SyncSettings};

@@ -4,25 +4,27 @@
 //! - **v0** (the first prototype): records at `r` + kind + id sealed as `nonce ‖ ciphertext` of
 //!   their JSON (no format byte, no compression, no change sequence); no indexes, no change
 //!   log, no outbox, no schema key.
-//! - **v1**: the layout described in `engine.rs`. Migrating v0 rewrites every record in the v1
+//! - **v1**: the layout described in `layout.rs`. Migrating v0 rewrites every record in the v1
 //!   format, builds its indexes and change-log entry, and queues a `Create` op for it (v0
 //!   records were never synced), authored by the user who unlocked.
 
 use reintegra_core::hlc::Hlc;
 use reintegra_core::ids::{DeviceId, UserId};
-use reintegra_core::op::{Action, Change, EntityKind, Op};
+use reintegra_core::op::{Action, Change, Op};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::crypto::Keys;
-use crate::engine::{
-    change_key, node_of, now_ms, opid_key_of, outbox_key_of, read_schema, META_DEVICE, META_HLC,
-    META_SCHEMA, META_SEQ, P_RECORD, SCHEMA_VERSION,
+use crate::error::{guarded, Error, Result};
+use crate::index;
+use crate::layout::{
+    change_entry, change_key, node_of, now_ms, opid_key, outbox_key, parse_record_key, read_fixed,
+    read_schema, seal_record, summary_key, META_DEVICE, META_HLC, META_SCHEMA, META_SEQ, P_RECORD,
+    SCHEMA_VERSION,
 };
-use crate::error::{Error, Result};
 
 pub(crate) fn migrate(db: &sled::Db, keys: &Keys, from: u32, user: UserId) -> Result<()> {
-    crate::engine::guarded(|| {
+    guarded(|| {
         // Re-read under the same handle: another unlock may have migrated already.
         let found = read_schema(db)?;
         if found != from || found >= SCHEMA_VERSION {
@@ -36,42 +38,23 @@ pub(crate) fn migrate(db: &sled::Db, keys: &Keys, from: u32, user: UserId) -> Re
 }
 
 fn v0_to_v1(db: &sled::Db, keys: &Keys, user: UserId) -> Result<()> {
-    let device_bytes: [u8; 16] = db
-        .get(META_DEVICE)?
-        .ok_or_else(|| Error::Corrupt("missing device id".into()))?
-        .as_ref()
-        .try_into()
-        .map_err(|_| Error::Corrupt("bad device id".into()))?;
-    let device = DeviceId::new(Uuid::from_bytes(device_bytes));
+    let device = DeviceId::new(Uuid::from_bytes(read_fixed(db, META_DEVICE, "device id")?));
     let mut hlc = Hlc::zero(node_of(device));
     let mut seq = 0u64;
     let mut batch = sled::Batch::default();
     for item in db.scan_prefix([P_RECORD]) {
         let (key, sealed) = item?;
-        let (kind, id) = match (
-            key.get(1).and_then(|c| EntityKind::from_code(*c)),
-            key.get(2..),
-        ) {
-            (Some(kind), Some(id)) => (
-                kind,
-                Uuid::from_slice(id).map_err(|_| Error::Corrupt("bad record key".into()))?,
-            ),
-            _ => return Err(Error::Corrupt("bad record key".into())),
-        };
+        let (kind, id) = parse_record_key(&key)?;
         let json = keys.open_v0(&key, &sealed)?;
         let value: serde_json::Value = serde_json::from_slice(&json)
             .map_err(|_| Error::Corrupt("a schema-v0 record is not JSON".into()))?;
         let index = crate::domain::index_keys_of(kind, &value)?;
         seq += 1;
         let hlc_now = hlc.tick(now_ms());
-        let mut plain = Zeroizing::new(seq.to_be_bytes().to_vec());
-        plain.extend_from_slice(&json);
-        batch.insert(key.clone(), keys.seal(&key, &plain)?);
-        let summary = crate::index::encode(&crate::index::entries(keys, &index));
-        batch.insert(crate::index::summary_key(kind, id), summary);
-        let mut change_value = vec![kind.code()];
-        change_value.extend_from_slice(id.as_bytes());
-        batch.insert(&change_key(seq), change_value);
+        batch.insert(key.clone(), seal_record(keys, &key, seq, &json)?);
+        let summary = index::encode(&index::entries(keys, &index));
+        batch.insert(summary_key(kind, id), summary);
+        batch.insert(&change_key(seq), change_entry(kind, id).as_slice());
         let op = Op {
             op_id: Uuid::now_v7(),
             author: user,
@@ -84,11 +67,11 @@ fn v0_to_v1(db: &sled::Db, keys: &Keys, user: UserId) -> Result<()> {
                 action: Action::Create { record: value },
             },
         };
-        let okey = outbox_key_of(seq, op.op_id);
+        let okey = outbox_key(seq, op.op_id);
         let op_json =
             Zeroizing::new(serde_json::to_vec(&op).map_err(|e| Error::Engine(e.to_string()))?);
         batch.insert(&okey, keys.seal(&okey, &op_json)?);
-        batch.insert(&opid_key_of(op.op_id), &seq.to_be_bytes());
+        batch.insert(&opid_key(op.op_id), &seq.to_be_bytes());
     }
     batch.insert(META_SEQ, &seq.to_be_bytes());
     batch.insert(META_HLC, &hlc.to_bytes());
@@ -115,10 +98,8 @@ mod fixture {
     use uuid::Uuid;
 
     use crate::crypto::{random_secret, KdfParams, KeySlot, Keys};
-    use crate::engine::{
-        open_sled, record_key, slot_aad_with, slot_key_with, Record, META_DEVICE, META_SLOT_SALT,
-        META_STORE_ID,
-    };
+    use crate::engine::{open_sled, slot_aad_with, slot_key_with, Record};
+    use crate::layout::{record_key, META_DEVICE, META_SLOT_SALT, META_STORE_ID};
 
     fn put<R: Record>(db: &sled::Db, keys: &Keys, r: &R) {
         let key = record_key(R::KIND, r.record_id());

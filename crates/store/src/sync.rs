@@ -17,17 +17,14 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::domain::index_keys_of;
-use crate::engine::{
-    be_u64, change_key, guarded, now_ms, opid_key_of, outbox_key_of, record_key, Store, META_HLC,
-    META_PULL, META_SEQ, P_OUTBOX, P_RECORD,
-};
-use crate::error::{Error, Result};
+use crate::engine::Store;
+use crate::error::{guarded, Error, Result};
 use crate::index::{self, Entry};
-
-const META_SYNC: &[u8] = b"m:sync";
-const META_LAST_SYNC: &[u8] = b"m:lastsync";
-/// Quarantined ops: `q` + op id → sealed [`Quarantined`].
-const P_QUARANTINE: u8 = b'q';
+use crate::layout::{
+    be_u64, change_entry, change_key, now_ms, open_record, opid_key, outbox_key, parse_record_key,
+    quarantine_key, record_key, record_prefix, seal_record, summary_key, META_HLC, META_LAST_SYNC,
+    META_PULL, META_SEQ, META_SYNC, P_OUTBOX, P_QUARANTINE, P_RECORD,
+};
 
 /// Where and as whom this device syncs. The token is a secret: kept sealed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,13 +58,6 @@ enum Pending {
     /// A pending create or delete: the whole record is the device's.
     Whole,
     Fields(HashSet<String>),
-}
-
-fn quarantine_key(op_id: Uuid) -> [u8; 17] {
-    let mut k = [0u8; 17];
-    k[0] = P_QUARANTINE;
-    k[1..].copy_from_slice(op_id.as_bytes());
-    k
 }
 
 impl Store {
@@ -122,9 +112,9 @@ impl Store {
             let mut n = 0;
             let unique: HashSet<&Uuid> = op_ids.iter().collect();
             for op_id in unique {
-                if let Some(seq) = self.db.get(opid_key_of(*op_id))? {
-                    batch.remove(&outbox_key_of(be_u64(&seq)?, *op_id));
-                    batch.remove(&opid_key_of(*op_id));
+                if let Some(seq) = self.db.get(opid_key(*op_id))? {
+                    batch.remove(&outbox_key(be_u64(&seq)?, *op_id));
+                    batch.remove(&opid_key(*op_id));
                     n += 1;
                 }
             }
@@ -138,10 +128,10 @@ impl Store {
     pub fn quarantine(&self, op_id: Uuid, code: &str, reason: &str) -> Result<()> {
         guarded(|| {
             let _w = self.write_lock();
-            let Some(seq) = self.db.get(opid_key_of(op_id))? else {
+            let Some(seq) = self.db.get(opid_key(op_id))? else {
                 return Ok(());
             };
-            let okey = outbox_key_of(be_u64(&seq)?, op_id);
+            let okey = outbox_key(be_u64(&seq)?, op_id);
             let Some(sealed) = self.db.get(okey)? else {
                 return Ok(());
             };
@@ -159,7 +149,7 @@ impl Store {
             let mut batch = sled::Batch::default();
             batch.insert(&qkey, self.keys.seal(&qkey, &plain)?);
             batch.remove(&okey);
-            batch.remove(&opid_key_of(op_id));
+            batch.remove(&opid_key(op_id));
             self.db.apply_batch(batch)?;
             self.db.flush()?;
             Ok(())
@@ -257,11 +247,11 @@ impl Store {
             let mut sealed = Vec::new();
             for item in self.db.scan_prefix([P_RECORD]) {
                 let (key, value) = item?;
-                if key.get(1) != Some(&EntityKind::Audit.code()) {
+                if !key.starts_with(&record_prefix(EntityKind::Audit)) {
                     sealed.push((key, value));
                 }
             }
-            let mut all = parallel_map(&sealed, |(key, value)| self.open_record(key, value))?;
+            let mut all = parallel_map(&sealed, |(key, value)| self.read_record(key, value))?;
             let person_office: HashMap<Uuid, String> = all
                 .iter()
                 .filter_map(
@@ -285,15 +275,10 @@ impl Store {
     }
 
     /// A record's kind, id and JSON from its key and sealed value.
-    fn open_record(&self, key: &[u8], sealed: &[u8]) -> Result<(EntityKind, Uuid, Value)> {
-        let entity = key
-            .get(1)
-            .and_then(|c| EntityKind::from_code(*c))
-            .ok_or_else(|| Error::Corrupt("bad record key".into()))?;
-        let id = Uuid::from_slice(key.get(2..18).unwrap_or_default())
-            .map_err(|_| Error::Corrupt("bad record key".into()))?;
-        let plain = self.keys.open(key, sealed)?;
-        let value: Value = serde_json::from_slice(plain.get(8..).unwrap_or_default())
+    fn read_record(&self, key: &[u8], sealed: &[u8]) -> Result<(EntityKind, Uuid, Value)> {
+        let (entity, id) = parse_record_key(key)?;
+        let (_, json) = open_record(&self.keys, key, sealed)?;
+        let value: Value = serde_json::from_slice(&json)
             .map_err(|_| Error::Corrupt("a stored record is not JSON".into()))?;
         Ok((entity, id, value))
     }
@@ -384,7 +369,7 @@ impl Store {
             let mut batch = sled::Batch::default();
             let mut index_updates = Vec::with_capacity(planned.len());
             for (plan, sealed) in planned.iter().zip(sealed) {
-                let skey = index::summary_key(plan.entity, plan.id);
+                let skey = summary_key(plan.entity, plan.id);
                 let old_index = self.read_summary(&skey)?;
                 if let Some(s) = plan.old_seq {
                     batch.remove(&change_key(s));
@@ -393,9 +378,8 @@ impl Store {
                     (Some((record, new_index)), Some(new_seq)) => {
                         batch.insert(plan.rkey.as_slice(), record);
                         batch.insert(skey.as_slice(), index::encode(&new_index));
-                        let mut log = vec![plan.entity.code()];
-                        log.extend_from_slice(plan.id.as_bytes());
-                        batch.insert(&change_key(new_seq), log);
+                        let log = change_entry(plan.entity, plan.id);
+                        batch.insert(&change_key(new_seq), log.as_slice());
                         index_updates.push((plan.id, old_index, new_index));
                     }
                     _ => {
@@ -440,9 +424,12 @@ impl Store {
             return Ok(None);
         };
         let entries = index::entries(&self.keys, &index_keys_of(plan.entity, value)?);
-        let mut plain = Zeroizing::new(seq.to_be_bytes().to_vec());
-        serde_json::to_writer(&mut *plain, value).map_err(|e| Error::Invalid(e.to_string()))?;
-        Ok(Some((self.keys.seal(&plan.rkey, &plain)?, entries)))
+        let json =
+            Zeroizing::new(serde_json::to_vec(value).map_err(|e| Error::Invalid(e.to_string()))?);
+        Ok(Some((
+            seal_record(&self.keys, &plan.rkey, seq, &json)?,
+            entries,
+        )))
     }
 }
 
