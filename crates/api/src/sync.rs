@@ -31,6 +31,21 @@ pub(crate) struct SyncStatus {
     last_error: Mutex<Option<SyncFailure>>,
 }
 
+/// "A sync is running" for as long as this lives: cleared even if the sync panics.
+struct Running<'a>(&'a AtomicBool);
+
+impl<'a> Running<'a> {
+    fn start(flag: &'a AtomicBool) -> Option<Running<'a>> {
+        (!flag.swap(true, Ordering::SeqCst)).then_some(Running(flag))
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct SyncFailure {
     /// `offline`, `network`, `certificate`, `refused`, `device_revoked`, `server_error`, …
@@ -248,9 +263,9 @@ impl Session {
     ) -> Result<SyncView> {
         let (store, _) = self.shared_store()?;
         let status = self.sync_status();
-        if status.running.swap(true, Ordering::SeqCst) {
+        let Some(running) = Running::start(&status.running) else {
             return Err(ApiError::SyncRunning);
-        }
+        };
         let options = Options {
             verify,
             ..Options::default()
@@ -261,7 +276,7 @@ impl Session {
         if result.is_ok() && verify {
             status.verified.store(true, Ordering::SeqCst);
         }
-        status.running.store(false, Ordering::SeqCst);
+        drop(running);
         match result {
             Ok(report) => {
                 self.set_sync_error(None);

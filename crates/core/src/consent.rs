@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::ids::{ConsentId, ProviderId, UserId};
-use crate::referral::ServiceType;
+use crate::service::ServiceType;
 use crate::validation::ValidationErrors;
 
 /// What the person agreed to.

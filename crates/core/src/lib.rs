@@ -18,6 +18,7 @@ pub mod plan;
 pub mod provider;
 pub mod referral;
 pub mod return_event;
+pub mod service;
 pub mod slip;
 pub mod sync_state;
 pub mod territory;

@@ -7,10 +7,12 @@
 //! value is a real conflict: the winner is applied and the loser kept in a [`FieldConflict`]
 //! for a supervisor. Never a silent overwrite.
 //!
-//! Fields that are not last-writer-wins: lists of items with an `id` (return events, consents,
-//! goals) merge by id; sets (vulnerabilities, skills, "not the same person") are unioned; a
+//! Fields that are not last-writer-wins: lists of items with an `id` (return events, consents)
+//! merge by id; sets (vulnerabilities, skills, "not the same person") are unioned; a
 //! referral's `history` is the union of both histories replayed through the referral state
-//! machine (a step it refuses is dropped and kept as a conflict).
+//! machine (a step it refuses is dropped and kept as a conflict). The reintegration `plan` is
+//! one last-writer-wins field, goals included: two offline caseworkers who both add goals end
+//! with one plan, and the other's goals are kept in the conflict queue for a supervisor.
 
 use std::collections::BTreeMap;
 

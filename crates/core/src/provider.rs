@@ -7,7 +7,7 @@ use ts_rs::TS;
 
 use crate::ids::ProviderId;
 use crate::person::Person;
-use crate::referral::ServiceType;
+use crate::service::ServiceType;
 use crate::territory::Territory;
 use crate::validation::{Problem, ValidationErrors};
 

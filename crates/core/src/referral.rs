@@ -13,34 +13,8 @@ use crate::consent::{self, Consent};
 use crate::ids::{PersonId, ProviderId, ReferralId, UserId};
 use crate::validation::{Problem, ValidationErrors};
 
-/// The services the program refers people to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceType {
-    Psychosocial,
-    Vocational,
-    Entrepreneurship,
-    Health,
-    LegalDocuments,
-    Education,
-    Employment,
-    Housing,
-    Family,
-}
-
-impl ServiceType {
-    pub const ALL: [ServiceType; 9] = [
-        ServiceType::Psychosocial,
-        ServiceType::Vocational,
-        ServiceType::Entrepreneurship,
-        ServiceType::Health,
-        ServiceType::LegalDocuments,
-        ServiceType::Education,
-        ServiceType::Employment,
-        ServiceType::Housing,
-        ServiceType::Family,
-    ];
-}
+// The vocabulary of services is shared by consent, providers and referrals.
+pub use crate::service::ServiceType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
