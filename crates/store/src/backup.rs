@@ -17,8 +17,9 @@ use reintegra_core::ids::DeviceId;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{KeySlot, Keys};
-use crate::engine::{open_sled, slot_aad_with, slot_key_with, LockedStore, Store};
+use crate::engine::Store;
 use crate::error::{guarded, Error, Result};
+use crate::keyring::{dir_is_empty, open_sled, slot_aad_with, slot_key_with, LockedStore};
 use crate::layout::{
     META_DEVICE, META_SCHEMA, META_SLOT_SALT, META_STORE_ID, P_SLOT, SCHEMA_VERSION,
 };
@@ -225,14 +226,6 @@ fn verify_checksum(path: &Path) -> Result<u64> {
     Ok(body)
 }
 
-fn target_is_free(dir: &Path) -> Result<bool> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => Ok(entries.next().is_none()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Restores a backup into `dir` (absent or empty) for a new `device`, and unlocks it with
 /// `login`'s passphrase. Refuses a non-empty target, a damaged file (checksum) and a wrong
 /// passphrase before writing anything; if writing fails midway, what it wrote is removed.
@@ -244,7 +237,7 @@ pub fn restore(
     device: DeviceId,
 ) -> Result<Store> {
     let (backup, dir) = (backup.as_ref(), dir.as_ref());
-    if !target_is_free(dir)? {
+    if !dir_is_empty(dir)? {
         return Err(Error::RestoreTargetNotEmpty(dir.to_path_buf()));
     }
     let body = verify_checksum(backup)?;

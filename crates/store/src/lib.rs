@@ -15,6 +15,7 @@ pub mod domain;
 mod engine;
 pub mod error;
 mod index;
+mod keyring;
 mod layout;
 mod migrate;
 mod sync;
@@ -22,10 +23,9 @@ mod sync;
 pub use backup::{restore, BackupInfo};
 pub use batch::Batch;
 pub use crypto::KdfParams;
-pub use engine::{
-    LockedStore, NewStore, OutboxEntry, RecentChange, Record, Saved, Store, MIN_PASSPHRASE,
-};
+pub use engine::{OutboxEntry, RecentChange, Record, Saved, Store};
 pub use error::{Error, Result};
 pub use index::IndexKey;
+pub use keyring::{LockedStore, NewStore, MIN_PASSPHRASE};
 pub use layout::SCHEMA_VERSION;
 pub use sync::{Quarantined, RemoteRecord, SyncSettings};

@@ -98,7 +98,8 @@ mod fixture {
     use uuid::Uuid;
 
     use crate::crypto::{random_secret, KdfParams, KeySlot, Keys};
-    use crate::engine::{open_sled, slot_aad_with, slot_key_with, Record};
+    use crate::engine::Record;
+    use crate::keyring::{open_sled, slot_aad_with, slot_key_with};
     use crate::layout::{record_key, META_DEVICE, META_SLOT_SALT, META_STORE_ID};
 
     fn put<R: Record>(db: &sled::Db, keys: &Keys, r: &R) {
