@@ -1,11 +1,12 @@
 //! Free-text notes on a case. Sensitive notes (violence, health, legal situation) are shown only
-//! to roles that need them; see `Role::can_read_sensitive_notes`.
+//! to roles that work case notes (`Permission::CaseNotes`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::ids::{CaseNoteId, PersonId, UserId};
+use crate::permission::Permission;
 use crate::user::Role;
 use crate::validation::{Problem, ValidationErrors};
 
@@ -22,7 +23,7 @@ pub struct CaseNote {
 impl CaseNote {
     /// Whether a user with `role` may read this note. Authors always read their own notes.
     pub fn readable_by(&self, user: UserId, role: Role) -> bool {
-        !self.sensitive || self.author == user || role.can_read_sensitive_notes()
+        !self.sensitive || self.author == user || role.may(Permission::CaseNotes)
     }
 
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ValidationErrors> {

@@ -13,6 +13,7 @@ pub mod hlc;
 pub mod ids;
 pub mod merge;
 pub mod op;
+pub mod permission;
 pub mod person;
 pub mod plan;
 pub mod provider;

@@ -20,34 +20,6 @@ pub enum Role {
     Reception,
 }
 
-impl Role {
-    /// Sensitive notes are for people who work the case; reception registers and routes, and
-    /// admins run the system: neither needs to read about violence or health.
-    pub fn can_read_sensitive_notes(self) -> bool {
-        matches!(self, Role::Supervisor | Role::Caseworker)
-    }
-
-    pub fn can_manage_users_and_devices(self) -> bool {
-        self == Role::Admin
-    }
-
-    pub fn can_resolve_conflicts(self) -> bool {
-        self == Role::Supervisor
-    }
-
-    pub fn can_export_reports(self) -> bool {
-        self == Role::Supervisor
-    }
-
-    pub fn can_register_people(self) -> bool {
-        matches!(self, Role::Reception | Role::Caseworker | Role::Supervisor)
-    }
-
-    pub fn can_manage_referrals(self) -> bool {
-        matches!(self, Role::Caseworker | Role::Supervisor)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct User {
     pub id: UserId,
@@ -100,18 +72,6 @@ mod tests {
             office_municipality: None,
             active: true,
         }
-    }
-
-    #[test]
-    fn role_permissions() {
-        assert!(Role::Admin.can_manage_users_and_devices());
-        assert!(!Role::Supervisor.can_manage_users_and_devices());
-        assert!(Role::Supervisor.can_resolve_conflicts() && Role::Supervisor.can_export_reports());
-        assert!(!Role::Caseworker.can_export_reports());
-        assert!(Role::Reception.can_register_people());
-        assert!(!Role::Admin.can_register_people());
-        assert!(!Role::Reception.can_manage_referrals());
-        assert!(!Role::Reception.can_read_sensitive_notes());
     }
 
     #[test]
