@@ -26,10 +26,11 @@ use reintegra_core::user::User;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::engine::{RecentChange, Record, Saved, Store};
+use crate::engine::{Record, Saved, Store};
 use crate::error::{Error, Result};
 use crate::index::IndexKey;
 use crate::layout::META_INDEX_GENERATION;
+use crate::outbox::RecentChange;
 
 /// Index numbers (stable: they are part of the on-disk format).
 mod ix {

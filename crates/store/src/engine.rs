@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use reintegra_core::hlc::Hlc;
 use reintegra_core::ids::{DeviceId, UserId};
-use reintegra_core::op::{EntityKind, Op};
+use reintegra_core::op::EntityKind;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
@@ -20,9 +20,8 @@ use crate::crypto::Keys;
 use crate::error::{guarded, Error, Result};
 use crate::index::{self, Entry, IndexKey, MemIndex};
 use crate::layout::{
-    be_u64, change_seq, node_of, open_record, opid_key, outbox_key, parse_change_entry,
-    parse_outbox_key, read_fixed, record_key, record_prefix, summary_key, META_DEVICE, META_HLC,
-    META_PULL, META_SEQ, OUTBOX_END, P_CHANGE, P_OUTBOX,
+    be_u64, node_of, open_record, read_fixed, record_key, record_prefix, summary_key, META_DEVICE,
+    META_HLC, META_PULL, META_SEQ,
 };
 
 /// Below this many records, opening them on one thread is faster than starting others.
@@ -36,22 +35,6 @@ pub trait Record: Serialize + DeserializeOwned + Send {
     fn index_keys(&self) -> Vec<IndexKey> {
         Vec::new()
     }
-}
-
-/// An operation waiting in the outbox.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OutboxEntry {
-    /// Position in the outbox (commit order).
-    pub seq: u64,
-    pub op: Op,
-}
-
-/// One entry of the "recent changes" list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecentChange {
-    pub seq: u64,
-    pub entity: EntityKind,
-    pub id: Uuid,
 }
 
 /// What a save did.
@@ -338,77 +321,6 @@ impl Store {
             }
         }
         Ok(out)
-    }
-
-    /// The most recently changed records (newest first), at most `limit`.
-    pub fn recent_changes(&self, limit: usize) -> Result<Vec<RecentChange>> {
-        guarded(|| {
-            let mut out = Vec::new();
-            for item in self.db.scan_prefix([P_CHANGE]).rev().take(limit) {
-                let (key, value) = item?;
-                let seq = change_seq(&key)?;
-                let (entity, id) = parse_change_entry(&value)?;
-                out.push(RecentChange { seq, entity, id });
-            }
-            Ok(out)
-        })
-    }
-
-    /// The first `limit` ops of the outbox, oldest first.
-    pub fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        self.outbox_after(0, limit)
-    }
-
-    /// The next `limit` ops of the outbox after position `seq` (exclusive), oldest first: to
-    /// push in batches before the previous one is acknowledged.
-    pub fn outbox_after(&self, seq: u64, limit: usize) -> Result<Vec<OutboxEntry>> {
-        guarded(|| {
-            let mut out = Vec::new();
-            let from = outbox_key(seq.saturating_add(1), Uuid::nil());
-            for item in self
-                .db
-                .range(from.as_slice()..OUTBOX_END.as_slice())
-                .take(limit)
-            {
-                let (key, sealed) = item?;
-                let (seq, _) = parse_outbox_key(&key)?;
-                let plain = self.keys.open(&key, &sealed)?;
-                let op: Op = serde_json::from_slice(&plain)
-                    .map_err(|_| Error::Corrupt("an outbox entry does not read back".into()))?;
-                out.push(OutboxEntry { seq, op });
-            }
-            Ok(out)
-        })
-    }
-
-    /// How many ops wait in the outbox.
-    pub fn outbox_len(&self) -> usize {
-        self.db.scan_prefix([P_OUTBOX]).count()
-    }
-
-    /// Acknowledges every op up to and including `op_id` (the server has them): they are
-    /// removed from the outbox. Returns how many were removed.
-    pub fn ack_through(&self, op_id: Uuid) -> Result<usize> {
-        guarded(|| {
-            let _w = self.write_lock();
-            let seq = match self.db.get(opid_key(op_id))? {
-                Some(v) => be_u64(&v)?,
-                None => return Err(Error::UnknownOp(op_id)),
-            };
-            let mut batch = sled::Batch::default();
-            let mut n = 0;
-            let hi = outbox_key(seq, Uuid::max());
-            for item in self.db.range([P_OUTBOX].as_slice()..=hi.as_slice()) {
-                let (key, _) = item?;
-                let (_, id) = parse_outbox_key(&key)?;
-                batch.remove(key);
-                batch.remove(&opid_key(id));
-                n += 1;
-            }
-            self.db.apply_batch(batch)?;
-            self.db.flush()?;
-            Ok(n)
-        })
     }
 
     /// Bytes the store takes on disk.

@@ -18,14 +18,16 @@ mod index;
 mod keyring;
 mod layout;
 mod migrate;
+mod outbox;
 mod sync;
 
 pub use backup::{restore, BackupInfo};
 pub use batch::Batch;
 pub use crypto::KdfParams;
-pub use engine::{OutboxEntry, RecentChange, Record, Saved, Store};
+pub use engine::{Record, Saved, Store};
 pub use error::{Error, Result};
 pub use index::IndexKey;
 pub use keyring::{LockedStore, NewStore, MIN_PASSPHRASE};
 pub use layout::SCHEMA_VERSION;
+pub use outbox::{OutboxEntry, RecentChange};
 pub use sync::{Quarantined, RemoteRecord, SyncSettings};
