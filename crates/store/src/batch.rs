@@ -1,6 +1,8 @@
 //! A unit of work: several record writes (saves and deletes, of any kinds) committed in one
 //! sled transaction and flushed once, so a use case (a change and its audit entry, a merge of
-//! two forms with their referrals) is either wholly on disk or not at all.
+//! two forms with their referrals) is either wholly on disk or not at all. The one-record
+//! `Store::put` / `Store::delete` the domain methods use are batches of one, here too, so the
+//! engine does not import this module.
 
 use reintegra_core::op::{Action, Change, EntityKind, Op};
 use uuid::Uuid;
@@ -98,6 +100,26 @@ struct Prepared {
 }
 
 impl Store {
+    /// Saves a record (create or update). The record, its index entries, its change-log entry
+    /// and its outbox op are committed in one sled transaction, flushed before returning.
+    pub(crate) fn put<R: Record>(&self, record: &R) -> Result<Saved> {
+        let mut batch = Batch::new();
+        batch.put(record)?;
+        Ok(self.commit(batch)?.pop().unwrap_or(Saved {
+            op_id: None,
+            hlc: self.write_lock().hlc,
+        }))
+    }
+
+    /// Deletes a record (and its index entries), writing a delete op. `Ok(None)` when it did
+    /// not exist.
+    pub(crate) fn delete<R: Record>(&self, id: Uuid) -> Result<Option<Saved>> {
+        let mut batch = Batch::new();
+        batch.delete::<R>(id);
+        let saved = self.commit(batch)?.pop();
+        Ok(saved.filter(|s| s.op_id.is_some()))
+    }
+
     /// Commits every write of `batch` in one sled transaction (records, index entries, change
     /// log, one outbox op per changed record), flushed before returning. Returns what each write
     /// did, in order; an unchanged record (or a delete of a missing one) writes nothing.

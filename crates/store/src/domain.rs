@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use crate::engine::{Record, Saved, Store};
 use crate::error::{Error, Result};
-use crate::index::IndexKey;
+use crate::index::{IndexKey, Indexed};
 use crate::layout::META_INDEX_GENERATION;
 use crate::outbox::RecentChange;
 
@@ -86,6 +86,9 @@ impl Record for Person {
     fn record_id(&self) -> Uuid {
         self.id.as_uuid()
     }
+}
+
+impl Indexed for Person {
     fn index_keys(&self) -> Vec<IndexKey> {
         let mut keys = Vec::new();
         if !self.destination_district.is_empty() {
@@ -114,6 +117,9 @@ impl Record for Referral {
     fn record_id(&self) -> Uuid {
         self.id.as_uuid()
     }
+}
+
+impl Indexed for Referral {
     fn index_keys(&self) -> Vec<IndexKey> {
         let mut keys = vec![
             hashed(ix::REFERRAL_STATUS, self.status().code()),
@@ -134,6 +140,9 @@ impl Record for FollowUp {
     fn record_id(&self) -> Uuid {
         self.id.as_uuid()
     }
+}
+
+impl Indexed for FollowUp {
     fn index_keys(&self) -> Vec<IndexKey> {
         vec![
             IndexKey::Ordered {
@@ -161,6 +170,9 @@ impl Record for CaseNote {
     fn record_id(&self) -> Uuid {
         self.id.as_uuid()
     }
+}
+
+impl Indexed for CaseNote {
     fn index_keys(&self) -> Vec<IndexKey> {
         vec![hashed(ix::NOTE_PERSON, self.person.as_uuid().as_bytes())]
     }
@@ -173,6 +185,8 @@ impl Record for ServiceProvider {
     }
 }
 
+impl Indexed for ServiceProvider {}
+
 impl Record for User {
     const KIND: EntityKind = EntityKind::User;
     fn record_id(&self) -> Uuid {
@@ -180,11 +194,16 @@ impl Record for User {
     }
 }
 
+impl Indexed for User {}
+
 impl Record for AuditEntry {
     const KIND: EntityKind = EntityKind::Audit;
     fn record_id(&self) -> Uuid {
         self.id.as_uuid()
     }
+}
+
+impl Indexed for AuditEntry {
     fn index_keys(&self) -> Vec<IndexKey> {
         vec![hashed(ix::AUDIT_ENTITY, self.entity.id.as_bytes())]
     }

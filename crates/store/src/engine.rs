@@ -1,7 +1,7 @@
 //! The record engine: an unlocked [`Store`] and the generic record layer over it (get, list,
-//! index lookups and ranges, re-indexing) for any [`Record`]. Writes go through `batch.rs`'s
-//! [`Store::commit`], so a record, its index summary, its change-log entry and its outbox op
-//! commit in one sled transaction. The key layout and the record codec are in `layout.rs`; the
+//! index lookups and ranges, re-indexing) for any [`Record`]. Writes (`put`, `delete`,
+//! [`Store::commit`]) are in `batch.rs`: a record, its index summary, its change-log entry and
+//! its outbox op commit in one sled transaction. The key layout and the record codec are in `layout.rs`; the
 //! keyring (create, open, unlock, users) in `keyring.rs`; the outbox reads in `outbox.rs`.
 
 use std::path::{Path, PathBuf};
@@ -15,10 +15,9 @@ use serde::Serialize;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::batch::Batch;
 use crate::crypto::Keys;
 use crate::error::{guarded, Error, Result};
-use crate::index::{self, Entry, IndexKey, MemIndex};
+use crate::index::{self, Entry, IndexKey, Indexed, MemIndex};
 use crate::layout::{
     be_u64, node_of, open_record, read_fixed, record_key, record_prefix, summary_key, META_DEVICE,
     META_HLC, META_PULL, META_SEQ,
@@ -27,14 +26,12 @@ use crate::layout::{
 /// Below this many records, opening them on one thread is faster than starting others.
 const PARALLEL_LOAD_MIN: usize = 256;
 
-/// A record the store can keep. Implemented for the domain types in [`crate::domain`].
-pub trait Record: Serialize + DeserializeOwned + Send {
+/// A record the store can keep: the domain types in `domain.rs` (the trait is sealed:
+/// its index entries are the crate's business). Other crates write records through a
+/// [`crate::Batch`] and [`Store::commit`].
+pub trait Record: Indexed + Serialize + DeserializeOwned + Send {
     const KIND: EntityKind;
     fn record_id(&self) -> Uuid;
-    /// The secondary index entries of this record (recomputed at every save).
-    fn index_keys(&self) -> Vec<IndexKey> {
-        Vec::new()
-    }
 }
 
 /// What a save did.
@@ -165,26 +162,6 @@ impl Store {
             .map_err(|e| Error::Corrupt(format!("a stored record does not read back: {e}")))
     }
 
-    /// Saves a record (create or update). The record, its index entries, its change-log entry
-    /// and its outbox op are committed in one sled transaction, flushed before returning.
-    pub fn put<R: Record>(&self, record: &R) -> Result<Saved> {
-        let mut batch = Batch::new();
-        batch.put(record)?;
-        Ok(self.commit(batch)?.pop().unwrap_or(Saved {
-            op_id: None,
-            hlc: self.write_lock().hlc,
-        }))
-    }
-
-    /// Deletes a record (and its index entries), writing a delete op. `Ok(None)` when it did
-    /// not exist.
-    pub fn delete<R: Record>(&self, id: Uuid) -> Result<Option<Saved>> {
-        let mut batch = Batch::new();
-        batch.delete::<R>(id);
-        let saved = self.commit(batch)?.pop();
-        Ok(saved.filter(|s| s.op_id.is_some()))
-    }
-
     /// Recomputes the index entries of every record of a kind (after a release adds an index),
     /// without touching the records or writing ops. Returns how many records changed entries.
     pub(crate) fn reindex<R: Record>(&self) -> Result<usize> {
@@ -221,7 +198,7 @@ impl Store {
     }
 
     /// A record by id.
-    pub fn get<R: Record>(&self, id: Uuid) -> Result<Option<R>> {
+    pub(crate) fn get<R: Record>(&self, id: Uuid) -> Result<Option<R>> {
         guarded(|| match self.read_raw(&record_key(R::KIND, id))? {
             Some((_, bytes)) => Ok(Some(Self::decode(&bytes)?)),
             None => Ok(None),
@@ -229,7 +206,7 @@ impl Store {
     }
 
     /// Every record of a kind, by id (UUIDv7: creation order).
-    pub fn list<R: Record>(&self) -> Result<Vec<R>> {
+    pub(crate) fn list<R: Record>(&self) -> Result<Vec<R>> {
         guarded(|| {
             let mut out = Vec::new();
             for item in self.db.scan_prefix(record_prefix(R::KIND)) {
@@ -242,13 +219,13 @@ impl Store {
     }
 
     /// How many records of a kind exist.
-    pub fn count<R: Record>(&self) -> usize {
+    pub(crate) fn count<R: Record>(&self) -> usize {
         self.db.scan_prefix(record_prefix(R::KIND)).count()
     }
 
     /// Records whose index entry equals `key` (a hashed or ordered index key), in id order
     /// (ordered: in value order).
-    pub fn lookup<R: Record>(&self, key: &IndexKey) -> Result<Vec<R>> {
+    pub(crate) fn lookup<R: Record>(&self, key: &IndexKey) -> Result<Vec<R>> {
         let ids = match key {
             IndexKey::Hashed { index, value } => self
                 .index_read()
@@ -267,7 +244,7 @@ impl Store {
     }
 
     /// Records of `group` whose grouped index value lies in `from..=to`, in value order.
-    pub fn range_in_group<R: Record>(
+    pub(crate) fn range_in_group<R: Record>(
         &self,
         index: u8,
         group: &[u8],
@@ -283,7 +260,7 @@ impl Store {
     }
 
     /// Records whose ordered index value lies in `from..=to`, in index order.
-    pub fn range<R: Record>(&self, index: u8, from: &[u8], to: &[u8]) -> Result<Vec<R>> {
+    pub(crate) fn range<R: Record>(&self, index: u8, from: &[u8], to: &[u8]) -> Result<Vec<R>> {
         let ids = self.index_read().range(index, from, to);
         guarded(|| self.load_all(ids))
     }

@@ -21,7 +21,18 @@ use crate::layout::{summary_id, P_SUMMARY};
 const TAG_HASHED: u8 = 0;
 const TAG_ORDERED: u8 = 1;
 
-/// A secondary index entry of a record, as [`crate::Record`] implementations declare it.
+/// The index entries of a record: the supertrait of [`crate::Record`]. It and [`IndexKey`] are
+/// `pub` in this private module and not re-exported, so other crates can use `Record` as a
+/// bound but cannot name them, implement `Record` or build index keys (a sealed trait; a
+/// `pub(crate)` type here would trip `private_interfaces`, since `Record` is public).
+pub trait Indexed {
+    /// The secondary index entries of this record (recomputed at every save).
+    fn index_keys(&self) -> Vec<IndexKey> {
+        Vec::new()
+    }
+}
+
+/// A secondary index entry of a record, as [`Indexed`] implementations declare it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum IndexKey {
     /// Looked up by equality; stored as a keyed hash (use for anything personal).

@@ -20,13 +20,15 @@ mod layout;
 mod migrate;
 mod outbox;
 mod sync;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod v0_fixture;
 
 pub use backup::{restore, BackupInfo};
 pub use batch::Batch;
 pub use crypto::KdfParams;
 pub use engine::{Record, Saved, Store};
 pub use error::{Error, Result};
-pub use index::IndexKey;
 pub use keyring::{LockedStore, NewStore, MIN_PASSPHRASE};
 pub use layout::SCHEMA_VERSION;
 pub use outbox::{OutboxEntry, RecentChange};

@@ -1,5 +1,5 @@
 //! Migration from the committed schema-v0 fixture (`tests/fixtures/schema-v0`, written by
-//! `write_schema_v0_fixture` in src/migrate.rs): one atomic step at unlock.
+//! `write_schema_v0_fixture` in src/v0_fixture.rs): one atomic step at unlock.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
