@@ -4,9 +4,13 @@
 //! - Records are sealed with XChaCha20-Poly1305 under a random data key, wrapped per user by an
 //!   Argon2id key from the passphrase ([`KdfParams`], recorded with each user).
 //! - Every save writes the record and its outbox [`Op`](reintegra_core::op::Op) in one sled
-//!   transaction and flushes before returning.
+//!   transaction and flushes before returning; a [`Batch`] ([`Store::commit`]) does so for
+//!   several records at once (a use case: a change and its audit entry, a merge).
 //! - Schema versions: older stores are migrated at unlock in one atomic batch; newer ones are
 //!   refused. Backups: [`Store::backup`] / [`restore`].
+//! - Modules by job (see the README): `layout` (the on-disk layout and the record codec),
+//!   `index`, `engine` (the record layer), `batch` (writes), `outbox`, `domain`, `sync`,
+//!   `migrate`, `keyring` (create / open / unlock, users), `backup`.
 
 mod backup;
 mod batch;
