@@ -54,9 +54,11 @@ fn killing_sync_midway_loses_nothing_and_duplicates_nothing() {
         let ana = User {
             id: UserId::new(Uuid::now_v7()),
             name: "ana".into(),
+            login: "ana".into(),
             role: Role::Caseworker,
             office_municipality: Some(place.municipality_code.clone()),
             active: true,
+            also_supervisor: false,
         };
         let store = LockedStore::create(
             device_dir.path(),

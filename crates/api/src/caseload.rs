@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::ids::{PersonId, UserId};
+use reintegra_core::permission::Permission;
 use reintegra_core::person::{CaseFlag, Person};
 use reintegra_core::territory::Territory;
 use reintegra_core::text::fold;
@@ -12,8 +13,9 @@ use reintegra_core::vulnerability::Vulnerability;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::access::{case_of, sees_case};
 use crate::cases::CaseSummary;
-use crate::{ApiError, Result, Session};
+use crate::{Result, Session};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -198,13 +200,25 @@ pub(crate) fn query_cases<'a>(
 impl Session {
     /// The caseload, sorted by priority (vulnerabilities, then days since return without a plan).
     pub fn caseload(&self, query: &CaseQuery, today: NaiveDate) -> Result<CasePage> {
-        self.with_unlocked(|_, _, cases| Ok(query_cases(cases.iter(), query, today)))
+        self.with_permission(Permission::ReadCases, |store, user, cases| {
+            let mut visible = Vec::new();
+            for case in cases.iter() {
+                if sees_case(store, user, case, today)? {
+                    visible.push(case);
+                }
+            }
+            Ok(query_cases(visible.into_iter(), query, today))
+        })
     }
 
     /// One person's whole single form, with every change made to it (newest first).
     pub fn person_detail(&self, id: PersonId, today: NaiveDate) -> Result<PersonDetail> {
-        self.with_unlocked(|store, _, cases| {
-            let person = store.person(id)?.ok_or(ApiError::NotFound)?;
+        self.with_permission(Permission::ReadCases, |store, user, cases| {
+            let mut person = case_of(store, user, id, today)?;
+            if !user.may(Permission::WorkPlans) {
+                // Reception registers and routes: the plan is not for it to read.
+                person.plan = None;
+            }
             let mut history = store.audit_of(id.as_uuid())?;
             history.sort_by_key(|e| std::cmp::Reverse(e.at));
             let mut user_ids: Vec<UserId> = history.iter().map(|e| e.user).collect();
@@ -221,6 +235,7 @@ impl Session {
                 Some(g) => cases
                     .iter()
                     .filter(|c| c.family_group == Some(g) && c.id != id)
+                    .filter(|c| sees_case(store, user, c, today).unwrap_or(false))
                     .map(|c| row(c, today))
                     .collect(),
                 None => Vec::new(),
@@ -232,15 +247,6 @@ impl Session {
                 users,
                 family,
             })
-        })
-    }
-
-    /// Every user of this device (for the caseworker filter and assignment).
-    pub fn users(&self) -> Result<Vec<User>> {
-        self.with_unlocked(|store, _, _| {
-            let mut users = store.user_records()?;
-            users.sort_by_key(|u| fold(&u.name));
-            Ok(users)
         })
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use reintegra_core::calendar::today_in_el_salvador;
 use reintegra_core::consent::Consent;
 use reintegra_core::ids::{FamilyGroupId, PersonId, UserId};
 use reintegra_core::person::{case_flags, BirthDate, CaseFlag, Person};
@@ -34,6 +35,8 @@ pub(crate) struct CaseSummary {
     pub has_plan: bool,
     pub last_return: Option<NaiveDate>,
     pub returns: u32,
+    /// The day the form was made (El Salvador).
+    pub created_on: NaiveDate,
     /// For the registration-consent flag.
     pub consents: Vec<Consent>,
 }
@@ -63,6 +66,7 @@ impl CaseSummary {
             last_return: p.latest_return().map(|r| r.date),
             returns: u32::try_from(p.return_events.len()).unwrap_or(u32::MAX),
             consents: p.consents.clone(),
+            created_on: today_in_el_salvador(p.created_at),
         }
     }
 

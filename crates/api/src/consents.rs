@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use reintegra_core::consent::{Consent, ConsentPurpose};
 use reintegra_core::ids::{ConsentId, PersonId};
+use reintegra_core::permission::Permission;
 use reintegra_core::person::Person;
 use reintegra_core::validation::{Problem, ValidationErrors};
 use uuid::Uuid;
@@ -34,15 +35,21 @@ impl Session {
                 Problem::DateInFuture { date: given_on },
             ));
         }
-        self.edit_person(person_id, now, "Consentimiento registrado", |p, user, _| {
-            p.consents.push(Consent::new(
-                ConsentId::new(Uuid::now_v7()),
-                purpose,
-                given_on,
-                user.id,
-            ));
-            Ok(())
-        })
+        self.edit_person(
+            person_id,
+            now,
+            Permission::EditCases,
+            "Consentimiento registrado",
+            |p, user, _| {
+                p.consents.push(Consent::new(
+                    ConsentId::new(Uuid::now_v7()),
+                    purpose,
+                    given_on,
+                    user.id,
+                ));
+                Ok(())
+            },
+        )
     }
 
     /// Withdraws a consent from `on` (not in the future, not before it was given).
@@ -57,15 +64,21 @@ impl Session {
         if on > today {
             return Err(invalid("withdrawn_on", Problem::DateInFuture { date: on }));
         }
-        self.edit_person(person_id, now, "Consentimiento retirado", |p, _, _| {
-            let consent = p
-                .consents
-                .iter_mut()
-                .find(|c| c.id == consent_id)
-                .ok_or(ApiError::NotFound)?;
-            // Withdrawing twice keeps the first day.
-            consent.withdrawn_on.get_or_insert(on.max(consent.given_on));
-            Ok(())
-        })
+        self.edit_person(
+            person_id,
+            now,
+            Permission::EditCases,
+            "Consentimiento retirado",
+            |p, _, _| {
+                let consent = p
+                    .consents
+                    .iter_mut()
+                    .find(|c| c.id == consent_id)
+                    .ok_or(ApiError::NotFound)?;
+                // Withdrawing twice keeps the first day.
+                consent.withdrawn_on.get_or_insert(on.max(consent.given_on));
+                Ok(())
+            },
+        )
     }
 }

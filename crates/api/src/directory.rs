@@ -7,19 +7,12 @@ use reintegra_core::audit::AuditAction;
 use reintegra_core::ids::ProviderId;
 use reintegra_core::provider::{PersonField, ProviderContact, ServiceProvider};
 use reintegra_core::referral::ServiceType;
-use reintegra_core::user::{Role, User};
 use reintegra_store::Store;
 use uuid::Uuid;
 
 use crate::unit_of_work::{save_one, Audit, Work};
 use crate::{ApiError, Result, Session};
-
-pub(crate) fn may_edit_directory(user: &User) -> Result<()> {
-    match user.role {
-        Role::Admin | Role::Supervisor => Ok(()),
-        Role::Caseworker | Role::Reception => Err(ApiError::Forbidden),
-    }
-}
+use reintegra_core::permission::Permission;
 
 /// The ids of the sample providers: a UUIDv7-shaped constant (2024-01-01) plus 1, 2, 3.
 const EXAMPLE_IDS: u128 = 0x018c_c251_f400_7000_8000_0000_0000_0000;
@@ -109,8 +102,7 @@ impl Session {
         provider: &ServiceProvider,
         now: DateTime<Utc>,
     ) -> Result<ServiceProvider> {
-        self.with_unlocked(|store, user, cases| {
-            may_edit_directory(user)?;
+        self.with_permission(Permission::EditDirectory, |store, user, cases| {
             let mut provider = provider.clone();
             provider.name = provider.name.trim().to_string();
             provider.institution = provider.institution.trim().to_string();
@@ -135,8 +127,7 @@ impl Session {
 
     /// Removes a provider from the directory (admins and supervisors). Referrals keep its id.
     pub fn delete_provider(&self, id: ProviderId, now: DateTime<Utc>) -> Result<()> {
-        self.with_unlocked(|store, user, cases| {
-            may_edit_directory(user)?;
+        self.with_permission(Permission::EditDirectory, |store, user, cases| {
             store.provider(id)?.ok_or(ApiError::NotFound)?;
             let mut work = Work::new(store, user, now);
             work.delete::<ServiceProvider>(id.into(), "Proveedor eliminado del directorio")?;

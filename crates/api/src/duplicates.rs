@@ -11,17 +11,18 @@ use chrono::{DateTime, NaiveDate, Utc};
 use reintegra_core::audit::{changed_fields, AuditAction};
 use reintegra_core::ids::PersonId;
 use reintegra_core::person::Person;
-use reintegra_core::user::{Role, User};
 use reintegra_dedup as dedup;
 use reintegra_store::Store;
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::access::office_case;
 use crate::cases::Cases;
 use crate::intake::{today_in_el_salvador, without_timestamps};
 use crate::returning::{suggestion, Suggestion};
 use crate::unit_of_work::{Audit, Work};
 use crate::{ApiError, Result, Session};
+use reintegra_core::permission::Permission;
 
 /// Two forms that may be the same person, with the engine's score and reasons.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -35,13 +36,6 @@ pub struct DuplicatePair {
 
 /// Pairs listed at most (best first): a queue to work through, not a report.
 pub const MAX_PAIRS: usize = 200;
-
-fn supervisor_only(user: &User) -> Result<()> {
-    match user.role {
-        Role::Supervisor | Role::Admin => Ok(()),
-        Role::Caseworker | Role::Reception => Err(ApiError::Forbidden),
-    }
-}
 
 fn likely_pairs(cases: &Cases, today: NaiveDate) -> Vec<DuplicatePair> {
     let opts = dedup::SearchOptions {
@@ -97,8 +91,7 @@ fn repoint_records(
 impl Session {
     /// Likely duplicate pairs across the whole store, best first (supervisors and admins).
     pub fn likely_duplicates(&self, now: DateTime<Utc>) -> Result<Vec<DuplicatePair>> {
-        self.with_unlocked(|_, user, cases| {
-            supervisor_only(user)?;
+        self.with_permission(Permission::DuplicateQueue, |_, _, cases| {
             Ok(likely_pairs(cases, today_in_el_salvador(now)))
         })
     }
@@ -110,13 +103,12 @@ impl Session {
         absorbed: PersonId,
         now: DateTime<Utc>,
     ) -> Result<Person> {
-        self.with_unlocked(|store, user, cases| {
-            supervisor_only(user)?;
+        self.with_permission(Permission::DuplicateQueue, |store, user, cases| {
             if kept == absorbed {
                 return Err(ApiError::NotFound);
             }
-            let mut keep = store.person(kept)?.ok_or(ApiError::NotFound)?;
-            let mut gone = store.person(absorbed)?.ok_or(ApiError::NotFound)?;
+            let mut keep = office_case(store, user, kept)?;
+            let mut gone = office_case(store, user, absorbed)?;
             if keep.merged_into.is_some() || gone.merged_into.is_some() {
                 return Err(ApiError::AlreadyMerged);
             }
@@ -151,11 +143,10 @@ impl Session {
 
     /// Marks two forms as different people: the pair is not proposed again (on any device).
     pub fn mark_not_same_person(&self, a: PersonId, b: PersonId, now: DateTime<Utc>) -> Result<()> {
-        self.with_unlocked(|store, user, cases| {
-            supervisor_only(user)?;
+        self.with_permission(Permission::DuplicateQueue, |store, user, cases| {
             let mut work = Work::new(store, user, now);
             for (this, other) in [(a, b), (b, a)] {
-                let mut person = store.person(this)?.ok_or(ApiError::NotFound)?;
+                let mut person = office_case(store, user, this)?;
                 if person.not_same_as.contains(&other) {
                     continue;
                 }

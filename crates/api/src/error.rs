@@ -19,8 +19,12 @@ pub enum ApiError {
     WeakPassphrase { min: usize },
     #[error("No se encontró a esa persona; puede que otro equipo la haya borrado.")]
     NotFound,
-    #[error("Solo supervisión o administración pueden hacer esto.")]
+    #[error("Su rol no permite hacer esto.")]
     Forbidden,
+    #[error("Ya existe un usuario con ese nombre de acceso en este equipo.")]
+    LoginTaken,
+    #[error("No puede desactivarse a sí mismo.")]
+    OwnAccount,
     #[error("Una de las dos fichas ya fue fusionada con otra; actualice la lista.")]
     AlreadyMerged,
     #[error("Revise los campos marcados.")]
@@ -58,6 +62,8 @@ impl ApiError {
             ApiError::WeakPassphrase { .. } => "weak_passphrase",
             ApiError::NotFound => "not_found",
             ApiError::Forbidden => "forbidden",
+            ApiError::LoginTaken => "login_taken",
+            ApiError::OwnAccount => "own_account",
             ApiError::AlreadyMerged => "already_merged",
             ApiError::Invalid(_) => "invalid",
             ApiError::NoConsent => "no_consent",
@@ -104,6 +110,7 @@ impl From<StoreError> for ApiError {
             StoreError::InUse(_) => ApiError::InUse,
             StoreError::Corrupt(m) | StoreError::CorruptBackup(m) => ApiError::Damaged(m),
             StoreError::AlreadyExists(_) => ApiError::AlreadySetUp,
+            StoreError::UserExists(_) => ApiError::LoginTaken,
             StoreError::NotFound(_) => ApiError::NotSetUp,
             other => ApiError::Storage(other.to_string()),
         }

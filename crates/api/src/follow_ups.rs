@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
+use crate::access::office_case;
 use crate::intake::today_in_el_salvador;
 use crate::unit_of_work::{save_one, Audit};
 use crate::{ApiError, Result, Session};
+use reintegra_core::permission::Permission;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct FollowUpInput {
@@ -24,7 +26,8 @@ pub struct FollowUpInput {
 impl Session {
     /// A person's follow-ups, pending first (by due date), then done ones.
     pub fn follow_ups_of(&self, person: PersonId) -> Result<Vec<FollowUp>> {
-        self.with_unlocked(|store, _, _| {
+        self.with_permission(Permission::FollowUps, |store, user, _| {
+            office_case(store, user, person)?;
             let mut all = store.follow_ups_of_person(person)?;
             all.sort_by_key(|f| (f.is_done(), f.due_on));
             Ok(all)
@@ -37,8 +40,8 @@ impl Session {
         input: &FollowUpInput,
         now: DateTime<Utc>,
     ) -> Result<FollowUp> {
-        self.with_unlocked(|store, user, cases| {
-            let person = store.person(input.person)?.ok_or(ApiError::NotFound)?;
+        self.with_permission(Permission::FollowUps, |store, user, cases| {
+            let person = office_case(store, user, input.person)?;
             let mut follow_up = FollowUp::new(
                 FollowUpId::new(Uuid::now_v7()),
                 input.person,
@@ -69,8 +72,9 @@ impl Session {
         next_on: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<Option<FollowUp>> {
-        let done = self.with_unlocked(|store, user, cases| {
+        let done = self.with_permission(Permission::FollowUps, |store, user, cases| {
             let mut follow_up = store.follow_up(id)?.ok_or(ApiError::NotFound)?;
+            office_case(store, user, follow_up.person)?;
             follow_up.complete(today_in_el_salvador(now), outcome.trim());
             follow_up
                 .validate(today_in_el_salvador(now))

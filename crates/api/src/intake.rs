@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use reintegra_core::audit::{changed_fields, AuditAction};
 use reintegra_core::consent::{Consent, ConsentPurpose};
 use reintegra_core::ids::{ConsentId, FamilyGroupId, PersonId, ReturnEventId, UserId};
+use reintegra_core::permission::Permission;
 use reintegra_core::person::{
     BeneficiaryType, BirthDate, CaseFlag, ContactChannel, Education, OtherDocument, Person, Sex,
 };
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
+use crate::access::case_of;
 use crate::unit_of_work::{Audit, Work};
 use crate::{ApiError, Result, Session};
 
@@ -181,7 +183,7 @@ impl Session {
     /// Registers one arrival. With `family_of`, the new person joins that person's family group
     /// (made now, and given to that person too, if they had none).
     pub fn register_arrival(&self, input: &ArrivalInput, now: DateTime<Utc>) -> Result<Registered> {
-        self.with_unlocked(|store, user, cases| {
+        self.with_permission(Permission::RegisterArrivals, |store, user, cases| {
             let mut person = person_of_arrival(input, user.id, now).map_err(ApiError::Invalid)?;
             let mut work = Work::new(store, user, now);
             if let Some(relative_id) = input.family_of {
@@ -218,7 +220,8 @@ impl Session {
         vulnerabilities: &[Vulnerability],
         now: DateTime<Utc>,
     ) -> Result<Registered> {
-        self.with_unlocked(|store, user, cases| {
+        // Reception adds a return to anyone who came back before (the returning-person panel).
+        self.with_permission(Permission::RegisterArrivals, |store, user, cases| {
             let before = store.person(person_id)?.ok_or(ApiError::NotFound)?;
             let mut person = before.clone();
             person.add_return(return_event(input));
@@ -248,13 +251,14 @@ impl Session {
         &self,
         id: PersonId,
         now: DateTime<Utc>,
+        permission: Permission,
         summary: &str,
         change: impl FnOnce(&mut Person, &User, NaiveDate) -> Result<()>,
     ) -> Result<Person> {
-        self.with_unlocked(|store, user, cases| {
-            let before = store.person(id)?.ok_or(ApiError::NotFound)?;
-            let mut person = before.clone();
+        self.with_permission(permission, |store, user, cases| {
             let today = today_in_el_salvador(now);
+            let before = case_of(store, user, id, today)?;
+            let mut person = before.clone();
             change(&mut person, user, today)?;
             let fields = without_timestamps(changed_fields(&before, &person));
             if fields.is_empty() {

@@ -4,6 +4,7 @@
 //! Invariant: no Tauri, no sled (the store is reached through `reintegra-store`'s domain API).
 //! Time comes in as a parameter; ids are made here (UUIDv7).
 
+mod access;
 mod caseload;
 mod cases;
 mod consents;
@@ -21,6 +22,7 @@ mod session;
 mod sync;
 mod today;
 mod unit_of_work;
+mod users;
 
 pub use caseload::{CasePage, CaseQuery, CaseRow, CaseState, PersonDetail};
 pub use duplicates::{DuplicatePair, MAX_PAIRS};
@@ -37,5 +39,6 @@ pub use sections::{ContactInput, ProfileInput, RoutingInput};
 pub use session::{Session, SessionState, StatusBar};
 pub use sync::{ConflictItem, QuarantineItem, SyncFailure, SyncView};
 pub use today::{Today, TodayFollowUp, WaitingReferral, DEFAULT_WAITING_DAYS};
+pub use users::NewUser;
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;

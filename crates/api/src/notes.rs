@@ -1,6 +1,6 @@
 //! Case notes: free text on a person, with author and time, encrypted like every record. A
-//! sensitive note is shown only to its author's role and to supervisors and admins — enforced
-//! here, so no screen can show it by mistake.
+//! sensitive note is shown only to its author and to the roles that work case notes
+//! (`CaseNote::readable_by`, core's rule) — enforced here, so no screen can show it by mistake.
 
 use chrono::{DateTime, Utc};
 use reintegra_core::audit::AuditAction;
@@ -10,8 +10,10 @@ use serde::Serialize;
 use ts_rs::TS;
 use uuid::Uuid;
 
+use crate::access::office_case;
 use crate::unit_of_work::{save_one, Audit};
 use crate::{ApiError, Result, Session};
+use reintegra_core::permission::Permission;
 
 /// What the person's notes section shows: the notes this user may read, and how many are
 /// hidden from them (so nobody thinks the file is complete when it is not).
@@ -23,19 +25,12 @@ pub struct NotesView {
 
 impl Session {
     pub fn notes_of(&self, person: PersonId) -> Result<NotesView> {
-        self.with_unlocked(|store, user, _| {
+        self.with_permission(Permission::CaseNotes, |store, user, _| {
+            office_case(store, user, person)?;
             let mut all = store.case_notes_of_person(person)?;
             all.sort_by_key(|n| std::cmp::Reverse(n.at));
-            let author_roles: std::collections::HashMap<_, _> = store
-                .user_records()?
-                .into_iter()
-                .map(|u| (u.id, u.role))
-                .collect();
             let total = all.len();
-            // A sensitive note is for its author, supervision (core's rule) and the author's role.
-            all.retain(|n| {
-                n.readable_by(user.id, user.role) || author_roles.get(&n.author) == Some(&user.role)
-            });
+            all.retain(|n| n.readable_by(user.id, user.role));
             Ok(NotesView {
                 hidden: u32::try_from(total - all.len()).unwrap_or(u32::MAX),
                 notes: all,
@@ -50,8 +45,8 @@ impl Session {
         sensitive: bool,
         now: DateTime<Utc>,
     ) -> Result<CaseNote> {
-        self.with_unlocked(|store, user, cases| {
-            store.person(person)?.ok_or(ApiError::NotFound)?;
+        self.with_permission(Permission::CaseNotes, |store, user, cases| {
+            office_case(store, user, person)?;
             let note = CaseNote {
                 id: CaseNoteId::new(Uuid::now_v7()),
                 person,

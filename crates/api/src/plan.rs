@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use reintegra_core::ids::{GoalId, PersonId};
+use reintegra_core::permission::Permission;
 use reintegra_core::person::{ClosureReason, Person};
 use reintegra_core::plan::{Dimension, Goal, GoalStatus, ReintegrationPlan};
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,7 @@ impl Session {
         self.edit_person(
             id,
             now,
+            Permission::WorkPlans,
             "Plan: evaluación de necesidades",
             |p, _, today| {
                 let plan = p.plan.get_or_insert_with(ReintegrationPlan::default);
@@ -42,19 +44,25 @@ impl Session {
     }
 
     pub fn add_goal(&self, id: PersonId, goal: &GoalInput, now: DateTime<Utc>) -> Result<Person> {
-        self.edit_person(id, now, "Plan: nueva meta", |p, _, _| {
-            let mut new = Goal::new(
-                GoalId::new(Uuid::now_v7()),
-                goal.dimension,
-                goal.description.trim(),
-            );
-            new.target_on = goal.target_on;
-            p.plan
-                .get_or_insert_with(ReintegrationPlan::default)
-                .goals
-                .push(new);
-            Ok(())
-        })
+        self.edit_person(
+            id,
+            now,
+            Permission::WorkPlans,
+            "Plan: nueva meta",
+            |p, _, _| {
+                let mut new = Goal::new(
+                    GoalId::new(Uuid::now_v7()),
+                    goal.dimension,
+                    goal.description.trim(),
+                );
+                new.target_on = goal.target_on;
+                p.plan
+                    .get_or_insert_with(ReintegrationPlan::default)
+                    .goals
+                    .push(new);
+                Ok(())
+            },
+        )
     }
 
     /// Moves a goal to `status` today (dates the start or the close).
@@ -65,15 +73,21 @@ impl Session {
         status: GoalStatus,
         now: DateTime<Utc>,
     ) -> Result<Person> {
-        self.edit_person(id, now, "Plan: estado de una meta", |p, _, today| {
-            let goal = p
-                .plan
-                .as_mut()
-                .and_then(|plan| plan.goal_mut(goal))
-                .ok_or(ApiError::NotFound)?;
-            goal.set_status(status, today);
-            Ok(())
-        })
+        self.edit_person(
+            id,
+            now,
+            Permission::WorkPlans,
+            "Plan: estado de una meta",
+            |p, _, today| {
+                let goal = p
+                    .plan
+                    .as_mut()
+                    .and_then(|plan| plan.goal_mut(goal))
+                    .ok_or(ApiError::NotFound)?;
+                goal.set_status(status, today);
+                Ok(())
+            },
+        )
     }
 
     pub fn close_case(
@@ -82,16 +96,28 @@ impl Session {
         reason: ClosureReason,
         now: DateTime<Utc>,
     ) -> Result<Person> {
-        self.edit_person(id, now, "Caso cerrado", |p, _, today| {
-            p.close(reason, today);
-            Ok(())
-        })
+        self.edit_person(
+            id,
+            now,
+            Permission::WorkPlans,
+            "Caso cerrado",
+            |p, _, today| {
+                p.close(reason, today);
+                Ok(())
+            },
+        )
     }
 
     pub fn reopen_case(&self, id: PersonId, now: DateTime<Utc>) -> Result<Person> {
-        self.edit_person(id, now, "Caso reabierto", |p, _, _| {
-            p.reopen();
-            Ok(())
-        })
+        self.edit_person(
+            id,
+            now,
+            Permission::WorkPlans,
+            "Caso reabierto",
+            |p, _, _| {
+                p.reopen();
+                Ok(())
+            },
+        )
     }
 }

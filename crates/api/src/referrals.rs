@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
+use crate::access::office_case;
 use crate::unit_of_work::{save_one, Audit, Work};
 use crate::{ApiError, Result, Session};
+use reintegra_core::permission::Permission;
 
 /// A referral as the person's page shows it: the record, its provider's name and the steps it
 /// may take next (from the lifecycle in `reintegra_core::referral`).
@@ -43,7 +45,8 @@ pub struct ReferralInput {
 impl Session {
     /// A person's referrals, newest first.
     pub fn referrals_of(&self, person: PersonId) -> Result<Vec<ReferralView>> {
-        self.with_unlocked(|store, _, _| {
+        self.with_permission(Permission::ManageReferrals, |store, user, _| {
+            office_case(store, user, person)?;
             let mut all = store.referrals_of_person(person)?;
             all.sort_by_key(|r| std::cmp::Reverse(r.history.first().map(|s| s.at)));
             all.into_iter()
@@ -68,8 +71,8 @@ impl Session {
     }
 
     pub fn create_referral(&self, input: &ReferralInput, now: DateTime<Utc>) -> Result<Referral> {
-        self.with_unlocked(|store, user, cases| {
-            store.person(input.person)?.ok_or(ApiError::NotFound)?;
+        self.with_permission(Permission::ManageReferrals, |store, user, cases| {
+            office_case(store, user, input.person)?;
             let mut referral = Referral::propose(
                 ReferralId::new(Uuid::now_v7()),
                 input.person,
@@ -110,14 +113,14 @@ impl Session {
         note: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Referral> {
-        self.with_unlocked(|store, user, cases| {
+        self.with_permission(Permission::ManageReferrals, |store, user, cases| {
             let mut referral = store.referral(id)?.ok_or(ApiError::NotFound)?;
+            let person = office_case(store, user, referral.person)?;
             if let Some(p) = provider {
                 referral.provider = Some(p);
             }
             let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
             if to == ReferralStatus::Sent {
-                let person = store.person(referral.person)?.ok_or(ApiError::NotFound)?;
                 referral.send(&person.consents, now, user.id)?;
                 if let (Some(step), Some(note)) = (referral.history.last_mut(), note) {
                     step.note = Some(note);
@@ -147,8 +150,9 @@ impl Session {
         usd: u32,
         now: DateTime<Utc>,
     ) -> Result<Referral> {
-        self.with_unlocked(|store, user, cases| {
+        self.with_permission(Permission::ManageReferrals, |store, user, cases| {
             let mut referral = store.referral(id)?.ok_or(ApiError::NotFound)?;
+            office_case(store, user, referral.person)?;
             let details = referral
                 .entrepreneurship
                 .as_mut()
@@ -167,11 +171,11 @@ impl Session {
 
     /// The slip for the referral's provider: only the fields it needs. Writes an export entry.
     pub fn referral_slip(&self, id: ReferralId, now: DateTime<Utc>) -> Result<ReferralSlip> {
-        self.with_unlocked(|store, user, cases| {
+        self.with_permission(Permission::ManageReferrals, |store, user, cases| {
             let referral = store.referral(id)?.ok_or(ApiError::NotFound)?;
+            let person = office_case(store, user, referral.person)?;
             let provider_id = referral.provider.ok_or(ApiError::NoProvider)?;
             let provider = store.provider(provider_id)?.ok_or(ApiError::NotFound)?;
-            let person = store.person(referral.person)?.ok_or(ApiError::NotFound)?;
             let slip = referral_slip(&person, &referral, &provider);
             let mut work = Work::new(store, user, now);
             work.audit(

@@ -14,6 +14,7 @@ use ts_rs::TS;
 
 use crate::cases::{birth_date_text, Cases};
 use crate::{Result, Session};
+use reintegra_core::permission::Permission;
 
 /// What has been typed so far on the intake form.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -160,6 +161,8 @@ impl Session {
         query: &SuggestionQuery,
         today: NaiveDate,
     ) -> Result<Vec<Suggestion>> {
-        self.with_unlocked(|_, _, cases| Ok(suggest(cases, query, today)))
+        self.with_permission(Permission::RegisterArrivals, |_, _, cases| {
+            Ok(suggest(cases, query, today))
+        })
     }
 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use reintegra_core::ids::{PersonId, ReturnEventId, UserId};
+use reintegra_core::permission::Permission;
 use reintegra_core::person::{
     BeneficiaryType, BirthDate, ContactChannel, Education, OtherDocument, Person, Sex,
 };
@@ -107,9 +108,13 @@ impl Session {
         input: &ContactInput,
         now: DateTime<Utc>,
     ) -> Result<Person> {
-        self.edit_person(id, now, "Ficha: identidad y contacto", |p, _, _| {
-            apply_contact(p, input)
-        })
+        self.edit_person(
+            id,
+            now,
+            Permission::EditCases,
+            "Ficha: identidad y contacto",
+            |p, _, _| apply_contact(p, input),
+        )
     }
 
     pub fn edit_profile(
@@ -118,10 +123,16 @@ impl Session {
         input: &ProfileInput,
         now: DateTime<Utc>,
     ) -> Result<Person> {
-        self.edit_person(id, now, "Ficha: perfil", |p, _, _| {
-            apply_profile(p, input);
-            Ok(())
-        })
+        self.edit_person(
+            id,
+            now,
+            Permission::EditCases,
+            "Ficha: perfil",
+            |p, _, _| {
+                apply_profile(p, input);
+                Ok(())
+            },
+        )
     }
 
     pub fn edit_routing(
@@ -133,6 +144,7 @@ impl Session {
         self.edit_person(
             id,
             now,
+            Permission::EditCases,
             "Ficha: asignación y vulnerabilidades",
             |p, _, _| {
                 apply_routing(p, input);
@@ -150,12 +162,18 @@ impl Session {
         input: &ReturnInput,
         now: DateTime<Utc>,
     ) -> Result<Person> {
-        self.edit_person(id, now, "Retorno corregido", |p, _, _| {
-            if p.replace_return(return_event_with_id(return_id, input)) {
-                Ok(())
-            } else {
-                Err(ApiError::NotFound)
-            }
-        })
+        self.edit_person(
+            id,
+            now,
+            Permission::EditCases,
+            "Retorno corregido",
+            |p, _, _| {
+                if p.replace_return(return_event_with_id(return_id, input)) {
+                    Ok(())
+                } else {
+                    Err(ApiError::NotFound)
+                }
+            },
+        )
     }
 }

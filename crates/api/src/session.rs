@@ -110,9 +110,11 @@ impl Session {
         let user = User {
             id: UserId::new(Uuid::now_v7()),
             name: name.trim().to_string(),
+            login: name.trim().to_string(),
             role: Role::Admin,
             office_municipality: None,
             active: true,
+            also_supervisor: true,
         };
         user.validate().map_err(ApiError::Invalid)?;
         let store = LockedStore::create(
@@ -212,6 +214,10 @@ impl Session {
             State::NoStore => Err(ApiError::NotSetUp),
             State::Locked(_) => Err(ApiError::Locked),
         }
+    }
+
+    pub(crate) fn kdf(&self) -> KdfParams {
+        self.kdf
     }
 
     pub fn dir(&self) -> &Path {

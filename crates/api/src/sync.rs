@@ -3,20 +3,22 @@
 //! `reintegra-sync`; this module keeps one sync at a time and the last error for the screen.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use reintegra_core::ids::{CaseNoteId, FollowUpId, PersonId, ReferralId};
 use reintegra_core::op::EntityKind;
+use reintegra_core::permission::Permission;
 use reintegra_core::sync_state::ALL_OFFICES;
 use reintegra_core::territory::Territory;
-use reintegra_core::user::{Role, User};
+use reintegra_core::user::User;
 use reintegra_store::Store;
 use reintegra_sync::{Options, Progress, SyncError};
 use serde::Serialize;
 use ts_rs::TS;
 use uuid::Uuid;
 
+use crate::access::require;
 use crate::{ApiError, Result, Session};
 
 /// A device syncs by itself when something waits or the last sync is older than this.
@@ -110,10 +112,6 @@ fn office_name(office: &str) -> String {
         .map_or_else(|| office.to_string(), |m| m.name.clone())
 }
 
-fn may_resolve(user: &User) -> bool {
-    matches!(user.role, Role::Supervisor | Role::Admin)
-}
-
 /// Words for a record: the person's name, or the kind of record.
 fn label_of(store: &Store, entity: EntityKind, id: Uuid) -> String {
     let person = match entity {
@@ -158,8 +156,15 @@ fn now_ms(now: DateTime<Utc>) -> u64 {
 }
 
 impl Session {
-    pub fn sync_view(&self) -> Result<SyncView> {
+    /// The shared store, if the signed-in user has `permission`.
+    fn store_for(&self, permission: Permission) -> Result<(Arc<Store>, User)> {
         let (store, user) = self.shared_store()?;
+        require(&user, permission)?;
+        Ok((store, user))
+    }
+
+    pub fn sync_view(&self) -> Result<SyncView> {
+        let (store, user) = self.store_for(Permission::Sync)?;
         let settings = store.sync_settings()?;
         let quarantined = store
             .quarantined()?
@@ -185,7 +190,7 @@ impl Session {
             running: self.sync_status().running.load(Ordering::SeqCst),
             last_error: self.last_sync_error(),
             quarantined,
-            can_resolve: may_resolve(&user),
+            can_resolve: user.may(Permission::ResolveConflicts),
         })
     }
 
@@ -207,7 +212,7 @@ impl Session {
 
     /// Enrolls this device with the server at `endpoint` using a one-time code.
     pub fn sync_enroll(&self, endpoint: &str, code: &str, device_name: &str) -> Result<SyncView> {
-        let (store, _) = self.shared_store()?;
+        let (store, _) = self.store_for(Permission::ManageDevice)?;
         let name = device_name.trim();
         let name = if name.is_empty() { "Reintegra" } else { name };
         reintegra_sync::enroll(&store, endpoint, code, name).map_err(sync_error)?;
@@ -217,7 +222,7 @@ impl Session {
 
     /// Points this device at another address of the same server (the device stays enrolled).
     pub fn sync_set_endpoint(&self, endpoint: &str) -> Result<SyncView> {
-        let (store, _) = self.shared_store()?;
+        let (store, _) = self.store_for(Permission::ManageDevice)?;
         reintegra_sync::change_endpoint(&store, endpoint).map_err(sync_error)?;
         self.sync_view()
     }
@@ -261,7 +266,7 @@ impl Session {
         verify: bool,
         on_progress: &mut dyn FnMut(&Progress),
     ) -> Result<SyncView> {
-        let (store, _) = self.shared_store()?;
+        let (store, _) = self.store_for(Permission::Sync)?;
         let status = self.sync_status();
         let Some(running) = Running::start(&status.running) else {
             return Err(ApiError::SyncRunning);
@@ -280,6 +285,7 @@ impl Session {
         match result {
             Ok(report) => {
                 self.set_sync_error(None);
+                crate::users::drop_deactivated_slots(&store)?;
                 if report.records_changed > 0 {
                     self.reload_cases()?;
                 }
@@ -296,12 +302,9 @@ impl Session {
         }
     }
 
-    /// The server's conflict queue for this device's office (supervisors and admins).
+    /// The server's conflict queue for this device's office (supervisors).
     pub fn sync_conflicts(&self) -> Result<Vec<ConflictItem>> {
-        let (store, user) = self.shared_store()?;
-        if !may_resolve(&user) {
-            return Err(ApiError::Forbidden);
-        }
+        let (store, _) = self.store_for(Permission::ResolveConflicts)?;
         let conflicts = reintegra_sync::conflicts(&store).map_err(sync_error)?;
         Ok(conflicts
             .into_iter()
@@ -325,10 +328,7 @@ impl Session {
         value: serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<SyncView> {
-        let (store, user) = self.shared_store()?;
-        if !may_resolve(&user) {
-            return Err(ApiError::Forbidden);
-        }
+        let (store, user) = self.store_for(Permission::ResolveConflicts)?;
         let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
         reintegra_sync::resolve_conflict(&store, id, value, user.id).map_err(sync_error)?;
         self.sync_now(now, &mut |_| {})

@@ -11,6 +11,7 @@ use ts_rs::TS;
 
 use crate::intake::today_in_el_salvador;
 use crate::{Result, Session};
+use reintegra_core::permission::Permission;
 
 /// Referrals waiting longer than this many days for an answer are listed (unless set otherwise).
 pub const DEFAULT_WAITING_DAYS: u32 = 7;
@@ -52,7 +53,7 @@ fn days(from: NaiveDate, to: NaiveDate) -> u32 {
 impl Session {
     pub fn today(&self, waiting_days: u32, now: DateTime<Utc>) -> Result<Today> {
         let today = today_in_el_salvador(now);
-        self.with_unlocked(|store, user, cases| {
+        self.with_permission(Permission::FollowUps, |store, user, cases| {
             let name = |p: &PersonId| cases.get(p).map(|c| c.full_name.clone());
             let mut follow_ups: Vec<TodayFollowUp> = store
                 .pending_follow_ups_for(user.id, today)?

@@ -130,9 +130,11 @@ pub(crate) fn new_store(
         .save_user(&User {
             id: user_id,
             name: login.into(),
+            login: login.into(),
             role,
             office_municipality: None,
             active: true,
+            also_supervisor: false,
         })
         .map_err(|e| e.to_string())?;
     Ok(store)

@@ -109,7 +109,17 @@ impl Role {
 
 impl User {
     pub fn may(&self, permission: Permission) -> bool {
-        self.active && self.role.may(permission)
+        self.active
+            && (self.role.may(permission)
+                || (self.also_supervisor && Role::Supervisor.may(permission)))
+    }
+
+    /// Everything this user may do, for the UI (which shows nothing else).
+    pub fn permissions(&self) -> Vec<Permission> {
+        Permission::ALL
+            .into_iter()
+            .filter(|p| self.may(*p))
+            .collect()
     }
 
     /// Whether the user works cases of `office` (a municipality code; `None` when the case has no
@@ -155,14 +165,20 @@ mod tests {
         let mut u = User {
             id: UserId::new(Uuid::from_u128(1)),
             name: "Ana".into(),
+            login: String::new(),
             role: Role::Supervisor,
             office_municipality: Some("SV-US-UE".into()),
             active: true,
+            also_supervisor: false,
         };
         assert!(u.works_office(Some("SV-US-UE")));
         assert!(!u.works_office(Some("SV-SS-CE")) && !u.works_office(None));
         u.office_municipality = None;
         assert!(u.works_office(Some("SV-SS-CE")) && u.works_office(None));
+        u.role = Role::Admin;
+        assert!(!u.may(Permission::ReadCases));
+        u.also_supervisor = true;
+        assert!(u.may(Permission::ReadCases) && u.may(Permission::ManageUsers));
         u.active = false;
         assert!(Permission::ALL.iter().all(|p| !u.may(*p)));
     }

@@ -24,15 +24,31 @@ pub enum Role {
 pub struct User {
     pub id: UserId,
     pub name: String,
+    /// What the user types to sign in (older records: empty, the name is the login).
+    #[serde(default)]
+    pub login: String,
     pub role: Role,
     /// The municipality code of the office the user works for, which scopes the cases their
     /// devices sync. `None` for central staff who see every municipality.
     pub office_municipality: Option<String>,
     /// Deactivated users keep their history (authorship, audit) but cannot sign in.
     pub active: bool,
+    /// An admin who also supervises cases (admins see no case content otherwise). The first user
+    /// of a device is one, so a one-person office can work from its first day.
+    #[serde(default)]
+    pub also_supervisor: bool,
 }
 
 impl User {
+    /// What the user types to sign in.
+    pub fn login(&self) -> &str {
+        if self.login.trim().is_empty() {
+            &self.name
+        } else {
+            &self.login
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut e = ValidationErrors::new();
         e.require_text("name", &self.name);
@@ -68,9 +84,11 @@ mod tests {
         User {
             id: UserId::new(Uuid::from_u128(1)),
             name: "Ana Martínez".into(),
+            login: String::new(),
             role,
             office_municipality: None,
             active: true,
+            also_supervisor: false,
         }
     }
 

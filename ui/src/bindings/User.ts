@@ -2,7 +2,11 @@
 import type { Role } from "./Role";
 import type { UserId } from "./UserId";
 
-export type User = { id: UserId, name: string, role: Role, 
+export type User = { id: UserId, name: string, 
+/**
+ * What the user types to sign in (older records: empty, the name is the login).
+ */
+login: string, role: Role, 
 /**
  * The municipality code of the office the user works for, which scopes the cases their
  * devices sync. `None` for central staff who see every municipality.
@@ -11,4 +15,9 @@ office_municipality: string | null,
 /**
  * Deactivated users keep their history (authorship, audit) but cannot sign in.
  */
-active: boolean, };
+active: boolean, 
+/**
+ * An admin who also supervises cases (admins see no case content otherwise). The first user
+ * of a device is one, so a one-person office can work from its first day.
+ */
+also_supervisor: boolean, };
