@@ -10,6 +10,7 @@ mod preferences;
 mod session;
 mod supervision;
 mod sync;
+mod users;
 
 use tauri::Manager;
 
@@ -47,6 +48,10 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             intake::person_record_consent,
             intake::person_withdraw_consent,
             intake::users_list,
+            users::users_create,
+            users::users_set_active,
+            users::users_set_passphrase,
+            users::session_change_passphrase,
             supervision::duplicates_list,
             supervision::duplicates_merge,
             supervision::duplicates_not_same,

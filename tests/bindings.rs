@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use reintegra_api::{
     ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem, ContactInput,
-    DuplicatePair, FollowUpInput, GoalInput, NotesView, PersonDetail, ProfileInput, ReferralInput,
-    ReferralView, Registered, ReturnInput, RoutingInput, SessionState, StatusBar, Suggestion,
-    SuggestionQuery, SyncProgress, SyncView, Today,
+    DuplicatePair, FollowUpInput, GoalInput, NewUser, NotesView, PersonDetail, ProfileInput,
+    ReferralInput, ReferralView, Registered, ReturnInput, RoutingInput, SessionState, StatusBar,
+    Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
@@ -50,6 +50,7 @@ fn export_all(dir: &Path) {
         ContactInput,
         ProfileInput,
         RoutingInput,
+        NewUser,
         Registered,
         SuggestionQuery,
         Suggestion,

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use reintegra_core::audit::{AuditAction, RecordKind};
 use reintegra_core::ids::{DeviceId, UserId};
+use reintegra_core::permission::Permission;
 use reintegra_core::user::{Role, User};
 use reintegra_store::{KdfParams, LockedStore, NewStore, Store};
 use serde::Serialize;
@@ -24,6 +25,18 @@ pub struct SessionState {
     pub setup_needed: bool,
     /// The unlocked user; `None` while locked.
     pub user: Option<User>,
+    /// What the user may do (core's table): the UI shows nothing else.
+    pub permissions: Vec<Permission>,
+}
+
+impl SessionState {
+    fn of(setup_needed: bool, user: Option<User>) -> SessionState {
+        SessionState {
+            setup_needed,
+            permissions: user.as_ref().map(User::permissions).unwrap_or_default(),
+            user,
+        }
+    }
 }
 
 /// The status bar: who is working, what is waiting to sync, when sync last worked.
@@ -80,18 +93,9 @@ impl Session {
 
     pub fn current(&self) -> SessionState {
         match &*self.state() {
-            State::NoStore => SessionState {
-                setup_needed: true,
-                user: None,
-            },
-            State::Locked(_) => SessionState {
-                setup_needed: false,
-                user: None,
-            },
-            State::Unlocked { user, .. } => SessionState {
-                setup_needed: false,
-                user: Some(user.clone()),
-            },
+            State::NoStore => SessionState::of(true, None),
+            State::Locked(_) => SessionState::of(false, None),
+            State::Unlocked { user, .. } => SessionState::of(false, Some(user.clone())),
         }
     }
 
@@ -140,10 +144,7 @@ impl Session {
             user: user.clone(),
             cases,
         };
-        Ok(SessionState {
-            setup_needed: false,
-            user: Some(user),
-        })
+        Ok(SessionState::of(false, Some(user)))
     }
 
     /// Unlocks with a user's name and passphrase. A wrong one changes nothing.
@@ -152,12 +153,7 @@ impl Session {
         let store = match &*state {
             State::NoStore => return Err(ApiError::NotSetUp),
             State::Locked(locked) => locked.unlock(name.trim(), passphrase)?,
-            State::Unlocked { user, .. } => {
-                return Ok(SessionState {
-                    setup_needed: false,
-                    user: Some(user.clone()),
-                })
-            }
+            State::Unlocked { user, .. } => return Ok(SessionState::of(false, Some(user.clone()))),
         };
         let user = match store.user_record(store.user())? {
             Some(user) if user.active => user,
@@ -178,10 +174,7 @@ impl Session {
             user: user.clone(),
             cases,
         };
-        Ok(SessionState {
-            setup_needed: false,
-            user: Some(user),
-        })
+        Ok(SessionState::of(false, Some(user)))
     }
 
     /// Locks: the store's keys leave memory. Locking a locked session is harmless.
@@ -196,10 +189,7 @@ impl Session {
                 });
             }
         }
-        SessionState {
-            setup_needed: matches!(*state, State::NoStore),
-            user: None,
-        }
+        SessionState::of(matches!(*state, State::NoStore), None)
     }
 
     pub fn status(&self) -> Result<StatusBar> {

@@ -10,6 +10,7 @@ import type { ArrivalInput } from "../bindings/ArrivalInput";
 import type { CasePage } from "../bindings/CasePage";
 import type { CaseQuery } from "../bindings/CaseQuery";
 import type { ContactInput } from "../bindings/ContactInput";
+import type { NewUser } from "../bindings/NewUser";
 import type { Person } from "../bindings/Person";
 import type { ProfileInput } from "../bindings/ProfileInput";
 import type { RoutingInput } from "../bindings/RoutingInput";
@@ -178,6 +179,16 @@ export const cases = {
   withdrawConsent: (personId: PersonId, consentId: ConsentId, on: string): Promise<Person> =>
     call("person_withdraw_consent", { personId, consentId, on }),
   users: (): Promise<User[]> => call("users_list"),
+};
+
+export const users = {
+  create: (user: NewUser): Promise<User> => call("users_create", { user }),
+  setActive: (userId: string, active: boolean, passphrase: string | null): Promise<User> =>
+    call("users_set_active", { userId, active, passphrase }),
+  setPassphrase: (userId: string, passphrase: string): Promise<void> =>
+    call("users_set_passphrase", { userId, passphrase }),
+  changeOwnPassphrase: (old: string, newPassphrase: string): Promise<void> =>
+    call("session_change_passphrase", { old, new: newPassphrase }),
 };
 
 export const sync = {
