@@ -13,7 +13,7 @@ use ts_rs::TS;
 
 /// How far ahead of our own clock a remote timestamp may be before sync should refuse it
 /// (a device whose clock is set years ahead would otherwise drag every clock with it).
-pub const MAX_DRIFT_MS: u64 = 24 * 60 * 60 * 1000;
+pub const MAX_DRIFT_MS: u64 = 10 * 60 * 1000;
 
 /// A hybrid logical clock timestamp. Also the clock state: keep the last one and `tick` it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
