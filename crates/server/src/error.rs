@@ -18,6 +18,8 @@ pub enum ServerError {
     DeviceRevoked,
     #[error("el código de inscripción no existe, ya se usó o venció")]
     BadEnrollCode,
+    #[error("ya hay un dispositivo inscrito con ese id: un dispositivo se inscribe una sola vez (para reemplazarlo, inscriba uno nuevo)")]
+    DeviceExists,
     #[error("{0}")]
     BadRequest(String),
     #[error("«{0}» no es una oficina: use «*» o el código de un municipio (SV-…)")]
@@ -26,14 +28,16 @@ pub enum ServerError {
     OtherDevicesOp(Uuid),
     #[error("operaciones fuera de la oficina de este dispositivo: {}", ids(.0))]
     OutOfScope(Vec<Uuid>),
-    #[error("no existe esa persona en el alcance de este dispositivo")]
-    UnknownPerson,
     #[error("no existe esa ruta")]
     NotFound,
     #[error("no existe ese conflicto")]
     UnknownConflict,
     #[error("el conflicto ya fue resuelto")]
     AlreadyResolved,
+    #[error("un conflicto se resuelve con el valor que ganó o con el que perdió, no con otro")]
+    BadResolution,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("error de la base de datos del servidor: {0}")]
     Database(#[from] sqlx::Error),
     #[error("un dato guardado en el servidor está dañado: {0}")]
@@ -57,14 +61,16 @@ impl ServerError {
             ServerError::UnknownDevice => "unknown_device",
             ServerError::DeviceRevoked => "device_revoked",
             ServerError::BadEnrollCode => "bad_enroll_code",
+            ServerError::DeviceExists => "device_exists",
             ServerError::BadRequest(_)
             | ServerError::NotAnOffice(_)
             | ServerError::OtherDevicesOp(_) => "bad_request",
             ServerError::OutOfScope(_) => "out_of_scope",
             ServerError::UnknownConflict => "unknown_conflict",
-            ServerError::UnknownPerson => "unknown_person",
             ServerError::NotFound => "not_found",
             ServerError::AlreadyResolved => "already_resolved",
+            ServerError::BadResolution => "bad_resolution",
+            ServerError::Forbidden(_) => "forbidden",
             ServerError::Database(_) => "database",
             ServerError::Corrupt(_) => "corrupt",
             ServerError::DataDir(_) => "data_dir",
@@ -77,16 +83,15 @@ impl ServerError {
             ServerError::Proto(_)
             | ServerError::BadRequest(_)
             | ServerError::NotAnOffice(_)
-            | ServerError::OtherDevicesOp(_) => StatusCode::BAD_REQUEST,
+            | ServerError::OtherDevicesOp(_)
+            | ServerError::BadResolution => StatusCode::BAD_REQUEST,
             ServerError::NoToken | ServerError::UnknownDevice | ServerError::DeviceRevoked => {
                 StatusCode::UNAUTHORIZED
             }
             ServerError::BadEnrollCode => StatusCode::FORBIDDEN,
-            ServerError::OutOfScope(_) => StatusCode::FORBIDDEN,
-            ServerError::UnknownConflict | ServerError::UnknownPerson | ServerError::NotFound => {
-                StatusCode::NOT_FOUND
-            }
-            ServerError::AlreadyResolved => StatusCode::CONFLICT,
+            ServerError::OutOfScope(_) | ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServerError::UnknownConflict | ServerError::NotFound => StatusCode::NOT_FOUND,
+            ServerError::AlreadyResolved | ServerError::DeviceExists => StatusCode::CONFLICT,
             ServerError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServerError::Corrupt(_) | ServerError::DataDir(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -110,12 +115,15 @@ impl IntoResponse for ServerError {
 
 /// Why one op of a push was refused while the rest of the batch goes on: a stable code, and
 /// words for the person at the device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejected {
     /// The op's clock is too far ahead of the server's.
     ClockAhead,
     /// The merge refused the op; its code (`deleted`: the record was deleted on the server).
     Merge(&'static str),
+    /// Its author may not make this change (unknown or inactive user, another office, a role
+    /// without the permission, or a change nobody may make): why, in words.
+    Forbidden(String),
 }
 
 impl From<Rejected> for Outcome {
@@ -123,13 +131,14 @@ impl From<Rejected> for Outcome {
         let (code, reason) = match rejected {
             Rejected::ClockAhead => (
                 "clock_ahead",
-                "el reloj de este dispositivo está adelantado: corrija la fecha y la hora y vuelva a sincronizar",
+                "el reloj de este dispositivo está adelantado: corrija la fecha y la hora y vuelva a sincronizar".to_string(),
             ),
-            Rejected::Merge(code) => (code, "el registro fue borrado en el servidor"),
+            Rejected::Merge(code) => (code, "el registro fue borrado en el servidor".to_string()),
+            Rejected::Forbidden(reason) => ("forbidden", reason),
         };
         Outcome::Rejected {
             code: code.into(),
-            reason: reason.into(),
+            reason,
         }
     }
 }
@@ -157,10 +166,15 @@ mod tests {
 
     #[test]
     fn a_rejected_op_keeps_its_code() {
-        let codes = [Rejected::ClockAhead, Rejected::Merge("deleted")].map(|r| match r.into() {
+        let codes = [
+            Rejected::ClockAhead,
+            Rejected::Merge("deleted"),
+            Rejected::Forbidden("no".into()),
+        ]
+        .map(|r| match r.into() {
             Outcome::Rejected { code, .. } => code,
             other => panic!("{other:?}"),
         });
-        assert_eq!(codes, ["clock_ahead", "deleted"]);
+        assert_eq!(codes, ["clock_ahead", "deleted", "forbidden"]);
     }
 }

@@ -118,20 +118,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: HttpMethod::Get,
-        path: "/v1/forms/{person_id}",
-        summary: "El formulario único completo de una persona",
-        request: None,
-        response: (JSON, "{v, person, referrals, follow_ups, notes}"),
-        params: &[(
-            ParameterIn::Path,
-            "person_id",
-            Required::True,
-            "id de la persona (UUID)",
-        )],
-        authenticated: true,
-    },
-    Endpoint {
-        method: HttpMethod::Get,
         path: "/v1/conflicts",
         summary: "La cola de conflictos del alcance del dispositivo",
         request: None,

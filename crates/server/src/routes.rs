@@ -11,14 +11,13 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use reintegra_core::op::EntityKind;
 use reintegra_proto::{
     self as proto, BucketsResponse, ConflictsResponse, EnrollRequest, EnrollResponse, PullResponse,
     PushRequest, PushResponse, RecordsResponse, ResolveRequest, ResolveResponse, StateResponse,
     Version, CONTENT_TYPE_ZSTD_JSON, MAX_COMPRESSED,
 };
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::db::{Db, DeviceRow};
@@ -37,7 +36,6 @@ pub fn router(db: AppState) -> Router {
         .route("/v1/state", get(state))
         .route("/v1/state/buckets", get(buckets))
         .route("/v1/records", get(records))
-        .route("/v1/forms/{person_id}", get(form))
         .route("/v1/conflicts", get(conflicts))
         .route("/v1/conflicts/{id}/resolve", post(resolve))
         .route("/v1/openapi.json", get(openapi))
@@ -190,30 +188,6 @@ async fn records(
         v: Version::default(),
         records,
     }))
-}
-
-async fn form(
-    State(db): State<AppState>,
-    device: DeviceRow,
-    Path(person_id): Path<String>,
-) -> Result<Response, ServerError> {
-    let id = Uuid::parse_str(&person_id)
-        .map_err(|_| ServerError::BadRequest(format!("«{person_id}» no es un id de persona")))?;
-    let person = db
-        .record(&device.office, EntityKind::Person, id)
-        .await?
-        .ok_or(ServerError::UnknownPerson)?;
-    let referrals = db.records_of_person(EntityKind::Referral, id).await?;
-    let follow_ups = db.records_of_person(EntityKind::FollowUp, id).await?;
-    let notes = db.records_of_person(EntityKind::CaseNote, id).await?;
-    Ok(Json(json!({
-        "v": Version::default(),
-        "person": person,
-        "referrals": referrals,
-        "follow_ups": follow_ups,
-        "notes": notes,
-    }))
-    .into_response())
 }
 
 async fn conflicts(State(db): State<AppState>, device: DeviceRow) -> Result<Response, ServerError> {

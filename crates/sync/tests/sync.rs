@@ -6,6 +6,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::*;
+use reintegra_core::user::Role;
 use reintegra_proto::{
     pack_ops, Outcome, PullResponse, PushResponse, ResolveRequest, Version, BATCH_BYTES,
 };
@@ -108,10 +109,11 @@ fn an_answer_lost_after_the_server_applied_is_acknowledged_on_retry_without_reap
         inner: transport(&a),
         lost: AtomicBool::new(false),
     };
+    let before = net.op_count();
     let report = reintegra_sync::sync(&a.store, &lossy, &fast(), 1, &mut |_| {}).unwrap();
     assert_eq!(report.retries, 1);
     assert_eq!(a.store.outbox_len(), 0);
-    assert_eq!(net.op_count(), 3, "each op applied once");
+    assert_eq!(net.op_count() - before, 3, "each op applied once");
     assert_eq!(local_hash(&a), net.server_hash(&a));
 }
 
@@ -161,36 +163,45 @@ fn concurrent_edits_of_one_field_are_a_conflict_of_different_fields_merge_and_a_
     );
     assert_eq!(c.winner, serde_json::Value::from(on_a.phone.clone()));
 
-    // A supervisor keeps a third value; it reaches both devices.
-    transport(&b)
-        .resolve(
+    // The office's supervisor resolves it; a caseworker may not, nor may anyone keep a value
+    // that is neither of the two.
+    let supervisor = net.new_user(Role::Supervisor, Some(&office));
+    let resolve = |author, value: &serde_json::Value| {
+        transport(&b).resolve(
             c.id,
             &ResolveRequest {
                 v: Version::default(),
-                value: "7333-3333".into(),
-                author: reintegra_core::ids::UserId::new(uuid::Uuid::from_u128(9)),
+                value: value.clone(),
+                author,
             },
         )
-        .unwrap();
+    };
+    let caseworker = b.store.user();
+    let refused = resolve(caseworker, &c.loser);
+    assert!(
+        matches!(&refused, Err(SyncError::Refused { status: 403, code, .. }) if code == "forbidden"),
+        "{refused:?}"
+    );
+    let refused = resolve(supervisor, &"7333-3333".into());
+    assert!(
+        matches!(&refused, Err(SyncError::Refused { status: 400, code, .. }) if code == "bad_resolution"),
+        "{refused:?}"
+    );
+    // The supervisor keeps the value that lost; it reaches both devices.
+    let kept = c.loser.clone();
+    resolve(supervisor, &kept).unwrap();
     sync(&a).unwrap();
     sync(&b).unwrap();
     for d in [&a, &b] {
         assert_eq!(
-            d.store.person(person.id).unwrap().unwrap().phone,
-            "7333-3333"
+            serde_json::Value::from(d.store.person(person.id).unwrap().unwrap().phone),
+            kept
         );
         assert_eq!(local_hash(d), net.server_hash(d));
     }
     let after = transport(&a).conflicts().unwrap().conflicts;
-    assert_eq!(after[0].resolution, Some("7333-3333".into()));
-    let again = transport(&a).resolve(
-        c.id,
-        &ResolveRequest {
-            v: Version::default(),
-            value: "x".into(),
-            author: reintegra_core::ids::UserId::new(uuid::Uuid::from_u128(9)),
-        },
-    );
+    assert_eq!(after[0].resolution, Some(kept.clone()));
+    let again = resolve(supervisor, &c.winner);
     assert!(matches!(again, Err(SyncError::Refused { status: 409, .. })));
 }
 
@@ -204,6 +215,7 @@ fn ops_outside_the_office_are_quarantined_and_the_rest_keeps_flowing() {
     let inside = new_person("Dentro", &here);
     a.store.save_person(&outside).unwrap();
     a.store.save_person(&inside).unwrap();
+    let before = net.op_count();
     let report = sync(&a).unwrap();
     assert_eq!(report.quarantined, 1);
     assert_eq!(a.store.outbox_len(), 0);
@@ -211,7 +223,7 @@ fn ops_outside_the_office_are_quarantined_and_the_rest_keeps_flowing() {
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].op.change.id, outside.id.as_uuid());
     assert_eq!(q[0].code, "out_of_scope");
-    assert_eq!(net.op_count(), 1);
+    assert_eq!(net.op_count() - before, 1);
     assert_eq!(local_hash(&a), net.server_hash(&a));
 }
 
@@ -236,6 +248,7 @@ fn a_pulled_page_is_applied_at_speed() {
     let (district, office) = office_place(0);
     let a = net.device(1, &office, &net.url());
     let b = net.device(2, &office, &net.url());
+    sync(&b).unwrap(); // the users
     for i in 0..300 {
         a.store
             .save_person(&new_person(&format!("P{i}"), &district))
@@ -245,7 +258,7 @@ fn a_pulled_page_is_applied_at_speed() {
     let report = sync(&b).unwrap();
     assert_eq!(report.progress.changes_pulled, 300);
     assert_eq!(b.store.persons().unwrap().len(), 300);
-    assert_eq!(b.store.pull_cursor(), 300);
+    assert_eq!(b.store.pull_cursor(), net.op_count());
     assert_eq!(local_hash(&b), net.server_hash(&b));
 }
 
@@ -321,33 +334,51 @@ fn a_case_rerouted_to_an_office_reaches_it_whole_through_repair() {
     assert_eq!(local_hash(&office_device), net.server_hash(&office_device));
 }
 
+/// What a device's user may not do is quarantined op by op with the reason in words, and the
+/// rest keeps flowing; users and roles come down to every device like any record.
 #[test]
-fn the_whole_single_form_is_served_as_json() {
+fn ops_the_author_may_not_make_are_quarantined_and_the_rest_keeps_flowing() {
+    let net = net();
+    let (district, office) = office_place(0);
+    let desk = net.device_as(1, &office, &net.url(), Role::Reception);
+    let mut arrival = new_person("Llegada", &district);
+    desk.store.save_person(&arrival).unwrap();
+    sync(&desk).unwrap();
+    // Reception registers; it does not edit a form.
+    arrival.occupation = "carpintera".into();
+    desk.store.save_person(&arrival).unwrap();
+    let other = new_person("Otra", &district);
+    desk.store.save_person(&other).unwrap();
+    let before = net.op_count();
+    let report = sync(&desk).unwrap();
+    assert_eq!(report.quarantined, 1, "{report:?}");
+    assert_eq!(desk.store.outbox_len(), 0);
+    let q = desk.store.quarantined().unwrap();
+    assert_eq!(q[0].op.change.id, arrival.id.as_uuid());
+    assert_eq!(q[0].code, "forbidden");
+    assert!(q[0].reason.contains("recepción"), "{}", q[0].reason);
+    assert_eq!(net.op_count() - before, 1, "the other registration went up");
+    let users = desk.store.user_records().unwrap();
+    assert!(users
+        .iter()
+        .any(|u| u.id == desk.store.user() && u.role == Role::Reception));
+}
+
+/// The server does not hand out a person's whole form (`/v1/forms/…` is gone): devices sync
+/// records, each by what their office may see.
+#[test]
+fn the_whole_single_form_is_not_served() {
     let net = net();
     let (district, office) = office_place(0);
     let a = net.device(1, &office, &net.url());
     let person = new_person("Formulario", &district);
     a.store.save_person(&person).unwrap();
-    let referral = reintegra_core::referral::Referral::propose(
-        reintegra_core::ids::ReferralId::new(uuid::Uuid::now_v7()),
-        person.id,
-        reintegra_core::referral::ServiceType::Psychosocial,
-        person.created_at,
-        a.store.user(),
-    );
-    a.store.save_referral(&referral).unwrap();
     sync(&a).unwrap();
     let token = a.store.sync_settings().unwrap().unwrap().device_token;
-    let body = reqwest::blocking::Client::new()
+    let response = reqwest::blocking::Client::new()
         .get(format!("{}/v1/forms/{}", net.url(), person.id.as_uuid()))
         .bearer_auth(token)
         .send()
-        .unwrap()
-        .bytes()
         .unwrap();
-    let form: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(form["v"], 1);
-    assert_eq!(form["person"]["given_names"], "Formulario");
-    assert_eq!(form["referrals"][0]["service_type"], "psychosocial");
-    assert_eq!(form["follow_ups"], serde_json::json!([]));
+    assert_eq!(response.status().as_u16(), 404);
 }

@@ -1,26 +1,33 @@
 //! The write path: a pushed batch applied op by op ([`apply_one`]), each applied op recorded
 //! with its record's new state ([`write_applied`]), the office a record belongs to
-//! ([`office_of`]; a re-routed case takes its referrals, follow-ups and notes along), and the
-//! conflict queue with its resolution (a new op that wins).
+//! ([`office_of`]; a re-routed case takes its referrals, follow-ups, notes and conflicts along),
+//! and the conflict queue with its resolution (a new op that wins). Who may make each change is
+//! [`super::authorize`].
 
 use chrono::Utc;
 use reintegra_core::hlc::Hlc;
 use reintegra_core::ids::UserId;
 use reintegra_core::merge::{self, FieldConflict, RecordState};
 use reintegra_core::op::{Action, Change, EntityKind, Op};
+use reintegra_core::permission::Permission;
 use reintegra_core::sync_state::{self, Scope};
 use reintegra_proto::{Conflict, OpResult, Outcome};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
+use super::authorize::{acting_user, authorize, case_office, role_may_not, Subject};
 use super::visibility::{may_write, SERVER_ONLY, VISIBLE};
 use super::{current_seq, from_json, to_json, Db, DeviceRow};
 use crate::error::{Rejected, ServerError};
 
+const OUTSIDE_THE_OFFICE: &str =
+    "ese registro pertenece a una oficina fuera del alcance de este dispositivo";
+
 impl Db {
     /// Applies a batch of ops from `device`, each at most once, in one transaction. Ops on
-    /// records outside the device's office refuse the whole batch (nothing applied).
+    /// records outside the device's office refuse the whole batch (nothing applied); an op its
+    /// author may not make is refused alone (`rejected`, code `forbidden`).
     pub async fn push(
         &self,
         device: &DeviceRow,
@@ -69,8 +76,10 @@ impl Db {
         Ok(out)
     }
 
-    /// Resolves a conflict with `value`: applied as a new op that wins (newest HLC, current
-    /// base), so every device gets it by pulling.
+    /// Resolves a conflict with `value` (the winner or the loser): applied as a new op that
+    /// wins (newest HLC, current base), so every device gets it by pulling. `author` must be an
+    /// active supervisor who may act from this device and works the record's current office
+    /// (or is central), and the device must be able to write the record where it is now.
     pub async fn resolve(
         &self,
         device: &DeviceRow,
@@ -94,6 +103,28 @@ impl Db {
         let Some(stored) = load_record(&mut tx, conflict.entity, conflict.record_id).await? else {
             return Err(ServerError::UnknownConflict);
         };
+        // Where the record is now, not where it was when the conflict was made.
+        if !may_write(&device.office, stored.office.as_deref()) {
+            return Err(ServerError::Forbidden(OUTSIDE_THE_OFFICE.into()));
+        }
+        if value != conflict.winner && value != conflict.loser {
+            return Err(ServerError::BadResolution);
+        }
+        let resolver = acting_user(&mut tx, device, author)
+            .await?
+            .map_err(ServerError::Forbidden)?;
+        if !resolver.may(Permission::ResolveConflicts) {
+            return Err(ServerError::Forbidden(role_may_not(
+                resolver.role,
+                Permission::ResolveConflicts,
+            )));
+        }
+        if !resolver.works_office(case_office(stored.office.as_deref())) {
+            return Err(ServerError::Forbidden(
+                "quien resuelve debe supervisar la oficina del registro (o ser del nivel central)"
+                    .into(),
+            ));
+        }
         let mut state = stored.state;
         let Some(mut clock) = state.fields.values().map(|w| w.hlc).max() else {
             return Err(ServerError::UnknownConflict);
@@ -113,7 +144,27 @@ impl Db {
                 action: Action::Update { fields },
             },
         };
+        // The resolution is a change like any other: the same scope and permission checks.
+        let before = state.value.clone();
+        let after = intended(before.as_ref(), &op.change.action);
+        let office_after = office_after(&mut tx, &op, after.as_ref(), &stored.office).await?;
+        if moves_with_person(op.change.entity)
+            && !may_write(&device.office, office_after.as_deref())
+        {
+            return Err(ServerError::Forbidden(OUTSIDE_THE_OFFICE.into()));
+        }
+        let subject = Subject {
+            op: &op,
+            before: before.as_ref(),
+            after: after.as_ref(),
+            office_before: stored.office.as_deref(),
+            office_after: office_after.as_deref(),
+        };
+        authorize(&mut tx, device, &subject)
+            .await?
+            .map_err(ServerError::Forbidden)?;
         let merged = merge::apply(&mut state, &op, seq);
+        let office = office_of(&mut tx, op.change.entity, &state).await?;
         // Not an echo: the resolving device gets the value by pulling, like every other.
         write_applied(
             &mut tx,
@@ -122,9 +173,12 @@ impl Db {
             merged.effect,
             false,
             &state,
-            stored.office.as_deref(),
+            office.as_deref(),
         )
         .await?;
+        if stored.office != office {
+            move_office(&mut tx, op.change.entity, op.change.id, office.as_deref()).await?;
+        }
         sqlx::query("UPDATE conflicts SET resolution = ?, resolved_at = ? WHERE id = ?")
             .bind(to_json(&value))
             .bind(Utc::now().to_rfc3339())
@@ -136,13 +190,13 @@ impl Db {
     }
 }
 
-struct StoredRecord {
-    state: RecordState,
-    office: Option<String>,
+pub(super) struct StoredRecord {
+    pub state: RecordState,
+    pub office: Option<String>,
 }
 
 /// Applies one pushed op (numbering it `seq + 1` if it changes anything). `None`: the op is
-/// on a record outside the device's office.
+/// on a record outside the device's office (before or after it).
 async fn apply_one(
     tx: &mut Transaction<'_, Sqlite>,
     device: &DeviceRow,
@@ -155,7 +209,8 @@ async fn apply_one(
     if Hlc::is_too_far_ahead(&op.hlc, now_ms()) {
         return Ok(Some(Rejected::ClockAhead.into()));
     }
-    let stored = load_record(tx, op.change.entity, op.change.id).await?;
+    let kind = op.change.entity;
+    let stored = load_record(tx, kind, op.change.id).await?;
     let office_before = stored.as_ref().map(|s| s.office.clone());
     if let Some(Some(office)) = &office_before {
         if !may_write(&device.office, Some(office)) {
@@ -163,24 +218,40 @@ async fn apply_one(
         }
     }
     let mut state = stored.map(|s| s.state).unwrap_or_default();
+    let before = state.value.clone();
     let merged = merge::apply(&mut state, op, *seq + 1);
     if let Some(code) = merged.refused {
         return Ok(Some(Rejected::Merge(code).into()));
     }
-    let office = office_of(tx, op.change.entity, &state).await?;
+    let office = office_of(tx, kind, &state).await?;
     if office_before.is_none() && !may_write(&device.office, office.as_deref()) {
         return Ok(None);
+    }
+    let existed = office_before.is_some();
+    let office_before = office_before.flatten();
+    let after = intended(before.as_ref(), &op.change.action);
+    let office_after = office_after(tx, op, after.as_ref(), &office).await?;
+    // A referral, follow-up or note goes only to a person of an office the device may write:
+    // `person` may change (a merge of duplicates moves them), but not out of the office.
+    if moves_with_person(kind) && !may_write(&device.office, office_after.as_deref()) {
+        return Ok(None);
+    }
+    let subject = Subject {
+        op,
+        before: before.as_ref(),
+        after: after.as_ref(),
+        office_before: office_before.as_deref(),
+        office_after: office_after.as_deref(),
+    };
+    if let Err(reason) = authorize(tx, device, &subject).await? {
+        return Ok(Some(Rejected::Forbidden(reason).into()));
     }
     *seq += 1;
     let echo = merged.effect.as_ref() == Some(&op.change);
     write_applied(tx, *seq, op, merged.effect, echo, &state, office.as_deref()).await?;
-    if op.change.entity == EntityKind::Person && office_before.flatten() != office {
-        // A re-routed case: its referrals, follow-ups and notes move with it.
-        sqlx::query("UPDATE records SET office = ? WHERE person = ?")
-            .bind(office.as_deref())
-            .bind(op.change.id.as_bytes().to_vec())
-            .execute(&mut **tx)
-            .await?;
+    // A new person takes along what was pushed for it before it arrived.
+    if office_before != office && (existed || kind == EntityKind::Person) {
+        move_office(tx, kind, op.change.id, office.as_deref()).await?;
     }
     for conflict in merged.conflicts {
         save_conflict(tx, op, &conflict, office.as_deref()).await?;
@@ -188,6 +259,90 @@ async fn apply_one(
     Ok(Some(Outcome::Applied {
         superseded: merged.superseded,
     }))
+}
+
+/// Referrals, follow-ups and notes: their office is their person's.
+fn moves_with_person(kind: EntityKind) -> bool {
+    matches!(
+        kind,
+        EntityKind::Referral | EntityKind::FollowUp | EntityKind::CaseNote
+    )
+}
+
+/// The record as `action` asks to leave `before`, as the merge reads it (a create of a record
+/// that exists sets every field it carries; `null` removes a field). `None`: deleted.
+fn intended(before: Option<&Map<String, Value>>, action: &Action) -> Option<Map<String, Value>> {
+    let incoming = match action {
+        Action::Delete => return None,
+        Action::Create { record } => record.as_object().cloned().unwrap_or_default(),
+        Action::Update { fields } => fields.clone(),
+    };
+    let mut record = before.cloned().unwrap_or_default();
+    for (field, value) in incoming {
+        if value.is_null() {
+            record.remove(&field);
+        } else {
+            record.insert(field, value);
+        }
+    }
+    Some(record)
+}
+
+/// The office of the record as the op asks to leave it (`office`: where it is, for a delete).
+async fn office_after(
+    tx: &mut Transaction<'_, Sqlite>,
+    op: &Op,
+    after: Option<&Map<String, Value>>,
+    office: &Option<String>,
+) -> Result<Option<String>, ServerError> {
+    match after {
+        Some(record) => office_of_value(tx, op.change.entity, Some(record)).await,
+        None => Ok(office.clone()),
+    }
+}
+
+/// A record moved to `office`: its conflicts go with it, and a re-routed case takes its
+/// referrals, follow-ups and notes along (with their conflicts).
+async fn move_office(
+    tx: &mut Transaction<'_, Sqlite>,
+    kind: EntityKind,
+    id: Uuid,
+    office: Option<&str>,
+) -> Result<(), ServerError> {
+    sqlx::query("UPDATE conflicts SET office = ? WHERE kind = ? AND record_id = ?")
+        .bind(office)
+        .bind(i64::from(kind.code()))
+        .bind(id.as_bytes().to_vec())
+        .execute(&mut **tx)
+        .await?;
+    if kind == EntityKind::Person {
+        let children = [
+            EntityKind::Referral,
+            EntityKind::FollowUp,
+            EntityKind::CaseNote,
+        ]
+        .map(|k| i64::from(k.code()));
+        sqlx::query(
+            "UPDATE conflicts SET office = ?1 WHERE (kind, record_id) IN
+               (SELECT kind, id FROM records WHERE person = ?2 AND kind IN (?3, ?4, ?5))",
+        )
+        .bind(office)
+        .bind(id.as_bytes().to_vec())
+        .bind(children[0])
+        .bind(children[1])
+        .bind(children[2])
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("UPDATE records SET office = ?1 WHERE person = ?2 AND kind IN (?3, ?4, ?5)")
+            .bind(office)
+            .bind(id.as_bytes().to_vec())
+            .bind(children[0])
+            .bind(children[1])
+            .bind(children[2])
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Records an applied op (numbered `seq`, with its effective change) and the record's new
@@ -228,7 +383,7 @@ async fn is_applied(tx: &mut Transaction<'_, Sqlite>, op_id: Uuid) -> Result<boo
         .is_some())
 }
 
-async fn load_record(
+pub(super) async fn load_record(
     tx: &mut Transaction<'_, Sqlite>,
     kind: EntityKind,
     id: Uuid,
@@ -253,7 +408,15 @@ async fn office_of(
     kind: EntityKind,
     state: &RecordState,
 ) -> Result<Option<String>, ServerError> {
-    let value = state.value.clone().map(Value::Object).unwrap_or_default();
+    office_of_value(tx, kind, state.value.as_ref()).await
+}
+
+async fn office_of_value(
+    tx: &mut Transaction<'_, Sqlite>,
+    kind: EntityKind,
+    record: Option<&Map<String, Value>>,
+) -> Result<Option<String>, ServerError> {
+    let value = record.cloned().map(Value::Object).unwrap_or_default();
     Ok(match sync_state::scope_of(kind, &value) {
         Scope::Office(office) => Some(office),
         Scope::Everyone => None,

@@ -1,5 +1,15 @@
 //! Devices: one-time enrollment codes, device tokens (only their hashes are kept), revoking and
 //! listing.
+//!
+//! An enrollment code carries 80 random bits, written as 16 characters of Crockford's base32
+//! in groups of four (`7K2M-Q9XD-4HRT-B3NW`: no I, L, O or U, so nothing reads two ways; the
+//! code is read case-blind, with or without the dashes). Only a keyed hash of it is kept: BLAKE3
+//! keyed with a secret of this server, made at its first start and kept in its data directory
+//! (`enroll-code.key`, not in the database), so a copy of the database alone does not let anyone
+//! try codes offline. A device id enrolls once: enrolling an id the server has (revoked or not)
+//! is refused (`device_exists`), so a code cannot take over another device.
+
+use std::path::Path;
 
 use chrono::Utc;
 use rand::RngCore;
@@ -14,6 +24,12 @@ use crate::error::ServerError;
 
 /// How long an enrollment code is valid.
 const CODE_VALID_DAYS: i64 = 7;
+/// Random bytes of an enrollment code (80 bits: 16 base32 characters).
+const CODE_BYTES: usize = 10;
+/// Crockford's base32 alphabet.
+const BASE32: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// The file in the data directory that holds the key of enrollment-code hashes.
+const CODE_KEY_FILE: &str = "enroll-code.key";
 
 /// An enrolled device, as a request's token resolves it.
 #[derive(Debug, Clone)]
@@ -42,22 +58,101 @@ fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A new enrollment code: 16 base32 characters in groups of four.
+fn new_code() -> String {
+    let mut raw = [0u8; CODE_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let mut chars = Vec::with_capacity(CODE_BYTES * 8 / 5);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for byte in raw {
+        acc = (acc << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            chars.push(BASE32[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    chars
+        .chunks(4)
+        .map(|group| group.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A code as typed, the way it is hashed: case and dashes or spaces do not matter, and the
+/// letters base32 leaves out read as the digits they look like (O → 0, I and L → 1).
+fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '\t'))
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect()
+}
+
+/// The key of enrollment-code hashes, made at the first start (readable by the owner only).
+pub(super) fn code_key(dir: &Path) -> Result<[u8; 32], ServerError> {
+    let path = dir.join(CODE_KEY_FILE);
+    let failed = |e: std::io::Error| ServerError::DataDir(format!("{}: {e}", path.display()));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = random_hex(32);
+            write_private(&path, &key).map_err(failed)?;
+            key
+        }
+        Err(e) => return Err(failed(e)),
+    };
+    let text = text.trim();
+    let mut key = [0u8; 32];
+    if text.len() != 64 {
+        return Err(ServerError::Corrupt(CODE_KEY_FILE.into()));
+    }
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+            .map_err(|_| ServerError::Corrupt(CODE_KEY_FILE.into()))?;
+    }
+    Ok(key)
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
 /// Whether `office` names an office: `*` or a municipality of El Salvador.
 pub fn valid_office(office: &str) -> bool {
     office == ALL_OFFICES || Territory::el_salvador().municipality(office).is_some()
 }
 
 impl Db {
+    /// The keyed hash an enrollment code is kept as.
+    fn code_hash(&self, code: &str) -> Vec<u8> {
+        blake3::keyed_hash(&self.code_key, normalize_code(code).as_bytes())
+            .as_bytes()
+            .to_vec()
+    }
+
     /// A new one-time enrollment code for `office`, valid for a week.
     pub async fn new_enroll_code(&self, office: &str) -> Result<String, ServerError> {
         if !valid_office(office) {
             return Err(ServerError::NotAnOffice(office.to_string()));
         }
-        let raw = random_hex(5).to_uppercase();
-        let code = format!("{}-{}", &raw[..5], &raw[5..]);
+        let code = new_code();
         let expires = Utc::now() + chrono::Duration::days(CODE_VALID_DAYS);
         sqlx::query("INSERT INTO enroll_codes (code_hash, office, expires_at) VALUES (?, ?, ?)")
-            .bind(hash_secret(&code))
+            .bind(self.code_hash(&code))
             .bind(office)
             .bind(expires.to_rfc3339())
             .execute(&self.pool)
@@ -65,7 +160,8 @@ impl Db {
         Ok(code)
     }
 
-    /// Spends a code: the device is enrolled and gets its token (only the hash is kept).
+    /// Spends a code: the device is enrolled and gets its token (only the hash is kept). A device
+    /// id the server has is refused, and the code stays unused.
     pub async fn enroll(
         &self,
         code: &str,
@@ -77,7 +173,7 @@ impl Db {
         let row = sqlx::query(
             "SELECT office, expires_at FROM enroll_codes WHERE code_hash = ? AND used_by IS NULL",
         )
-        .bind(hash_secret(&code.to_uppercase()))
+        .bind(self.code_hash(code))
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(ServerError::BadEnrollCode)?;
@@ -86,16 +182,23 @@ impl Db {
         if expires < Utc::now().to_rfc3339() {
             return Err(ServerError::BadEnrollCode);
         }
+        // Never a takeover: the id's token, office and revocation stay as they are.
+        if sqlx::query("SELECT 1 FROM devices WHERE id = ?")
+            .bind(device.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some()
+        {
+            return Err(ServerError::DeviceExists);
+        }
         let token = random_hex(32);
         sqlx::query("UPDATE enroll_codes SET used_by = ? WHERE code_hash = ?")
             .bind(device.to_string())
-            .bind(hash_secret(&code.to_uppercase()))
+            .bind(self.code_hash(code))
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO devices (id, name, office, token_hash, enrolled_at) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, office = excluded.office,
-               token_hash = excluded.token_hash, enrolled_at = excluded.enrolled_at, revoked_at = NULL",
+            "INSERT INTO devices (id, name, office, token_hash, enrolled_at) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(device.to_string())
         .bind(name)
@@ -151,5 +254,42 @@ impl Db {
                 revoked: r.get::<Option<String>, _>(4).is_some(),
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_has_80_bits_in_four_readable_groups_and_reads_back_however_it_is_typed() {
+        let code = new_code();
+        assert_eq!(code.len(), 19, "{code}");
+        let groups: Vec<&str> = code.split('-').collect();
+        assert_eq!(groups.len(), 4, "{code}");
+        assert!(groups
+            .iter()
+            .all(|g| g.len() == 4 && g.bytes().all(|b| BASE32.contains(&b))));
+        assert_eq!(normalize_code(&code).len() * 5, CODE_BYTES * 8);
+        assert_ne!(new_code(), code);
+        assert_eq!(normalize_code(" 7k2m-q9xd 4hrt-b3nw"), "7K2MQ9XD4HRTB3NW");
+        assert_eq!(normalize_code("OIL0-11"), "011011");
+    }
+
+    #[test]
+    fn the_code_key_is_made_once_and_kept() {
+        let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
+        let key = code_key(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(code_key(dir.path()).ok(), Some(key));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(CODE_KEY_FILE))
+                .map(|m| m.permissions().mode() & 0o777)
+                .ok();
+            assert_eq!(mode, Some(0o600));
+        }
+        let other = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(code_key(other.path()).ok(), Some(key));
     }
 }

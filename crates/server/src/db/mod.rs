@@ -5,11 +5,13 @@
 //! batch is applied in one transaction: all of it or none of it.
 //!
 //! [`Db`]'s methods are written in the module of their job: [`devices`] (enrollment codes,
-//! tokens, revoking, listing), [`apply`] (push, conflicts and their resolution), [`read`]
-//! (pull, state hash, buckets, records, forms). [`visibility`] says which office sees which
+//! tokens, revoking, listing), [`apply`] (push, conflicts and their resolution; who may make
+//! each change is [`authorize`]), [`read`]
+//! (pull, state hash, buckets, records). [`visibility`] says which office sees which
 //! rows. This module opens the database and keeps the schema and the helpers they share.
 
 mod apply;
+mod authorize;
 mod devices;
 mod read;
 mod visibility;
@@ -45,11 +47,24 @@ CREATE TABLE IF NOT EXISTS ops (
 CREATE TABLE IF NOT EXISTS conflicts (
     id BLOB PRIMARY KEY, kind INTEGER NOT NULL, record_id BLOB NOT NULL, office TEXT,
     body TEXT NOT NULL, resolution TEXT, resolved_at TEXT);
+CREATE INDEX IF NOT EXISTS conflicts_record ON conflicts (kind, record_id);
+"#;
+
+/// Conflicts belong to their record's office as it is now (older servers left them where the
+/// record was when the conflict was made).
+const REALIGN_CONFLICTS: &str = r#"
+UPDATE conflicts SET office = (
+    SELECT r.office FROM records r WHERE r.kind = conflicts.kind AND r.id = conflicts.record_id)
+WHERE EXISTS (
+    SELECT 1 FROM records r WHERE r.kind = conflicts.kind AND r.id = conflicts.record_id
+    AND r.office IS NOT conflicts.office);
 "#;
 
 pub struct Db {
     pool: SqlitePool,
     write: Mutex<()>,
+    /// The key enrollment codes are hashed with ([`devices`]).
+    code_key: [u8; 32],
     pub server_id: Uuid,
 }
 
@@ -58,6 +73,7 @@ impl Db {
     pub async fn open(dir: &Path) -> Result<Db, ServerError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| ServerError::DataDir(format!("{}: {e}", dir.display())))?;
+        let code_key = devices::code_key(dir)?;
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(dir.join("reintegra-server.sqlite"))
             .create_if_missing(true)
@@ -68,6 +84,7 @@ impl Db {
             .connect_with(options)
             .await?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        sqlx::raw_sql(REALIGN_CONFLICTS).execute(&pool).await?;
         let server_id = match sqlx::query("SELECT value FROM meta WHERE key = 'server_id'")
             .fetch_optional(&pool)
             .await?
@@ -86,6 +103,7 @@ impl Db {
         Ok(Db {
             pool,
             write: Mutex::new(()),
+            code_key,
             server_id,
         })
     }

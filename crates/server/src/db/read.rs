@@ -1,6 +1,5 @@
-//! What devices read: pulls of effective changes, the state hash and its buckets, the records
-//! of a bucket (repair), and a person's whole form. Every read is limited to the device's
-//! office by [`VISIBLE`].
+//! What devices read: pulls of effective changes, the state hash and its buckets, and the
+//! records of a bucket (repair). Every read is limited to the device's office by [`VISIBLE`].
 
 use reintegra_core::merge::RecordState;
 use reintegra_core::op::{EntityKind, Op};
@@ -105,48 +104,6 @@ impl Db {
                 id: uuid_of(row.get::<&[u8], _>(1))?,
                 record: Value::Object(value),
             });
-        }
-        Ok(out)
-    }
-
-    /// A record's current value, if the device's office sees it.
-    pub async fn record(
-        &self,
-        office: &str,
-        kind: EntityKind,
-        id: Uuid,
-    ) -> Result<Option<Value>, ServerError> {
-        let sql = format!("SELECT state FROM records WHERE kind = ?2 AND id = ?3 AND {VISIBLE}");
-        let row = sqlx::query(&sql)
-            .bind(office)
-            .bind(i64::from(kind.code()))
-            .bind(id.as_bytes().to_vec())
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => Ok(from_json::<RecordState>(row.get::<&str, _>(0))?
-                .value
-                .map(Value::Object)),
-            None => Ok(None),
-        }
-    }
-
-    /// The records of `kind` that belong to a person (referrals, follow-ups, notes).
-    pub async fn records_of_person(
-        &self,
-        kind: EntityKind,
-        person: Uuid,
-    ) -> Result<Vec<Value>, ServerError> {
-        let rows = sqlx::query("SELECT state FROM records WHERE kind = ? AND person = ?")
-            .bind(i64::from(kind.code()))
-            .bind(person.as_bytes().to_vec())
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = Vec::new();
-        for row in rows {
-            if let Some(v) = from_json::<RecordState>(row.get::<&str, _>(0))?.value {
-                out.push(Value::Object(v));
-            }
         }
         Ok(out)
     }

@@ -1,4 +1,7 @@
-//! A real server on port 0 and real device stores in temp dirs.
+//! A real server on port 0 and real device stores in temp dirs. The server knows who acts:
+//! every net starts with an admin (a store of its own, enrolled for every office) whose user
+//! record bootstraps the server, and every device's user is an active user that admin created,
+//! with a role and the device's office, before the device pushes anything.
 #![allow(clippy::unwrap_used, dead_code)]
 
 use std::net::SocketAddr;
@@ -7,6 +10,7 @@ use chrono::{TimeZone, Utc};
 use reintegra_core::ids::{DeviceId, PersonId, UserId};
 use reintegra_core::person::Person;
 use reintegra_core::territory::Territory;
+use reintegra_core::user::{Role, User};
 use reintegra_server::Background;
 use reintegra_store::{KdfParams, LockedStore, NewStore, Store};
 use reintegra_sync::{Http, Options, Report, SyncError};
@@ -18,6 +22,8 @@ pub const PASS: &str = "contraseña segura 1";
 
 pub struct Net {
     pub server: Background,
+    /// The admin's store: it makes the users of the devices and syncs them up.
+    admin: Device,
     _dir: TempDir,
 }
 
@@ -32,10 +38,48 @@ pub fn office_place(n: usize) -> (String, String) {
     (p.district_code.clone(), p.municipality_code.clone())
 }
 
+/// A user record as the app makes it.
+pub fn user(id: UserId, role: Role, office: Option<&str>) -> User {
+    // From JSON, as records travel: fields the app adds later keep their defaults.
+    serde_json::from_value(serde_json::json!({
+        "id": id, "name": format!("{role:?} {id}"), "login": format!("u{}", id.as_uuid().simple()),
+        "role": role, "office_municipality": office, "active": true,
+    }))
+    .unwrap()
+}
+
 pub fn net() -> Net {
     let dir = TempDir::new().unwrap();
     let server = Background::start(dir.path(), "127.0.0.1:0".parse().unwrap(), None).unwrap();
-    Net { server, _dir: dir }
+    // The first admin: central, its own user record authored by itself (the server's
+    // bootstrap), on a store enrolled for every office.
+    let admin_id = UserId::new(Uuid::now_v7());
+    let admin_dir = TempDir::new().unwrap();
+    let store = LockedStore::create(
+        admin_dir.path(),
+        NewStore {
+            device: DeviceId::new(Uuid::now_v7()),
+            login: "admin",
+            user_id: admin_id,
+            passphrase: PASS,
+            kdf: KdfParams::INSECURE_FAST,
+        },
+    )
+    .unwrap();
+    store.save_user(&user(admin_id, Role::Admin, None)).unwrap();
+    let code = server.enroll_code("*").unwrap();
+    reintegra_sync::enroll(&store, &server.url(), &code, "admin").unwrap();
+    let admin = Device {
+        store,
+        dir: admin_dir,
+    };
+    sync(&admin).unwrap();
+    assert!(admin.store.quarantined().unwrap().is_empty(), "bootstrap");
+    Net {
+        server,
+        admin,
+        _dir: dir,
+    }
 }
 
 impl Net {
@@ -64,15 +108,37 @@ impl Net {
         self.server.run(f)
     }
 
-    /// A new device store enrolled for `office` at `endpoint` (the server or a proxy).
+    /// A user the admin creates (and syncs up), of `role` and `office` (`None`: central).
+    pub fn add_user(&self, id: UserId, role: Role, office: Option<&str>) -> UserId {
+        self.admin.store.save_user(&user(id, role, office)).unwrap();
+        sync(&self.admin).unwrap();
+        assert!(self.admin.store.quarantined().unwrap().is_empty());
+        id
+    }
+
+    /// A new user of `role` and `office`.
+    pub fn new_user(&self, role: Role, office: Option<&str>) -> UserId {
+        self.add_user(UserId::new(Uuid::now_v7()), role, office)
+    }
+
+    /// A new device store enrolled for `office` at `endpoint` (the server or a proxy), used by
+    /// a caseworker of that office (central for `*`).
     pub fn device(&self, n: u8, office: &str, endpoint: &str) -> Device {
+        self.device_as(n, office, endpoint, Role::Caseworker)
+    }
+
+    /// A new device store enrolled for `office`, used by a user of `role` of that office.
+    pub fn device_as(&self, n: u8, office: &str, endpoint: &str, role: Role) -> Device {
+        let user_id = UserId::new(Uuid::from_u128(u128::from(n) + 1));
+        let user_office = (office != reintegra_core::sync_state::ALL_OFFICES).then_some(office);
+        self.add_user(user_id, role, user_office);
         let dir = TempDir::new().unwrap();
         let store = LockedStore::create(
             dir.path(),
             NewStore {
                 device: DeviceId::new(Uuid::now_v7()),
                 login: LOGIN,
-                user_id: UserId::new(Uuid::from_u128(u128::from(n) + 1)),
+                user_id,
                 passphrase: PASS,
                 kdf: KdfParams::INSECURE_FAST,
             },
