@@ -71,7 +71,7 @@ pub fn session_unlock<R: Runtime>(
 
 #[tauri::command]
 pub fn session_lock(session: State<'_, AppSession>) -> Result<SessionState, CommandError> {
-    Ok(session.get()?.lock())
+    Ok(session.get()?.lock(crate::clock::now()))
 }
 
 #[tauri::command]

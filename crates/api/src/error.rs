@@ -21,6 +21,8 @@ pub enum ApiError {
     NotFound,
     #[error("Su rol no permite hacer esto.")]
     Forbidden,
+    #[error("Demasiados intentos fallidos: espere {wait_secs} s antes de intentar de nuevo.")]
+    TooManyAttempts { wait_secs: u64 },
     #[error("Ya existe un usuario con ese nombre de acceso en este equipo.")]
     LoginTaken,
     #[error("No puede desactivarse a sí mismo.")]
@@ -62,6 +64,7 @@ impl ApiError {
             ApiError::WeakPassphrase { .. } => "weak_passphrase",
             ApiError::NotFound => "not_found",
             ApiError::Forbidden => "forbidden",
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::LoginTaken => "login_taken",
             ApiError::OwnAccount => "own_account",
             ApiError::AlreadyMerged => "already_merged",
@@ -104,6 +107,7 @@ impl From<StoreError> for ApiError {
             // Never say which of the two was wrong.
             StoreError::WrongPassphrase | StoreError::UnknownUser(_) => ApiError::WrongCredentials,
             StoreError::WeakPassphrase { min } => ApiError::WeakPassphrase { min },
+            StoreError::TooManyAttempts { wait_secs } => ApiError::TooManyAttempts { wait_secs },
             StoreError::NewerSchema { .. } | StoreError::NewerBackup { .. } => {
                 ApiError::NewerVersion
             }

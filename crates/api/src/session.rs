@@ -163,10 +163,15 @@ impl Session {
         store.upgrade_indexes()?;
         let mut cases = Box::new(Cases::build(&store.persons()?));
         let mut work = Work::new(&store, &user, now);
+        let failed = store.failed_unlocks_before();
+        let summary = match failed {
+            0 => "Inicio de sesión".to_string(),
+            n => format!("Inicio de sesión tras {n} intentos fallidos en este equipo"),
+        };
         work.audit(
             RecordKind::User,
             user.id.into(),
-            Audit::new(AuditAction::SignIn, "Inicio de sesión"),
+            Audit::new(AuditAction::SignIn, &summary),
         )?;
         work.commit(&mut cases)?;
         *state = State::Unlocked {
@@ -177,9 +182,21 @@ impl Session {
         Ok(SessionState::of(false, Some(user)))
     }
 
-    /// Locks: the store's keys leave memory. Locking a locked session is harmless.
-    pub fn lock(&self) -> SessionState {
+    /// Locks: the store's keys leave memory (after an audit entry saying so). Locking a locked
+    /// session is harmless.
+    pub fn lock(&self, now: DateTime<Utc>) -> SessionState {
         let mut state = self.state();
+        if let State::Unlocked { store, user, cases } = &mut *state {
+            let mut work = Work::new(store, user, now);
+            // Locking must never fail: an entry that cannot be written is not worth staying open.
+            let _ = work
+                .audit(
+                    RecordKind::User,
+                    user.id.into(),
+                    Audit::new(AuditAction::Lock, "Sesión bloqueada"),
+                )
+                .and_then(|()| work.commit(cases));
+        }
         if let State::Unlocked { .. } = &*state {
             if let State::Unlocked { store, .. } = std::mem::replace(&mut *state, State::NoStore) {
                 // A sync in flight keeps its handle (and the keys) until it ends.

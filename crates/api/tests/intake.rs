@@ -408,7 +408,7 @@ fn an_edit_is_validated_audited_and_survives_a_restart() {
     s.edit_contact(p.id, &contact("7000-1111"), later).unwrap();
     assert_eq!(s.status().unwrap().pending_changes, pending + 2);
 
-    s.lock();
+    s.lock(now());
     assert_eq!(
         s.caseload(&CaseQuery::default(), today())
             .unwrap_err()

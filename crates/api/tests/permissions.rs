@@ -118,7 +118,7 @@ fn team(dir: &std::path::Path) -> (Session, Case) {
     }
     // Reception registers the two people (so they are in its scope today), then the first
     // admin works the case.
-    s.lock();
+    s.lock(now());
     s.unlock(login_of(Role::Reception), PASS, now()).unwrap();
     let person = s.register_arrival(&arrival("Kevin"), now()).unwrap().person;
     let other = s
@@ -126,7 +126,7 @@ fn team(dir: &std::path::Path) -> (Session, Case) {
         .unwrap()
         .person
         .id;
-    s.lock();
+    s.lock(now());
     s.unlock("Primera", PASS, now()).unwrap();
     let provider = s.providers().unwrap().remove(0);
     let referral = s
@@ -169,7 +169,7 @@ fn team(dir: &std::path::Path) -> (Session, Case) {
         .unwrap();
     let goal = planned.plan.as_ref().unwrap().goals[0].id;
     let consent = planned.consents[0].id;
-    s.lock();
+    s.lock(now());
     (
         s,
         Case {
@@ -460,7 +460,7 @@ fn reception_sees_only_what_it_registered_today_and_no_plan() {
     // The first admin's registration is not in reception's scope.
     s.unlock("Primera", PASS, now()).unwrap();
     let theirs = s.register_arrival(&arrival("Óscar"), now()).unwrap().person;
-    s.lock();
+    s.lock(now());
     s.unlock(login_of(Role::Reception), PASS, now()).unwrap();
     assert!(matches!(
         s.person_detail(theirs.id, today()),
@@ -504,7 +504,7 @@ fn a_caseworker_works_only_their_office_and_reads_no_one_elses_sensitive_note() 
         .district_code
         .clone();
     let far = s.register_arrival(&elsewhere, now()).unwrap().person;
-    s.lock();
+    s.lock(now());
 
     s.unlock(login_of(Role::Caseworker), PASS, now()).unwrap();
     let notes = s.notes_of(case.person.id).unwrap();
@@ -526,7 +526,7 @@ fn a_caseworker_works_only_their_office_and_reads_no_one_elses_sensitive_note() 
         .map(|r| r.id)
         .collect();
     assert!(ids.contains(&case.person.id) && !ids.contains(&far.id));
-    s.lock();
+    s.lock(now());
 
     s.unlock(login_of(Role::Admin), PASS, now()).unwrap();
     assert!(matches!(
@@ -558,7 +558,7 @@ fn a_deactivated_user_cannot_unlock_and_the_change_is_audited() {
         .find(|u| u.id == gestora.id)
         .unwrap();
     assert!(!detail_audit.active);
-    s.lock();
+    s.lock(now());
     assert!(matches!(
         s.unlock("gestora", PASS, now()),
         Err(ApiError::WrongCredentials)
@@ -566,7 +566,7 @@ fn a_deactivated_user_cannot_unlock_and_the_change_is_audited() {
     s.unlock("Primera", PASS, now()).unwrap();
     s.set_user_active(gestora.id, true, Some("otra-clave-segura"), now())
         .unwrap();
-    s.lock();
+    s.lock(now());
     s.unlock("gestora", "otra-clave-segura", now()).unwrap();
 }
 

@@ -3,6 +3,7 @@
 
 use chrono::{TimeZone, Utc};
 use reintegra_api::{ApiError, KdfParams, Session};
+use reintegra_core::audit::AuditAction;
 use reintegra_core::user::Role;
 
 fn now() -> chrono::DateTime<Utc> {
@@ -64,7 +65,7 @@ fn lock_then_unlock_after_a_restart() {
         session
             .create_first_admin("Ana", "clave-segura-1", now())
             .unwrap();
-        let locked = session.lock();
+        let locked = session.lock(now());
         assert_eq!(locked.user, None);
         assert!(!locked.setup_needed);
         assert_eq!(session.status().unwrap_err().code(), "locked");
@@ -116,9 +117,55 @@ fn lock_and_unlock_again_without_restarting() {
     session
         .create_first_admin("Carla", "clave-segura-1", now())
         .unwrap();
-    session.lock();
+    session.lock(now());
     let state = session.unlock("Carla", "clave-segura-1", now()).unwrap();
     assert_eq!(state.user.unwrap().name, "Carla");
-    session.lock();
+    session.lock(now());
     session.unlock("carla", "clave-segura-1", now()).unwrap();
+}
+
+#[test]
+fn wrong_passphrases_wait_longer_across_restarts_and_the_next_sign_in_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+    let session = Session::open(&store_dir, KdfParams::INSECURE_FAST).unwrap();
+    session
+        .create_first_admin("Ana Morales", "clave-segura-1", now())
+        .unwrap();
+    session.lock(now());
+    let mut refused = 0;
+    for _ in 0..10 {
+        match session.unlock("Ana Morales", "no-es-la-clave", now()) {
+            Err(ApiError::WrongCredentials) => {}
+            Err(ApiError::TooManyAttempts { wait_secs }) => {
+                assert!(wait_secs >= 1);
+                refused += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(refused > 0, "after three wrong ones the next must wait");
+    // An unknown login counts too, and a restart does not reset the count.
+    drop(session);
+    let session = Session::open(&store_dir, KdfParams::INSECURE_FAST).unwrap();
+    let wait = match session.unlock("Ana Morales", "clave-segura-1", now()) {
+        Err(ApiError::TooManyAttempts { wait_secs }) => wait_secs,
+        other => panic!("the right passphrase must wait too: {other:?}"),
+    };
+    assert!(wait >= 1);
+    std::thread::sleep(std::time::Duration::from_secs(wait + 1));
+    session
+        .unlock("Ana Morales", "clave-segura-1", now())
+        .unwrap();
+    session.lock(now());
+    drop(session);
+    let store = reintegra_store::LockedStore::open(&store_dir)
+        .unwrap()
+        .unlock("Ana Morales", "clave-segura-1")
+        .unwrap();
+    let entries = store.audit_entries().unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e.action == AuditAction::SignIn && e.summary.contains("3 intentos fallidos")));
+    assert!(entries.iter().any(|e| e.action == AuditAction::Lock));
 }

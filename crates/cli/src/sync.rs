@@ -71,8 +71,9 @@ pub fn run(args: SyncArgs<'_>, out: &mut dyn Write) -> Result<(), String> {
     let view = session
         .sync_now(Utc::now(), &mut show)
         .map_err(|e| e.to_string())?;
+    // No lock here: the process ends and the keys with it, and a lock entry written after the
+    // sync would wait in the outbox until the next one.
     eprintln!();
-    session.lock();
     writeln!(
         out,
         "sincronizado: {} operaciones enviadas, {} cambios recibidos, {} en cuarentena, {} pendientes; {} B ↑, {} B ↓",

@@ -27,6 +27,8 @@ pub enum AuditAction {
     /// A supervisor picked a value in a sync conflict.
     ResolveConflict,
     SignIn,
+    /// The session was locked (by hand or after idle time): the keys left memory.
+    Lock,
     RevokeDevice,
 }
 

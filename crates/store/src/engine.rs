@@ -59,6 +59,8 @@ pub struct Store {
     user: UserId,
     device: DeviceId,
     write: Mutex<WriteState>,
+    /// Wrong passphrases in a row before this unlock (for the sign-in audit entry).
+    failed_unlocks_before: std::sync::atomic::AtomicU32,
 }
 
 impl std::fmt::Debug for Store {
@@ -113,6 +115,7 @@ impl Store {
             user,
             device,
             write: Mutex::new(WriteState { hlc, seq, pulled }),
+            failed_unlocks_before: Default::default(),
         })
     }
 
@@ -127,6 +130,17 @@ impl Store {
 
     pub fn device(&self) -> DeviceId {
         self.device
+    }
+
+    /// How many wrong passphrases (any login) were typed since the last successful unlock.
+    pub fn failed_unlocks_before(&self) -> u32 {
+        self.failed_unlocks_before
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_failed_unlocks_before(&self, failures: u32) {
+        self.failed_unlocks_before
+            .store(failures, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn write_lock(&self) -> MutexGuard<'_, WriteState> {

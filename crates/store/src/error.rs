@@ -19,6 +19,8 @@ pub enum Error {
     WrongPassphrase,
     #[error("no user named {0:?} can unlock this store")]
     UnknownUser(String),
+    #[error("too many failed attempts: wait {wait_secs} s")]
+    TooManyAttempts { wait_secs: u64 },
     #[error("a user named {0:?} can already unlock this store")]
     UserExists(String),
     #[error("the last user cannot be removed (nobody could unlock the store)")]

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use reintegra_core::ids::{DeviceId, UserId};
 
+use crate::attempts;
 use crate::crypto::{random_bytes, random_secret, KdfParams, KeySlot, Keys};
 use crate::engine::Store;
 use crate::error::{guarded, Error, Result};
@@ -272,26 +273,60 @@ impl LockedStore {
 
     /// Unlocks with a user's passphrase. A wrong passphrase or unknown login is an error and
     /// writes nothing. An older schema is migrated here, in one atomic step.
+    ///
+    /// After a few wrong attempts each next one must wait longer (`TooManyAttempts`), counted on
+    /// disk across restarts; an unknown login costs the same key derivation as a wrong passphrase,
+    /// so timing does not tell which logins exist.
     pub fn unlock(&self, login: &str, passphrase: &str) -> Result<Store> {
-        let (data_key, user_id) = guarded(|| {
+        let failures = guarded(|| attempts::check(&self.db))?;
+        let opened = guarded(|| {
             let skey = slot_key(&self.db, login)?;
-            let slot = read_slot(&self.db, &skey, login)?;
             let aad = slot_aad(&self.db, &skey)?;
+            let slot = match read_slot(&self.db, &skey, login) {
+                Err(Error::UnknownUser(who)) => {
+                    self.spend_a_derivation(passphrase, &aad);
+                    return Err(Error::UnknownUser(who));
+                }
+                other => other?,
+            };
             Ok((slot.unwrap_key(passphrase, &aad)?, slot.user_id))
-        })?;
+        });
+        let (data_key, user_id) = match opened {
+            Err(e @ (Error::WrongPassphrase | Error::UnknownUser(_))) => {
+                guarded(|| attempts::record_failure(&self.db, failures))?;
+                return Err(e);
+            }
+            other => other?,
+        };
+        guarded(|| attempts::reset(&self.db))?;
         let keys = Keys::new(data_key);
         let schema = guarded(|| read_schema(&self.db))?;
         if schema < SCHEMA_VERSION {
             crate::migrate::migrate(&self.db, &keys, schema, UserId::new(user_id))?;
         }
         let index = self.take_index()?;
-        Store::unlocked(
+        let store = Store::unlocked(
             self.db.clone(),
             self.dir.clone(),
             keys,
             index,
             UserId::new(user_id),
-        )
+        )?;
+        store.set_failed_unlocks_before(failures);
+        Ok(store)
+    }
+
+    /// Runs one key derivation with the parameters of an existing slot, to fail as slowly as
+    /// a wrong passphrase does.
+    fn spend_a_derivation(&self, passphrase: &str, aad: &[u8]) {
+        let any_slot = self
+            .db
+            .scan_prefix([P_SLOT])
+            .filter_map(|entry| entry.ok())
+            .find_map(|(_, raw)| serde_json::from_slice::<KeySlot>(&raw).ok());
+        if let Some(slot) = any_slot {
+            let _ = slot.unwrap_key(passphrase, aad);
+        }
     }
 
     /// Changes a user's passphrase: only that user's wrapped key is rewritten (no data is

@@ -12,6 +12,7 @@
 //!   `index`, `engine` (the record layer), `batch` (writes), `outbox`, `domain`, `sync`,
 //!   `migrate`, `keyring` (create / open / unlock, users), `backup`.
 
+mod attempts;
 mod backup;
 mod batch;
 mod crypto;

@@ -9,24 +9,57 @@ use reintegra_store::{Error, KdfParams, LockedStore};
 use uuid::Uuid;
 
 #[test]
-fn wrong_passphrase_is_a_clear_error_and_writes_nothing() {
+fn wrong_passphrase_is_a_clear_error_and_writes_only_the_attempt_count() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("store");
     let store = create(&dir);
     store.save_person(&person(1, "Ana", "López")).unwrap();
+    let outbox_before = store.outbox_len();
     drop(store);
 
     let locked = LockedStore::open(&dir).unwrap();
-    let before = snapshot(&dir);
     let err = locked.unlock(LOGIN, "not the passphrase").unwrap_err();
     assert!(matches!(err, Error::WrongPassphrase), "{err:?}");
     assert_eq!(err.to_string(), "wrong passphrase");
     let err = locked.unlock("nobody", PASS).unwrap_err();
     assert!(matches!(err, Error::UnknownUser(_)), "{err:?}");
-    assert_eq!(snapshot(&dir), before, "a failed unlock must not write");
-    // The right one still works.
+    // The right one still works, nothing else changed, and it knows about the two failures.
     let store = locked.unlock(LOGIN, PASS).unwrap();
     assert_eq!(store.person_count(), 1);
+    assert_eq!(store.outbox_len(), outbox_before);
+    assert_eq!(store.failed_unlocks_before(), 2);
+}
+
+#[test]
+fn after_three_failures_the_next_attempt_waits_even_after_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    drop(create(&dir));
+    let locked = LockedStore::open(&dir).unwrap();
+    for _ in 0..3 {
+        assert!(matches!(
+            locked.unlock(LOGIN, "wrong one"),
+            Err(Error::WrongPassphrase)
+        ));
+    }
+    drop(locked);
+    let locked = LockedStore::open(&dir).unwrap();
+    let err = locked.unlock(LOGIN, PASS).unwrap_err();
+    assert!(
+        matches!(err, Error::TooManyAttempts { wait_secs: 1 }),
+        "{err:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let store = locked.unlock(LOGIN, PASS).unwrap();
+    assert_eq!(store.failed_unlocks_before(), 3);
+    drop(store);
+    drop(locked);
+    // A success resets the count.
+    let locked = LockedStore::open(&dir).unwrap();
+    assert_eq!(
+        locked.unlock(LOGIN, PASS).unwrap().failed_unlocks_before(),
+        0
+    );
 }
 
 #[test]
