@@ -18,9 +18,11 @@ use uuid::Uuid;
 const PERSONS: u64 = 1500;
 const PASS: &str = "contraseña segura 1";
 
-fn sync_command(dir: &std::path::Path, endpoint: &str) -> Command {
+/// `reintegra sync` as ana, a caseworker: she syncs through the endpoint the device was enrolled
+/// with (changing it is an admin's).
+fn sync_command(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reintegra"));
-    cmd.args(["sync", "--user", "ana", "--endpoint", endpoint, "--data"])
+    cmd.args(["sync", "--user", "ana", "--data"])
         .arg(dir)
         .env("REINTEGRA_PASSPHRASE", PASS);
     cmd
@@ -51,28 +53,37 @@ fn killing_sync_midway_loses_nothing_and_duplicates_nothing() {
         .clone();
     let device_dir = tempfile::TempDir::new().unwrap();
     {
-        let ana = User {
+        // The server knows who acts: the office's first admin (its own user record goes up
+        // first: the server's bootstrap) makes ana, an active caseworker of the office, and
+        // ana registers the persons.
+        let user = |name: &str, role| User {
             id: UserId::new(Uuid::now_v7()),
-            name: "ana".into(),
-            login: "ana".into(),
-            role: Role::Caseworker,
+            name: name.into(),
+            login: name.into(),
+            role,
             office_municipality: Some(place.municipality_code.clone()),
             active: true,
             also_supervisor: false,
         };
+        let (admin, ana) = (user("jefa", Role::Admin), user("ana", Role::Caseworker));
         let store = LockedStore::create(
             device_dir.path(),
             NewStore {
                 device: DeviceId::new(Uuid::now_v7()),
-                login: "ana",
-                user_id: ana.id,
+                login: "jefa",
+                user_id: admin.id,
                 passphrase: PASS,
                 kdf: KdfParams::INSECURE_FAST,
             },
         )
         .unwrap();
+        store.save_user(&admin).unwrap();
         // `reintegra sync` signs in as the app does: the user must exist and be active.
         store.save_user(&ana).unwrap();
+        store
+            .add_user("ana", ana.id, PASS, KdfParams::INSECURE_FAST)
+            .unwrap();
+        let store = store.lock().unlock("ana", PASS).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 2, 1, 9, 0, 0).single().unwrap();
         for i in 0..PERSONS {
             let mut p = Person::new(
@@ -91,7 +102,7 @@ fn killing_sync_midway_loses_nothing_and_duplicates_nothing() {
         reintegra_sync::enroll(&store, &via_proxy, &code, "caja").unwrap();
     }
 
-    let mut child = sync_command(device_dir.path(), &via_proxy).spawn().unwrap();
+    let mut child = sync_command(device_dir.path()).spawn().unwrap();
     let started = Instant::now();
     loop {
         let applied = op_count();
@@ -124,11 +135,11 @@ fn killing_sync_midway_loses_nothing_and_duplicates_nothing() {
         rtt: Duration::from_millis(2),
         ..Preset::EDGE
     });
-    let status = sync_command(device_dir.path(), &via_proxy)
-        .status()
-        .unwrap();
+    let status = sync_command(device_dir.path()).status().unwrap();
     assert!(status.success());
-    assert_eq!(op_count(), PERSONS);
+    // Every op once: the persons, the two user records, and the audited sign-in of each of the
+    // two runs of `reintegra sync`.
+    assert_eq!(op_count(), PERSONS + 2 + 2);
 
     let store = LockedStore::open(device_dir.path())
         .unwrap()
