@@ -22,6 +22,7 @@ const NAMESPACES: [string[], string][] = [
   [enums.DIMENSIONS, "dimension"],
   [enums.GOAL_STATUSES, "goalStatus"],
   [enums.CLOSURE_REASONS, "closureReason"],
+  [enums.ROLES, "role"],
 ];
 
 describe("enum value lists", () => {

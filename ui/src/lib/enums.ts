@@ -15,6 +15,7 @@ import type { PersonField } from "../bindings/PersonField";
 import type { Priority } from "../bindings/Priority";
 import type { ReceptionCenter } from "../bindings/ReceptionCenter";
 import type { ReturnModality } from "../bindings/ReturnModality";
+import type { Role } from "../bindings/Role";
 import type { ServiceType } from "../bindings/ServiceType";
 import type { Sex } from "../bindings/Sex";
 import type { TravelCompanion } from "../bindings/TravelCompanion";
@@ -91,3 +92,5 @@ export const GOAL_STATUSES = variants<GoalStatus>({
 export const CLOSURE_REASONS = variants<ClosureReason>({
   reintegrated: true, moved_abroad_again: true, unreachable: true, declined: true, deceased: true,
 });
+
+export const ROLES = variants<Role>({ reception: true, caseworker: true, supervisor: true, admin: true });
