@@ -882,6 +882,26 @@ async fn device_enrolls_syncs_and_sees_a_concurrent_edit_in_the_conflict_list() 
         let (http, _) = reintegra_sync::http_for(&store).expect("transport");
         let options = reintegra_sync::Options::default();
         reintegra_sync::sync(&store, &http, &options, 1, &mut |_| {}).expect("first sync");
+        // The server takes changes only from users it knows: the admin (who also supervises)
+        // works on this device too, with a key slot of her own; her record came down.
+        let marta = store
+            .user_records()
+            .expect("users")
+            .into_iter()
+            .find(|u| u.name == "Marta Supervisora")
+            .expect("the admin's user record reached the second device");
+        store
+            .add_user(
+                marta.login(),
+                marta.id,
+                ADMIN_PASSPHRASE,
+                KdfParams::INSECURE_FAST,
+            )
+            .expect("a key slot for the admin");
+        let store = store
+            .lock()
+            .unlock(marta.login(), ADMIN_PASSPHRASE)
+            .expect("unlock as the admin");
         let mut rosa = store
             .persons()
             .expect("persons")
