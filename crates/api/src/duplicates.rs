@@ -30,8 +30,8 @@ pub struct DuplicatePair {
     pub a: Suggestion,
     pub b: Suggestion,
     pub score: f32,
-    /// Why, in Spanish ("mismo DUI", "apellidos iguales en otro orden"…).
-    pub reasons: Vec<String>,
+    /// Why, as codes the UI words (`same_dui`, `surnames_swapped`…).
+    pub reasons: Vec<dedup::Reason>,
 }
 
 /// Pairs listed at most (best first): a queue to work through, not a report.
@@ -49,7 +49,7 @@ fn likely_pairs(cases: &Cases, today: NaiveDate) -> Vec<DuplicatePair> {
         .likely_pairs(&opts)
         .into_iter()
         .filter_map(|pair| {
-            let reasons: Vec<String> = pair.reasons.iter().map(|r| r.text().into()).collect();
+            let reasons = pair.reasons;
             Some(DuplicatePair {
                 a: suggestion(cases, person(&pair.a)?, pair.score, reasons.clone(), today),
                 b: suggestion(cases, person(&pair.b)?, pair.score, reasons.clone(), today),

@@ -42,8 +42,8 @@ pub struct Suggestion {
     pub flags: Vec<CaseFlag>,
     /// In (0, 1]: 1 for the same DUI.
     pub score: f32,
-    /// Why, in Spanish ("mismo DUI", "misma fecha de nacimiento"…).
-    pub reasons: Vec<String>,
+    /// Why, as codes the UI words (`same_dui`, `same_birth_date`…).
+    pub reasons: Vec<dedup::Reason>,
 }
 
 /// At most this many suggestions are shown.
@@ -62,7 +62,7 @@ pub(crate) fn suggest(cases: &Cases, query: &SuggestionQuery, today: NaiveDate) 
                     cases,
                     c.id,
                     1.0,
-                    vec!["mismo DUI".into()],
+                    vec![dedup::Reason::SameDui],
                     today,
                 ));
             }
@@ -104,8 +104,7 @@ pub(crate) fn suggest(cases: &Cases, query: &SuggestionQuery, today: NaiveDate) 
                 if out.iter().any(|s| s.id == id) {
                     continue;
                 }
-                let reasons = c.reasons.iter().map(|r| r.text().to_string()).collect();
-                out.push(suggestion(cases, id, c.score, reasons, today));
+                out.push(suggestion(cases, id, c.score, c.reasons, today));
             }
         }
     }
@@ -118,7 +117,7 @@ pub(crate) fn suggestion(
     cases: &Cases,
     id: PersonId,
     score: f32,
-    reasons: Vec<String>,
+    reasons: Vec<dedup::Reason>,
     today: NaiveDate,
 ) -> Suggestion {
     match cases.get(&id) {

@@ -62,8 +62,9 @@ pub struct QuarantineItem {
     pub op_id: String,
     pub entity: EntityKind,
     pub record_id: String,
-    /// Whose record it is, in words (a person's name when there is one).
-    pub label: String,
+    /// Whose record it is: the person's name when this device has one; otherwise the UI words
+    /// the `entity` kind.
+    pub label: Option<String>,
     pub code: String,
     pub reason: String,
 }
@@ -74,7 +75,8 @@ pub struct SyncView {
     pub enrolled: bool,
     pub endpoint: Option<String>,
     pub office: Option<String>,
-    /// The office in words ("Todas las oficinas", a municipality's name).
+    /// The office's municipality by name; `None` for all offices (`*`, which the UI words) and
+    /// when not enrolled.
     pub office_name: Option<String>,
     pub pending_changes: u32,
     pub last_sync: Option<DateTime<Utc>>,
@@ -91,7 +93,8 @@ pub struct ConflictItem {
     pub id: String,
     pub entity: EntityKind,
     pub record_id: String,
-    pub label: String,
+    /// The person's name when this device has one; otherwise the UI words the `entity` kind.
+    pub label: Option<String>,
     pub field: String,
     /// The value applied everywhere.
     #[ts(type = "unknown")]
@@ -103,17 +106,20 @@ pub struct ConflictItem {
     pub resolution: Option<serde_json::Value>,
 }
 
-fn office_name(office: &str) -> String {
+/// The municipality's name (a proper noun, the same in every language); `None` for all offices.
+fn office_name(office: &str) -> Option<String> {
     if office == ALL_OFFICES {
-        return "Todas las oficinas".into();
+        return None;
     }
-    Territory::el_salvador()
-        .municipality(office)
-        .map_or_else(|| office.to_string(), |m| m.name.clone())
+    Some(
+        Territory::el_salvador()
+            .municipality(office)
+            .map_or_else(|| office.to_string(), |m| m.name.clone()),
+    )
 }
 
-/// Words for a record: the person's name, or the kind of record.
-fn label_of(store: &Store, entity: EntityKind, id: Uuid) -> String {
+/// The name of the person a record is about, when this device has that person.
+fn label_of(store: &Store, entity: EntityKind, id: Uuid) -> Option<String> {
     let person = match entity {
         EntityKind::Person => store.person(PersonId::new(id)).ok().flatten(),
         EntityKind::Referral => store
@@ -133,15 +139,7 @@ fn label_of(store: &Store, entity: EntityKind, id: Uuid) -> String {
             .and_then(|n| store.person(n.person).ok().flatten()),
         _ => None,
     };
-    match person {
-        Some(p) => p.full_name(),
-        None => match entity {
-            EntityKind::Provider => "Proveedor de servicios".into(),
-            EntityKind::User => "Usuario".into(),
-            EntityKind::Audit => "Bitácora".into(),
-            _ => "Registro que este equipo no tiene".into(),
-        },
-    }
+    person.map(|p| p.full_name())
 }
 
 fn sync_error(e: SyncError) -> ApiError {
@@ -181,7 +179,7 @@ impl Session {
         Ok(SyncView {
             enrolled: settings.is_some(),
             endpoint: settings.as_ref().map(|s| s.endpoint.clone()),
-            office_name: settings.as_ref().map(|s| office_name(&s.office)),
+            office_name: settings.as_ref().and_then(|s| office_name(&s.office)),
             office: settings.map(|s| s.office),
             pending_changes: u32::try_from(store.outbox_len()).unwrap_or(u32::MAX),
             last_sync: store

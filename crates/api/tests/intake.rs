@@ -198,7 +198,9 @@ fn a_returning_person_gets_a_new_return_event_not_a_second_form() {
         )
         .unwrap();
     assert_eq!(by_dui[0].id, first.id);
-    assert!(by_dui[0].reasons.contains(&"mismo DUI".to_string()));
+    assert!(by_dui[0]
+        .reasons
+        .contains(&reintegra_dedup::Reason::SameDui));
 
     // A different person is not suggested.
     let other = s

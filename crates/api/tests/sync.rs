@@ -77,7 +77,8 @@ fn a_registration_syncs_to_another_device_and_shows_up_in_its_caseload() {
         .sync_enroll(&server.url(), &server.enroll_code("*").unwrap(), "Laptop A")
         .unwrap();
     assert!(view.enrolled);
-    assert_eq!(view.office_name.as_deref(), Some("Todas las oficinas"));
+    assert_eq!(view.office, Some("*".to_string()));
+    assert_eq!(view.office_name, None, "all offices: the UI words it");
     assert!(view.pending_changes > 0);
     assert!(a.sync_due(now()), "something waits: a sync is due");
 
@@ -151,13 +152,19 @@ fn a_refused_change_is_listed_with_whose_it_is_and_why() {
         .clone();
     s.register_arrival(&arrival("Rosa"), now()).unwrap();
     let code = server.enroll_code(&other_office).unwrap();
-    s.sync_enroll(&server.url(), &code, "Oficina").unwrap();
+    let enrolled = s.sync_enroll(&server.url(), &code, "Oficina").unwrap();
+    let municipality = Territory::el_salvador()
+        .municipality(&other_office)
+        .unwrap()
+        .name
+        .clone();
+    assert_eq!(enrolled.office_name, Some(municipality), "a proper noun");
     let view = s.sync_now(now(), &mut |_| {}).unwrap();
     assert_eq!(view.pending_changes, 0, "the rest kept flowing");
     // Only the form is refused: the audit trail of its registration goes up like any other.
     assert_eq!(view.quarantined.len(), 1, "{:?}", view.quarantined);
     let refused = &view.quarantined[0];
-    assert_eq!(refused.label, "Rosa Pérez");
+    assert_eq!(refused.label.as_deref(), Some("Rosa Pérez"));
     assert_eq!(refused.code, "out_of_scope");
     assert!(
         refused.reason.contains("fuera de la oficina"),

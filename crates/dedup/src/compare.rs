@@ -1,15 +1,21 @@
 //! Field comparisons. Each returns points (log-odds-like evidence: positive for "same person",
-//! negative for "different person", 0 when a side is missing) and pushes the reasons in words.
+//! negative for "different person", 0 when a side is missing) and pushes the reasons.
 
 use std::fmt;
 
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::phonetic;
 use crate::record::{BirthDate, Dui, Sex};
 
-/// Why two records look like (or unlike) the same person, said in Spanish for the UI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Why two records look like (or unlike) the same person. It crosses to the UI as its code
+/// (`same_dui`, `surnames_swapped`, …), which the UI words in the user's language;
+/// [`Reason::text`] is the Spanish wording for the command line. Named `MatchReason` in
+/// TypeScript, where its texts are `matchReason.<code>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(rename = "MatchReason")]
 pub enum Reason {
     SameDui,
     SameDuiButCheckDigit,
@@ -38,7 +44,8 @@ pub enum Reason {
 }
 
 impl Reason {
-    /// The reason in words, as shown to staff.
+    /// The reason in Spanish words (the `reintegra dedup` command line and the benchmarks; the UI
+    /// words the serialized code itself).
     pub fn text(self) -> &'static str {
         match self {
             Reason::SameDui => "mismo DUI",
@@ -84,12 +91,6 @@ impl Reason {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.text())
-    }
-}
-
-impl Serialize for Reason {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.text())
     }
 }
 

@@ -170,7 +170,7 @@ pub struct Candidate {
     pub id: String,
     /// In (0, 1); at or above [`MATCH_THRESHOLD`] it is proposed as the same person.
     pub score: f32,
-    /// For and against, in words ("mismo DUI", "apellidos iguales en otro orden", …).
+    /// For and against (`SameDui`, `SurnamesSwapped`, …; [`Reason::text`] words them).
     pub reasons: Vec<Reason>,
 }
 

@@ -191,6 +191,12 @@ fn bad_records_are_errors_not_panics() {
     );
     let r = Reason::SameDui;
     assert_eq!(r.to_string(), "mismo DUI");
+    // The UI gets the code and words it itself.
+    assert_eq!(serde_json::to_string(&r).unwrap(), r#""same_dui""#);
+    assert_eq!(
+        serde_json::to_string(&Reason::SameDuiButCheckDigit).unwrap(),
+        r#""same_dui_but_check_digit""#
+    );
 }
 
 #[test]

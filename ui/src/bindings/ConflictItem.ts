@@ -4,7 +4,11 @@ import type { EntityKind } from "./EntityKind";
 /**
  * One entry of the conflict queue.
  */
-export type ConflictItem = { id: string, entity: EntityKind, record_id: string, label: string, field: string, 
+export type ConflictItem = { id: string, entity: EntityKind, record_id: string, 
+/**
+ * The person's name when this device has one; otherwise the UI words the `entity` kind.
+ */
+label: string | null, field: string, 
 /**
  * The value applied everywhere.
  */

@@ -6,6 +6,7 @@ import type { EntityKind } from "./EntityKind";
  */
 export type QuarantineItem = { op_id: string, entity: EntityKind, record_id: string, 
 /**
- * Whose record it is, in words (a person's name when there is one).
+ * Whose record it is: the person's name when this device has one; otherwise the UI words
+ * the `entity` kind.
  */
-label: string, code: string, reason: string, };
+label: string | null, code: string, reason: string, };

@@ -7,7 +7,8 @@ import type { SyncFailure } from "./SyncFailure";
  */
 export type SyncView = { enrolled: boolean, endpoint: string | null, office: string | null, 
 /**
- * The office in words ("Todas las oficinas", a municipality's name).
+ * The office's municipality by name; `None` for all offices (`*`, which the UI words) and
+ * when not enrolled.
  */
 office_name: string | null, pending_changes: number, last_sync: string | null, running: boolean, last_error: SyncFailure | null, quarantined: Array<QuarantineItem>, 
 /**
