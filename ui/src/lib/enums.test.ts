@@ -23,6 +23,7 @@ const NAMESPACES: [string[], string][] = [
   [enums.GOAL_STATUSES, "goalStatus"],
   [enums.CLOSURE_REASONS, "closureReason"],
   [enums.ROLES, "role"],
+  [enums.MATCH_REASONS, "matchReason"],
 ];
 
 describe("enum value lists", () => {

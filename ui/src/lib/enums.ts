@@ -1,4 +1,5 @@
-// The values of the Rust enums the UI offers as choices, in the order the forms show them.
+// The values of the Rust enums the UI offers as choices, in the order the forms show them (and of
+// those Rust sends as codes for the UI to word, such as the duplicate engine's match reasons).
 // Each list is written once, as an object with every variant of the generated binding as a key:
 // a variant added in Rust (and so in ui/src/bindings) is a type error here until it is listed, and
 // a variant removed is one too. Its texts are `t(\`<enumName>.<variant>\`)` (i18n/es.ts).
@@ -11,6 +12,7 @@ import type { Education } from "../bindings/Education";
 import type { FollowUpChannel } from "../bindings/FollowUpChannel";
 import type { GoalStatus } from "../bindings/GoalStatus";
 import type { ImmediateAssistance } from "../bindings/ImmediateAssistance";
+import type { MatchReason } from "../bindings/MatchReason";
 import type { PersonField } from "../bindings/PersonField";
 import type { Priority } from "../bindings/Priority";
 import type { ReceptionCenter } from "../bindings/ReceptionCenter";
@@ -94,3 +96,13 @@ export const CLOSURE_REASONS = variants<ClosureReason>({
 });
 
 export const ROLES = variants<Role>({ reception: true, caseworker: true, supervisor: true, admin: true });
+
+/** Why the duplicate engine thinks two forms are (or are not) the same person; never chosen, only shown. */
+export const MATCH_REASONS = variants<MatchReason>({
+  same_dui: true, same_dui_but_check_digit: true, dui_one_digit_off: true, dui_invalid_check_digit: true,
+  different_dui: true, same_birth_date: true, birth_day_month_swapped: true, birth_year_off_by_one: true,
+  birth_year_only: true, birth_date_close: true, different_birth_date: true, same_given_names: true,
+  similar_given_names: true, given_name_shortened: true, different_given_names: true, same_surnames: true,
+  similar_surnames: true, surnames_swapped: true, second_surname_missing: true, married_name: true,
+  different_surnames: true, same_district: true, same_phone: true, different_sex: true,
+});

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Progress } from "../bindings/Progress";
-import { kilobytes, progressPercent, shownValue } from "./sync";
+import { en } from "../i18n/en";
+import { es } from "../i18n/es";
+import type { MessageKey } from "../i18n/messages";
+import { kilobytes, progressPercent, recordLabel, shownValue } from "./sync";
 
 const progress = (over: Partial<Progress>): Progress => ({
   phase: "push",
@@ -38,5 +41,22 @@ describe("conflict values", () => {
     expect(shownValue(null)).toBe("—");
     expect(shownValue("")).toBe("—");
     expect(shownValue(["carpintería"])).toBe('["carpintería"]');
+  });
+});
+
+describe("whose record a refused change or a conflict is", () => {
+  const spanish = (key: MessageKey) => es[key];
+  const english = (key: MessageKey) => en[key];
+
+  it("is the person's name when Rust sends one, in any language", () => {
+    expect(recordLabel({ entity: "referral", label: "Rosa Pérez" }, english)).toBe("Rosa Pérez");
+  });
+
+  it("is the kind of record in the user's language otherwise", () => {
+    expect(recordLabel({ entity: "provider", label: null }, spanish)).toBe("Proveedor de servicios");
+    expect(recordLabel({ entity: "provider", label: null }, english)).toBe("Service provider");
+    expect(recordLabel({ entity: "audit", label: null }, english)).toBe("Audit log");
+    expect(recordLabel({ entity: "person", label: null }, spanish)).toBe("Registro que este equipo no tiene");
+    expect(recordLabel({ entity: "case_note", label: null }, english)).toBe("Record this device does not have");
   });
 });

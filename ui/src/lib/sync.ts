@@ -1,5 +1,7 @@
 // What the "Sincronización" screen shows of a sync in progress and of a conflict's values.
+import type { EntityKind } from "../bindings/EntityKind";
 import type { Progress } from "../bindings/Progress";
+import type { MessageKey } from "../i18n/messages";
 
 /** How far a sync is, 0–100, or null while there is nothing to count yet. */
 export function progressPercent(p: Progress | null): number | null {
@@ -18,4 +20,27 @@ export function kilobytes(bytes: number): string {
 export function shownValue(value: unknown): string {
   if (value === null || value === undefined || value === "") return "—";
   return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/**
+ * The words for a refused change or a conflict whose record names no person on this device (Rust
+ * sends `label: null`): the kind of record, or, for a person's record, that this device lacks it.
+ * Written for every kind, so a kind added in Rust is a type error here.
+ */
+const UNNAMED_RECORD: Record<EntityKind, MessageKey> = {
+  person: "entity.missing",
+  referral: "entity.missing",
+  follow_up: "entity.missing",
+  case_note: "entity.missing",
+  provider: "entity.provider",
+  user: "entity.user",
+  audit: "entity.audit",
+};
+
+/** Whose record it is: the person's name when Rust sent one, else the words for its kind. */
+export function recordLabel(
+  item: { entity: EntityKind; label: string | null },
+  words: (key: MessageKey) => string,
+): string {
+  return item.label || words(UNNAMED_RECORD[item.entity]);
 }
