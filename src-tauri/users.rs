@@ -1,7 +1,7 @@
 //! "Administración → Usuarios": the team on this device. Wiring only: every rule (who may,
 //! key slots, audit) is in `reintegra-api`.
 
-use reintegra_api::NewUser;
+use reintegra_api::{NewUser, SessionState};
 use reintegra_core::ids::UserId;
 use reintegra_core::user::User;
 use tauri::State;
@@ -45,6 +45,6 @@ pub fn session_change_passphrase(
     session: State<'_, AppSession>,
     old: String,
     new: String,
-) -> Result<(), CommandError> {
+) -> Result<SessionState, CommandError> {
     Ok(session.get()?.change_own_passphrase(&old, &new)?)
 }

@@ -21,6 +21,10 @@ pub enum ApiError {
     NotFound,
     #[error("Su rol no permite hacer esto.")]
     Forbidden,
+    #[error("Cambie la frase de acceso que le dieron antes de continuar.")]
+    PassphraseChangeRequired,
+    #[error("La frase nueva debe ser distinta de la anterior.")]
+    SamePassphrase,
     #[error("Demasiados intentos fallidos: espere {wait_secs} s antes de intentar de nuevo.")]
     TooManyAttempts { wait_secs: u64 },
     #[error("Ya existe un usuario con ese nombre de acceso en este equipo.")]
@@ -64,6 +68,8 @@ impl ApiError {
             ApiError::WeakPassphrase { .. } => "weak_passphrase",
             ApiError::NotFound => "not_found",
             ApiError::Forbidden => "forbidden",
+            ApiError::PassphraseChangeRequired => "passphrase_change_required",
+            ApiError::SamePassphrase => "same_passphrase",
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::LoginTaken => "login_taken",
             ApiError::OwnAccount => "own_account",

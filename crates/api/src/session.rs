@@ -27,6 +27,8 @@ pub struct SessionState {
     pub user: Option<User>,
     /// What the user may do (core's table): the UI shows nothing else.
     pub permissions: Vec<Permission>,
+    /// Signed in with a first passphrase an admin set: nothing works until it is changed.
+    pub must_change_passphrase: bool,
 }
 
 impl SessionState {
@@ -35,6 +37,14 @@ impl SessionState {
             setup_needed,
             permissions: user.as_ref().map(User::permissions).unwrap_or_default(),
             user,
+            must_change_passphrase: false,
+        }
+    }
+
+    fn signed_in(store: &Store, user: &User) -> SessionState {
+        SessionState {
+            must_change_passphrase: store.unlocked_with_first_passphrase(),
+            ..SessionState::of(false, Some(user.clone()))
         }
     }
 }
@@ -95,7 +105,7 @@ impl Session {
         match &*self.state() {
             State::NoStore => SessionState::of(true, None),
             State::Locked(_) => SessionState::of(false, None),
-            State::Unlocked { user, .. } => SessionState::of(false, Some(user.clone())),
+            State::Unlocked { store, user, .. } => SessionState::signed_in(store, user),
         }
     }
 
@@ -174,12 +184,13 @@ impl Session {
             Audit::new(AuditAction::SignIn, &summary),
         )?;
         work.commit(&mut cases)?;
+        let signed_in = SessionState::signed_in(&store, &user);
         *state = State::Unlocked {
             store: Arc::new(store),
-            user: user.clone(),
+            user,
             cases,
         };
-        Ok(SessionState::of(false, Some(user)))
+        Ok(signed_in)
     }
 
     /// Locks: the store's keys leave memory (after an audit entry saying so). Locking a locked
@@ -235,6 +246,9 @@ impl Session {
     /// its user.
     pub(crate) fn shared_store(&self) -> Result<(Arc<Store>, User)> {
         match &*self.state() {
+            State::Unlocked { store, .. } if store.unlocked_with_first_passphrase() => {
+                Err(ApiError::PassphraseChangeRequired)
+            }
             State::Unlocked { store, user, .. } => Ok((store.clone(), user.clone())),
             State::NoStore => Err(ApiError::NotSetUp),
             State::Locked(_) => Err(ApiError::Locked),
@@ -254,7 +268,20 @@ impl Session {
     }
 
     /// Runs `f` on the unlocked store, its user and the in-memory cases (one at a time).
+    /// Nothing but changing it works while the user holds a first passphrase an admin set.
     pub(crate) fn with_unlocked<T>(
+        &self,
+        f: impl FnOnce(&Store, &User, &mut Cases) -> Result<T>,
+    ) -> Result<T> {
+        self.with_unlocked_even_first_passphrase(|store, user, cases| {
+            if store.unlocked_with_first_passphrase() {
+                return Err(ApiError::PassphraseChangeRequired);
+            }
+            f(store, user, cases)
+        })
+    }
+
+    pub(crate) fn with_unlocked_even_first_passphrase<T>(
         &self,
         f: impl FnOnce(&Store, &User, &mut Cases) -> Result<T>,
     ) -> Result<T> {

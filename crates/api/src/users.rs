@@ -15,7 +15,7 @@ use uuid::Uuid;
 use reintegra_store::MIN_PASSPHRASE;
 
 use crate::unit_of_work::{save_one, Audit};
-use crate::{ApiError, Result, Session};
+use crate::{ApiError, Result, Session, SessionState};
 
 /// A user as an admin types them in.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
@@ -177,10 +177,14 @@ impl Session {
     }
 
     /// The signed-in user changes their own passphrase (the old one is checked).
-    pub fn change_own_passphrase(&self, old: &str, new: &str) -> Result<()> {
-        self.with_unlocked(|store, user, _| {
+    pub fn change_own_passphrase(&self, old: &str, new: &str) -> Result<SessionState> {
+        self.with_unlocked_even_first_passphrase(|store, user, _| {
+            if old == new {
+                return Err(ApiError::SamePassphrase);
+            }
             store.change_passphrase(user.login(), old, new, self.kdf())?;
             Ok(())
-        })
+        })?;
+        Ok(self.current())
     }
 }

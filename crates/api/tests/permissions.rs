@@ -22,6 +22,8 @@ use reintegra_core::territory::Territory;
 use reintegra_core::user::Role;
 
 const PASS: &str = "clave-segura-de-prueba";
+/// What each user chose at their first sign-in.
+const MINE: &str = "mi-propia-clave-segura";
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()
@@ -116,10 +118,24 @@ fn team(dir: &std::path::Path) -> (Session, Case) {
         )
         .unwrap();
     }
+    // Each signs in once with the first passphrase and must change it before anything else.
+    s.lock(now());
+    for role in Role::ALL {
+        let first = s.unlock(login_of(role), PASS, now()).unwrap();
+        assert!(first.must_change_passphrase);
+        assert!(matches!(
+            s.caseload(&CaseQuery::default(), today()),
+            Err(ApiError::PassphraseChangeRequired)
+        ));
+        let changed = s.change_own_passphrase(PASS, MINE).unwrap();
+        assert!(!changed.must_change_passphrase);
+        s.lock(now());
+    }
+    s.unlock("Primera", PASS, now()).unwrap();
     // Reception registers the two people (so they are in its scope today), then the first
     // admin works the case.
     s.lock(now());
-    s.unlock(login_of(Role::Reception), PASS, now()).unwrap();
+    s.unlock(login_of(Role::Reception), MINE, now()).unwrap();
     let person = s.register_arrival(&arrival("Kevin"), now()).unwrap().person;
     let other = s
         .register_arrival(&arrival("Kevín"), now())
@@ -424,6 +440,7 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
         }),
         ("change_own_passphrase", None, |s, _| {
             s.change_own_passphrase("wrong-old-passphrase", PASS)
+                .map(drop)
         }),
     ]
 }
@@ -435,7 +452,7 @@ fn every_command_answers_every_role_as_the_permission_table_says() {
         // A fresh team per role: a command that succeeds must not change what the next sees.
         let dir = tempfile::tempdir().unwrap();
         let (s, case) = team(dir.path());
-        s.unlock(login_of(role), PASS, now()).unwrap();
+        s.unlock(login_of(role), MINE, now()).unwrap();
         for (name, permission, call) in commands() {
             let allowed = permission.is_none_or(|p| role.may(p));
             let forbidden = matches!(call(&s, &case), Err(ApiError::Forbidden));
@@ -461,7 +478,7 @@ fn reception_sees_only_what_it_registered_today_and_no_plan() {
     s.unlock("Primera", PASS, now()).unwrap();
     let theirs = s.register_arrival(&arrival("Óscar"), now()).unwrap().person;
     s.lock(now());
-    s.unlock(login_of(Role::Reception), PASS, now()).unwrap();
+    s.unlock(login_of(Role::Reception), MINE, now()).unwrap();
     assert!(matches!(
         s.person_detail(theirs.id, today()),
         Err(ApiError::Forbidden)
@@ -506,7 +523,7 @@ fn a_caseworker_works_only_their_office_and_reads_no_one_elses_sensitive_note() 
     let far = s.register_arrival(&elsewhere, now()).unwrap().person;
     s.lock(now());
 
-    s.unlock(login_of(Role::Caseworker), PASS, now()).unwrap();
+    s.unlock(login_of(Role::Caseworker), MINE, now()).unwrap();
     let notes = s.notes_of(case.person.id).unwrap();
     assert_eq!(
         (notes.notes.len(), notes.hidden),
@@ -528,7 +545,7 @@ fn a_caseworker_works_only_their_office_and_reads_no_one_elses_sensitive_note() 
     assert!(ids.contains(&case.person.id) && !ids.contains(&far.id));
     s.lock(now());
 
-    s.unlock(login_of(Role::Admin), PASS, now()).unwrap();
+    s.unlock(login_of(Role::Admin), MINE, now()).unwrap();
     assert!(matches!(
         s.notes_of(case.person.id),
         Err(ApiError::Forbidden)
@@ -560,14 +577,18 @@ fn a_deactivated_user_cannot_unlock_and_the_change_is_audited() {
     assert!(!detail_audit.active);
     s.lock(now());
     assert!(matches!(
-        s.unlock("gestora", PASS, now()),
+        s.unlock("gestora", MINE, now()),
         Err(ApiError::WrongCredentials)
     ));
     s.unlock("Primera", PASS, now()).unwrap();
     s.set_user_active(gestora.id, true, Some("otra-clave-segura"), now())
         .unwrap();
     s.lock(now());
-    s.unlock("gestora", "otra-clave-segura", now()).unwrap();
+    let back = s.unlock("gestora", "otra-clave-segura", now()).unwrap();
+    assert!(
+        back.must_change_passphrase,
+        "a passphrase an admin set must be changed"
+    );
 }
 
 /// Every `pub fn` of `impl Session` is in the matrix above (or is the session itself).

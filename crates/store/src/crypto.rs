@@ -259,6 +259,9 @@ pub(crate) struct KeySlot {
     pub wrapped: Vec<u8>,
     /// The domain user this login belongs to (the author of the ops made in its sessions).
     pub user_id: uuid::Uuid,
+    /// Set by an admin for the user: it must be changed at the first sign-in.
+    #[serde(default)]
+    pub first_passphrase: bool,
 }
 
 fn derive_kek(passphrase: &str, salt: &[u8], kdf: &KdfParams) -> Result<Secret> {
@@ -296,6 +299,7 @@ impl KeySlot {
             nonce: nonce.to_vec(),
             wrapped,
             user_id,
+            first_passphrase: false,
         })
     }
 

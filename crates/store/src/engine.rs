@@ -61,6 +61,8 @@ pub struct Store {
     write: Mutex<WriteState>,
     /// Wrong passphrases in a row before this unlock (for the sign-in audit entry).
     failed_unlocks_before: std::sync::atomic::AtomicU32,
+    /// Unlocked with a passphrase an admin set, which the user must now change.
+    first_passphrase: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Store {
@@ -116,6 +118,7 @@ impl Store {
             device,
             write: Mutex::new(WriteState { hlc, seq, pulled }),
             failed_unlocks_before: Default::default(),
+            first_passphrase: Default::default(),
         })
     }
 
@@ -136,6 +139,17 @@ impl Store {
     pub fn failed_unlocks_before(&self) -> u32 {
         self.failed_unlocks_before
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether this session was opened with a first passphrase set by an admin.
+    pub fn unlocked_with_first_passphrase(&self) -> bool {
+        self.first_passphrase
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_first_passphrase(&self, first: bool) {
+        self.first_passphrase
+            .store(first, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn set_failed_unlocks_before(&self, failures: u32) {

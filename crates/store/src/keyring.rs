@@ -289,9 +289,12 @@ impl LockedStore {
                 }
                 other => other?,
             };
-            Ok((slot.unwrap_key(passphrase, &aad)?, slot.user_id))
+            Ok((
+                slot.unwrap_key(passphrase, &aad)?,
+                (slot.user_id, slot.first_passphrase),
+            ))
         });
-        let (data_key, user_id) = match opened {
+        let (data_key, (user_id, first_passphrase)) = match opened {
             Err(e @ (Error::WrongPassphrase | Error::UnknownUser(_))) => {
                 guarded(|| attempts::record_failure(&self.db, failures))?;
                 return Err(e);
@@ -313,6 +316,7 @@ impl LockedStore {
             UserId::new(user_id),
         )?;
         store.set_failed_unlocks_before(failures);
+        store.set_first_passphrase(first_passphrase);
         Ok(store)
     }
 
@@ -384,13 +388,16 @@ impl Store {
             return Err(Error::UserExists(login.trim().to_string()));
         }
         let aad = slot_aad(&self.db, &skey)?;
-        let slot = KeySlot::wrap(
-            self.keys.data_key(),
-            passphrase,
-            kdf,
-            user_id.as_uuid(),
-            &aad,
-        )?;
+        let slot = KeySlot {
+            first_passphrase: true,
+            ..KeySlot::wrap(
+                self.keys.data_key(),
+                passphrase,
+                kdf,
+                user_id.as_uuid(),
+                &aad,
+            )?
+        };
         self.db.insert(
             skey,
             serde_json::to_vec(&slot).map_err(|e| Error::Engine(e.to_string()))?,
@@ -422,6 +429,8 @@ impl Store {
         kdf: KdfParams,
     ) -> Result<()> {
         LockedStore::without_preload(self.db.clone(), self.dir.clone())
-            .change_passphrase(login, old, new, kdf)
+            .change_passphrase(login, old, new, kdf)?;
+        self.set_first_passphrase(false);
+        Ok(())
     }
 }

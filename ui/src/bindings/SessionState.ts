@@ -17,4 +17,8 @@ user: User | null,
 /**
  * What the user may do (core's table): the UI shows nothing else.
  */
-permissions: Array<Permission>, };
+permissions: Array<Permission>, 
+/**
+ * Signed in with a first passphrase an admin set: nothing works until it is changed.
+ */
+must_change_passphrase: boolean, };

@@ -187,7 +187,7 @@ export const users = {
     call("users_set_active", { userId, active, passphrase }),
   setPassphrase: (userId: string, passphrase: string): Promise<void> =>
     call("users_set_passphrase", { userId, passphrase }),
-  changeOwnPassphrase: (old: string, newPassphrase: string): Promise<void> =>
+  changeOwnPassphrase: (old: string, newPassphrase: string): Promise<SessionState> =>
     call("session_change_passphrase", { old, new: newPassphrase }),
 };
 
