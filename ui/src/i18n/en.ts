@@ -476,4 +476,6 @@ export const en: Messages = {
   "error.too_many_attempts": "Too many failed attempts: wait a few seconds before trying again.",
   "error.login_taken": "A user with that login already exists on this device.",
   "error.own_account": "You cannot deactivate yourself.",
+  "passphrase.firstTitle": "Choose your own passphrase",
+  "passphrase.firstIntro": "The passphrase you were given only works for the first sign-in. Type it, then choose a new one only you know.",
 };

@@ -477,6 +477,8 @@ export const es = {
   "error.too_many_attempts": "Demasiados intentos fallidos: espere unos segundos antes de intentar de nuevo.",
   "error.login_taken": "Ya existe un usuario con ese nombre de acceso en este equipo.",
   "error.own_account": "No puede desactivarse a sí mismo.",
+  "passphrase.firstTitle": "Elija su propia frase de acceso",
+  "passphrase.firstIntro": "La frase que le dieron sirve solo para entrar la primera vez. Escríbala y elija una nueva que solo usted conozca.",
 } as const;
 
 export type MessageKey = keyof typeof es;
