@@ -937,3 +937,138 @@ async fn device_enrolls_syncs_and_sees_a_concurrent_edit_in_the_conflict_list() 
     app.find("#sync-no-conflicts").await;
     app.quit().await;
 }
+
+/// The ids of the main navigation's buttons, in order.
+async fn nav_ids(app: &App) -> Vec<String> {
+    let mut ids = Vec::new();
+    for button in app
+        .client
+        .find_all(Locator::Css("nav button"))
+        .await
+        .expect("nav")
+    {
+        ids.push(button.attr("id").await.expect("id").unwrap_or_default());
+    }
+    ids
+}
+
+/// Admin creates a user on "Usuarios" (keyboard and clicks, as an admin would).
+async fn create_user(app: &App, name: &str, login: &str, role: &str, office: &str) {
+    app.type_into("#user-name", name).await;
+    app.type_into("#user-login", login).await;
+    app.find("#user-role")
+        .await
+        .select_by_value(role)
+        .await
+        .expect("role");
+    app.find("#user-office")
+        .await
+        .select_by_value(office)
+        .await
+        .expect("office");
+    app.type_into("#user-passphrase", "primera frase 2026")
+        .await;
+    app.click("#user-save").await;
+    app.wait_text("#user-list", login).await;
+}
+
+/// Signs in with the first passphrase, must change it, and lands on the role's home.
+async fn first_sign_in(app: &App, login: &str) {
+    app.click("#session-lock").await;
+    app.wait_text("h1", "Iniciar sesión").await;
+    app.find("#unlock-form").await;
+    app.fill_and_submit(&[
+        ("#session-name", login),
+        ("#session-passphrase", "primera frase 2026"),
+    ])
+    .await;
+    app.find("#first-passphrase-form").await;
+    app.fill_and_submit(&[
+        ("#first-old", "primera frase 2026"),
+        ("#first-new", "mi frase propia 2026"),
+        ("#first-confirm", "mi frase propia 2026"),
+    ])
+    .await;
+    app.find("#status-bar").await;
+}
+
+#[tokio::test]
+async fn admin_creates_a_team_and_each_role_sees_only_its_own_screens() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Jefa Oficina", ADMIN_PASSPHRASE)
+        .await;
+    let jiquilisco = reintegra_core::territory::Territory::el_salvador()
+        .places()
+        .find(|p| p.district_name == "Jiquilisco")
+        .expect("Jiquilisco")
+        .municipality_code
+        .clone();
+
+    app.click("#nav-users").await;
+    app.wait_text("main h1", "Usuarios de este equipo").await;
+    create_user(
+        &app,
+        "Gabriela Gestora",
+        "gabriela",
+        "caseworker",
+        &jiquilisco,
+    )
+    .await;
+    create_user(&app, "Rubén Recepción", "ruben", "reception", "").await;
+    app.screenshot("users.png").await;
+
+    // Reception: lands on "Nuevo ingreso", sees no cases work beyond its own arrivals.
+    first_sign_in(&app, "ruben").await;
+    app.wait_text("main h1", "Nuevo ingreso").await;
+    assert_eq!(
+        nav_ids(&app).await,
+        [
+            "nav-home",
+            "nav-reception",
+            "nav-cases",
+            "nav-directory",
+            "nav-sync"
+        ]
+    );
+    register_arrival(
+        &app,
+        &[("#f-given_names", "Kevin"), ("#f-first_surname", "López")],
+        "Hombre",
+        "jiquilisco",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Kevin López").await;
+    app.screenshot("home-reception.png").await;
+    app.click("#nav-cases").await;
+    app.wait_text("#cases-count", "1 casos").await;
+    app.click("#cases-table .case-open").await;
+    app.wait_text("main", "Kevin").await;
+    let plan = app
+        .client
+        .find_all(Locator::Css("#plan"))
+        .await
+        .expect("query");
+    assert!(plan.is_empty(), "reception must not see a plan");
+
+    // Caseworker of Jiquilisco: lands on "Hoy", works the case, no admin or supervision.
+    first_sign_in(&app, "gabriela").await;
+    app.find("#today").await;
+    assert_eq!(
+        nav_ids(&app).await,
+        [
+            "nav-home",
+            "nav-today",
+            "nav-reception",
+            "nav-cases",
+            "nav-directory",
+            "nav-sync"
+        ]
+    );
+    app.screenshot("home-caseworker.png").await;
+    app.click("#nav-cases").await;
+    app.wait_text("#cases-count", "1 casos").await;
+    app.click("#cases-table .case-open").await;
+    app.find("#plan").await;
+    app.quit().await;
+}
