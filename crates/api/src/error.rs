@@ -91,7 +91,7 @@ impl ApiError {
 impl From<TransitionError> for ApiError {
     fn from(e: TransitionError) -> Self {
         match e {
-            TransitionError::NoConsent => ApiError::NoConsent,
+            TransitionError::NoConsent | TransitionError::SendNeedsConsent => ApiError::NoConsent,
             TransitionError::NoProvider => ApiError::NoProvider,
             TransitionError::Illegal { from, to } => ApiError::IllegalTransition {
                 from: from.to_string(),

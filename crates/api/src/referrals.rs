@@ -121,10 +121,7 @@ impl Session {
             }
             let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
             if to == ReferralStatus::Sent {
-                referral.send(&person.consents, now, user.id)?;
-                if let (Some(step), Some(note)) = (referral.history.last_mut(), note) {
-                    step.note = Some(note);
-                }
+                referral.send(&person.consents, now, user.id, note)?;
             } else {
                 referral.transition_noted(to, now, user.id, note)?;
             }

@@ -62,7 +62,7 @@ fn uuid7(rng: &mut StdRng, n: u64) -> Uuid {
     )
 }
 
-fn synthetic_person(rng: &mut StdRng, n: u64, districts: &[String]) -> Person {
+pub(crate) fn synthetic_person(rng: &mut StdRng, n: u64, districts: &[String]) -> Person {
     let now = Utc
         .timestamp_opt(1_700_000_000 + n as i64, 0)
         .single()
@@ -405,7 +405,7 @@ fn fill(
             r.reason = "Interés en curso de soldadura del INSAFORP.".into();
             if n % 8 == 0 {
                 r.provider = Some(reintegra_core::ids::ProviderId::new(Uuid::from_u128(5)));
-                let _ = r.transition(ReferralStatus::Sent, p.created_at, user);
+                let _ = r.send(&p.consents, p.created_at, user, None);
             }
             *raw_json += serde_json::to_vec(&r).map_err(|e| e.to_string())?.len() as u64;
             let t = Instant::now();

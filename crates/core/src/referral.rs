@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::calendar::today_in_el_salvador;
 use crate::consent::{self, Consent};
 use crate::ids::{PersonId, ProviderId, ReferralId, UserId};
 use crate::validation::{Problem, ValidationErrors};
@@ -166,6 +167,8 @@ pub enum TransitionError {
     NoProvider,
     #[error("the person has not consented to share their data with this provider")]
     NoConsent,
+    #[error("a referral is sent only with the person's consent (Referral::send)")]
+    SendNeedsConsent,
 }
 
 impl TransitionError {
@@ -175,7 +178,7 @@ impl TransitionError {
             TransitionError::Illegal { .. } => "illegal_transition",
             TransitionError::BeforePreviousStep { .. } => "step_before_previous",
             TransitionError::NoProvider => "no_provider",
-            TransitionError::NoConsent => "no_consent",
+            TransitionError::NoConsent | TransitionError::SendNeedsConsent => "no_consent",
         }
     }
 }
@@ -243,8 +246,22 @@ impl Referral {
         self.transition_noted(to, at, by, None)
     }
 
-    /// `transition` with a note on the step (why it was declined, what was agreed).
+    /// `transition` with a note on the step (why it was declined, what was agreed). `sent`
+    /// only through [`Referral::send`], which checks the person's consent.
     pub fn transition_noted(
+        &mut self,
+        to: ReferralStatus,
+        at: DateTime<Utc>,
+        by: UserId,
+        note: Option<String>,
+    ) -> Result<(), TransitionError> {
+        if to == ReferralStatus::Sent {
+            return Err(TransitionError::SendNeedsConsent);
+        }
+        self.step(to, at, by, note)
+    }
+
+    fn step(
         &mut self,
         to: ReferralStatus,
         at: DateTime<Utc>,
@@ -273,18 +290,20 @@ impl Referral {
     }
 
     /// Sends the referral if the person's consents allow sharing with its provider on the day
-    /// of `at`. This is the only way the app should move a referral to `sent`.
+    /// (in El Salvador) of `at`. The only way to move a referral to `sent`.
     pub fn send(
         &mut self,
         consents: &[Consent],
         at: DateTime<Utc>,
         by: UserId,
+        note: Option<String>,
     ) -> Result<(), TransitionError> {
         let provider = self.provider.ok_or(TransitionError::NoProvider)?;
-        if !consent::may_share(consents, provider, self.service_type, at.date_naive()) {
+        let day = today_in_el_salvador(at);
+        if !consent::may_share(consents, provider, self.service_type, day) {
             return Err(TransitionError::NoConsent);
         }
-        self.transition(ReferralStatus::Sent, at, by)
+        self.step(ReferralStatus::Sent, at, by, note)
     }
 
     /// Checks a referral as stored or received from sync: required fields, entrepreneurship
@@ -390,6 +409,32 @@ mod tests {
         r
     }
 
+    /// Consent to share with any provider (for steps through `sent`).
+    fn sharing() -> Vec<Consent> {
+        vec![Consent::new(
+            ConsentId::new(Uuid::from_u128(4)),
+            ConsentPurpose::ReferralSharing {
+                provider: None,
+                service_type: None,
+            },
+            t(0).date_naive() - chrono::Duration::days(1),
+            USER,
+        )]
+    }
+
+    /// One step: `sent` through the consent gate, the others as transitions.
+    fn step(
+        r: &mut Referral,
+        to: ReferralStatus,
+        at: DateTime<Utc>,
+    ) -> Result<(), TransitionError> {
+        if to == ReferralStatus::Sent {
+            r.send(&sharing(), at, USER, None)
+        } else {
+            r.transition(to, at, USER)
+        }
+    }
+
     /// A referral driven to `status` by legal steps, one hour apart.
     fn referral_in(status: ReferralStatus) -> Referral {
         use ReferralStatus::*;
@@ -404,7 +449,7 @@ mod tests {
         };
         let mut r = referral();
         for (h, s) in path.iter().enumerate() {
-            r.transition(*s, t(h as u32 + 1), USER).expect("legal path");
+            step(&mut r, *s, t(h as u32 + 1)).expect("legal path");
         }
         assert_eq!(r.status(), status);
         r
@@ -432,7 +477,7 @@ mod tests {
             for to in ReferralStatus::ALL {
                 let expected = ALLOWED.contains(&(from, to));
                 let mut r = referral_in(from);
-                let result = r.transition(to, t(10), USER);
+                let result = step(&mut r, to, t(10));
                 if expected {
                     allowed_seen += 1;
                     assert_eq!(result, Ok(()), "{from} → {to} should be allowed");
@@ -482,8 +527,13 @@ mod tests {
         let mut r = referral();
         r.provider = None;
         assert_eq!(
-            r.transition(ReferralStatus::Sent, t(1), USER),
+            r.send(&[], t(1), USER, None),
             Err(TransitionError::NoProvider)
+        );
+        assert_eq!(
+            r.transition(ReferralStatus::Sent, t(1), USER),
+            Err(TransitionError::SendNeedsConsent),
+            "sending bypassing the consent gate is refused"
         );
         assert_eq!(r.transition(ReferralStatus::Cancelled, t(1), USER), Ok(()));
     }
@@ -497,13 +547,13 @@ mod tests {
                 provider: Some(PROVIDER),
                 service_type: None,
             },
-            t(0).date_naive(),
+            today_in_el_salvador(t(0)) - chrono::Duration::days(1),
             USER,
         );
-        let err = r.send(&[], t(1), USER).expect_err("no consent");
+        let err = r.send(&[], t(1), USER, None).expect_err("no consent");
         assert_eq!(err.code(), "no_consent");
         assert_eq!(r.status(), ReferralStatus::Proposed);
-        r.send(&[consent], t(1), USER).expect("consented");
+        r.send(&[consent], t(1), USER, None).expect("consented");
         assert_eq!(r.status(), ReferralStatus::Sent);
     }
 
@@ -617,7 +667,7 @@ mod tests {
             for (to, hour) in moves {
                 let to = ReferralStatus::ALL[to];
                 let before = r.clone();
-                let ok = r.transition(to, t(hour), USER).is_ok();
+                let ok = step(&mut r, to, t(hour)).is_ok();
                 let legal = before.status().can_move_to(to)
                     && before.status_since().is_none_or(|p| t(hour) >= p);
                 prop_assert_eq!(ok, legal);

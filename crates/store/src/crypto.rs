@@ -424,7 +424,7 @@ mod dictionary_samples {
     use reintegra_core::ids::*;
     use reintegra_core::op::{Change, EntityKind, Op};
     use reintegra_core::person::{BirthDate, Education, Person, Sex};
-    use reintegra_core::referral::{Referral, ReferralStatus, ServiceType};
+    use reintegra_core::referral::{Referral, ServiceType};
     use reintegra_core::return_event::*;
     use reintegra_core::vulnerability::Vulnerability;
     use uuid::Uuid;
@@ -482,7 +482,16 @@ mod dictionary_samples {
         );
         r.provider = Some(ProviderId::new(u(6)));
         r.reason = "Interés en curso de formación.".into();
-        r.transition(ReferralStatus::Sent, at, user).unwrap();
+        let consent = reintegra_core::consent::Consent::new(
+            reintegra_core::ids::ConsentId::new(u(9)),
+            reintegra_core::consent::ConsentPurpose::ReferralSharing {
+                provider: None,
+                service_type: None,
+            },
+            day,
+            user,
+        );
+        r.send(&[consent], at, user, None).unwrap();
         let f = FollowUp::new(FollowUpId::new(u(7)), p.id, day, FollowUpChannel::Phone);
         let n = CaseNote {
             id: CaseNoteId::new(u(8)),

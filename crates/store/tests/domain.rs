@@ -138,7 +138,8 @@ fn lookups_by_place_dui_name_status_and_due_date() {
             .len(),
         2
     );
-    r1.transition(ReferralStatus::Sent, now(), USER).unwrap();
+    r1.send(&[sharing_consent(USER)], now(), USER, None)
+        .unwrap();
     store.save_referral(&r1).unwrap();
     assert_eq!(
         store.referrals_by_status(ReferralStatus::Proposed).unwrap(),
@@ -328,7 +329,7 @@ fn worklist_lookups_read_many_records_in_order_and_follow_state_changes() {
     );
     r.provider = Some(reintegra_core::ids::ProviderId::new(Uuid::from_u128(3)));
     r.reason = "control".into();
-    r.transition(ReferralStatus::Sent, now(), me).unwrap();
+    r.send(&[sharing_consent(me)], now(), me, None).unwrap();
     store.save_referral(&r).unwrap();
     assert_eq!(
         store
@@ -350,4 +351,17 @@ fn worklist_lookups_read_many_records_in_order_and_follow_state_changes() {
         .is_empty());
     // Re-indexing (as after an upgrade) changes nothing for records already indexed.
     assert_eq!(store.upgrade_indexes().unwrap(), 0);
+}
+
+/// A consent to share with any provider, for sending referrals in these tests.
+fn sharing_consent(by: reintegra_core::ids::UserId) -> reintegra_core::consent::Consent {
+    reintegra_core::consent::Consent::new(
+        reintegra_core::ids::ConsentId::new(Uuid::from_u128(0xC0)),
+        reintegra_core::consent::ConsentPurpose::ReferralSharing {
+            provider: None,
+            service_type: None,
+        },
+        now().date_naive() - chrono::Duration::days(1),
+        by,
+    )
 }
