@@ -74,6 +74,26 @@ fn only_the_store_uses_sled() {
     );
 }
 
+/// The doors of the api: the wire is the sync crate's (api never names proto), and the headless
+/// commands go through the api's `Session` (cli reaches neither the store nor the sync engine).
+#[test]
+fn api_does_not_know_the_wire_and_cli_goes_through_the_api() {
+    let api = direct_dependencies(&root().join("crates/api/Cargo.toml"));
+    assert!(
+        !api.iter().any(|d| d == "reintegra-proto"),
+        "crates/api must not depend on reintegra-proto: the sync crate owns the wire"
+    );
+    let cli = direct_dependencies(&root().join("crates/cli/Cargo.toml"));
+    let bypass: Vec<_> = cli
+        .iter()
+        .filter(|d| *d == "reintegra-store" || *d == "reintegra-sync")
+        .collect();
+    assert!(
+        bypass.is_empty(),
+        "crates/cli must go through reintegra-api's Session, not {bypass:?}"
+    );
+}
+
 #[test]
 fn dependency_scan_sees_every_section() {
     let dir = tempfile::tempdir().expect("temp dir");
