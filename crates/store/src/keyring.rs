@@ -19,7 +19,7 @@ use crate::layout::{
 };
 
 /// Shortest passphrase accepted for a user.
-pub const MIN_PASSPHRASE: usize = 8;
+pub const MIN_PASSPHRASE: usize = 12;
 
 /// Whether a directory holds a sled database (its `db` file).
 fn looks_like_store(dir: &Path) -> bool {

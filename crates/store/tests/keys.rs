@@ -178,7 +178,7 @@ fn kdf_parameters_are_checked() {
         p: 0,
     };
     assert!(matches!(
-        store.add_user("x", UserId::new(Uuid::nil()), "12345678901", bad),
+        store.add_user("x", UserId::new(Uuid::nil()), "123456789012", bad),
         Err(Error::BadKdfParams(_))
     ));
 }

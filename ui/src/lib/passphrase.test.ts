@@ -12,7 +12,8 @@ describe("passphrase strength hint", () => {
   });
 
   it("grows with length and variety", () => {
-    expect(passphraseStrength("abcdefgh")).toBe("weak");
+    expect(passphraseStrength("abcdefghijk")).toBe("tooShort");
+    expect(passphraseStrength("aaaabbbbcccc")).toBe("weak");
     expect(passphraseStrength("casa-verde-7")).toBe("fair");
     expect(passphraseStrength("mi casa verde en Jiquilisco 2026")).toBe("strong");
   });

@@ -1,7 +1,7 @@
 export type Strength = "tooShort" | "weak" | "fair" | "strong";
 
 /** The store refuses shorter passphrases (reintegra-store MIN_PASSPHRASE). */
-export const MIN_PASSPHRASE = 8;
+export const MIN_PASSPHRASE = 12;
 
 /**
  * A hint, not a rule: length counts most (a phrase of words beats a short password with
