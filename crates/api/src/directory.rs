@@ -10,7 +10,7 @@ use reintegra_core::referral::ServiceType;
 use reintegra_store::Store;
 use uuid::Uuid;
 
-use crate::unit_of_work::{save_one, Audit, Work};
+use crate::unit_of_work::{save_one, Audit};
 use crate::{ApiError, Result, Session};
 use reintegra_core::permission::Permission;
 
@@ -34,6 +34,7 @@ fn examples() -> Vec<ServiceProvider> {
             contact: ProviderContact::default(),
             required_fields: fields,
             example: true,
+            retired: false,
         }
     };
     use PersonField::*;
@@ -91,6 +92,7 @@ impl Session {
     pub fn providers(&self) -> Result<Vec<ServiceProvider>> {
         self.with_unlocked(|store, _, _| {
             let mut all = store.providers()?;
+            all.retain(|p| !p.retired);
             all.sort_by(|a, b| a.example.cmp(&b.example).then_with(|| a.name.cmp(&b.name)));
             Ok(all)
         })
@@ -125,13 +127,19 @@ impl Session {
         })
     }
 
-    /// Removes a provider from the directory (admins and supervisors). Referrals keep its id.
+    /// Takes a provider out of the directory (admins and supervisors): it is retired, not
+    /// deleted, so the change syncs (the server refuses deletes) and referrals keep its name.
     pub fn delete_provider(&self, id: ProviderId, now: DateTime<Utc>) -> Result<()> {
         self.with_permission(Permission::EditDirectory, |store, user, cases| {
-            store.provider(id)?.ok_or(ApiError::NotFound)?;
-            let mut work = Work::new(store, user, now);
-            work.delete::<ServiceProvider>(id.into(), "Proveedor eliminado del directorio")?;
-            work.commit(cases)
+            let mut provider = store.provider(id)?.ok_or(ApiError::NotFound)?;
+            provider.retired = true;
+            save_one(
+                (store, user, cases),
+                now,
+                &provider,
+                Audit::new(AuditAction::Update, "Proveedor retirado del directorio")
+                    .fields(["retired"]),
+            )
         })
     }
 }

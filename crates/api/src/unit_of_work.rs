@@ -71,16 +71,6 @@ impl<'a> Work<'a> {
         Ok(())
     }
 
-    /// Deletes a record of kind `R` with the audit entry of the deletion.
-    pub fn delete<R: Record>(&mut self, id: Uuid, summary: &str) -> Result<()> {
-        self.batch.delete::<R>(id);
-        self.audit(
-            RecordKind::from(R::KIND),
-            id,
-            Audit::new(AuditAction::Delete, summary),
-        )
-    }
-
     /// An audit entry about something that is not a record write here (a sign-in, an export).
     pub fn audit(&mut self, kind: RecordKind, id: Uuid, audit: Audit<'_>) -> Result<()> {
         let entry = AuditEntry::new(

@@ -74,6 +74,10 @@ pub struct ServiceProvider {
     pub required_fields: Vec<PersonField>,
     /// Sample data, not a real partner.
     pub example: bool,
+    /// Taken out of the directory: no new referrals to it, but referrals keep its id and slip.
+    /// (Providers are never deleted: a delete would not sync and old referrals need the name.)
+    #[serde(default)]
+    pub retired: bool,
 }
 
 impl ServiceProvider {
@@ -145,6 +149,7 @@ mod tests {
             },
             required_fields: vec![PersonField::Dui, PersonField::Phone],
             example: true,
+            retired: false,
         }
     }
 

@@ -149,6 +149,7 @@ mod tests {
                 PersonField::Phone,
             ],
             example: false,
+            retired: false,
         };
         let referral = Referral::propose(
             ReferralId::new(Uuid::from_u128(3)),

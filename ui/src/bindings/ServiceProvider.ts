@@ -24,4 +24,9 @@ required_fields: Array<PersonField>,
 /**
  * Sample data, not a real partner.
  */
-example: boolean, };
+example: boolean, 
+/**
+ * Taken out of the directory: no new referrals to it, but referrals keep its id and slip.
+ * (Providers are never deleted: a delete would not sync and old referrals need the name.)
+ */
+retired: boolean, };
