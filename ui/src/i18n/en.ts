@@ -478,4 +478,8 @@ export const en: Messages = {
   "error.own_account": "You cannot deactivate yourself.",
   "passphrase.firstTitle": "Choose your own passphrase",
   "passphrase.firstIntro": "The passphrase you were given only works for the first sign-in. Type it, then choose a new one only you know.",
+  "quarantine.forbidden": "The server does not accept this change from this user: their role or office does not allow it.",
+  "quarantine.clock_ahead": "This device's clock is ahead: correct the date and time and sync again.",
+  "quarantine.deleted": "The record was deleted on the server.",
+  "quarantine.out_of_scope": "The record belongs to another office: this device cannot change it.",
 };

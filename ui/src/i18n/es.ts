@@ -479,6 +479,10 @@ export const es = {
   "error.own_account": "No puede desactivarse a sí mismo.",
   "passphrase.firstTitle": "Elija su propia frase de acceso",
   "passphrase.firstIntro": "La frase que le dieron sirve solo para entrar la primera vez. Escríbala y elija una nueva que solo usted conozca.",
+  "quarantine.forbidden": "El servidor no acepta este cambio de este usuario: su rol u oficina no lo permite.",
+  "quarantine.clock_ahead": "El reloj de este equipo está adelantado: corrija la fecha y la hora y vuelva a sincronizar.",
+  "quarantine.deleted": "El registro fue borrado en el servidor.",
+  "quarantine.out_of_scope": "El registro es de otra oficina: este equipo no puede cambiarlo.",
 } as const;
 
 export type MessageKey = keyof typeof es;

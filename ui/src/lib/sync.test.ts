@@ -3,7 +3,7 @@ import type { Progress } from "../bindings/Progress";
 import { en } from "../i18n/en";
 import { es } from "../i18n/es";
 import type { MessageKey } from "../i18n/messages";
-import { kilobytes, progressPercent, recordLabel, shownValue } from "./sync";
+import { kilobytes, progressPercent, quarantineReason, recordLabel, shownValue } from "./sync";
 
 const progress = (over: Partial<Progress>): Progress => ({
   phase: "push",
@@ -58,5 +58,19 @@ describe("whose record a refused change or a conflict is", () => {
     expect(recordLabel({ entity: "audit", label: null }, english)).toBe("Audit log");
     expect(recordLabel({ entity: "person", label: null }, spanish)).toBe("Registro que este equipo no tiene");
     expect(recordLabel({ entity: "case_note", label: null }, english)).toBe("Record this device does not have");
+  });
+});
+
+describe("why the server refused a change", () => {
+  const english = (key: MessageKey) => en[key];
+
+  it("is worded by its code in the user's language", () => {
+    const refused = { code: "forbidden", reason: "la autora no es de esta oficina" };
+    expect(quarantineReason(refused, english)).toContain("does not allow");
+    expect(quarantineReason({ code: "clock_ahead", reason: "reloj" }, english)).toContain("clock");
+  });
+
+  it("keeps the server's words for a code it does not know", () => {
+    expect(quarantineReason({ code: "new_rule", reason: "una regla nueva" }, english)).toBe("una regla nueva");
   });
 });

@@ -44,3 +44,20 @@ export function recordLabel(
 ): string {
   return item.label || words(UNNAMED_RECORD[item.entity]);
 }
+
+/** The server's reasons for refusing an op, by code; others keep the server's own words. */
+const QUARANTINE_REASONS: Record<string, MessageKey> = {
+  forbidden: "quarantine.forbidden",
+  clock_ahead: "quarantine.clock_ahead",
+  deleted: "quarantine.deleted",
+  out_of_scope: "quarantine.out_of_scope",
+};
+
+/** Why the server refused a change, in the user's language. */
+export function quarantineReason(
+  item: { code: string; reason: string },
+  words: (key: MessageKey) => string,
+): string {
+  const key = QUARANTINE_REASONS[item.code];
+  return key ? words(key) : item.reason;
+}
