@@ -83,6 +83,10 @@ fn killing_sync_midway_loses_nothing_and_duplicates_nothing() {
         store
             .add_user("ana", ana.id, PASS, KdfParams::INSECURE_FAST)
             .unwrap();
+        // Ana has chosen her own passphrase (the one the admin gave her must be changed first).
+        store
+            .change_passphrase("ana", PASS, PASS, KdfParams::INSECURE_FAST)
+            .unwrap();
         let store = store.lock().unlock("ana", PASS).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 2, 1, 9, 0, 0).single().unwrap();
         for i in 0..PERSONS {
