@@ -13,6 +13,7 @@ mod latency;
 mod store;
 mod sync;
 mod today;
+mod unlock;
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +43,8 @@ enum Bench {
     Today(today::Args),
     /// Sync through the link simulator: push on 3g / 3g-lossy, bootstrap on 3g, vs the floor.
     Sync(sync::Args),
+    /// Sign-in of a second user on a 100k-person store until the caseload is answered.
+    Unlock(unlock::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Bench::Intake(args) => intake::run(args),
         Bench::Today(args) => today::run(args),
         Bench::Sync(args) => sync::run(args),
+        Bench::Unlock(args) => unlock::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
