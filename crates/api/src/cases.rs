@@ -1,8 +1,16 @@
 //! The in-memory view of every person's case, built at unlock and updated on every save: what
 //! the caseload list filters and sorts, and the returning-person check searches. It holds
 //! personal data, so it lives only while the session is unlocked (dropped at lock).
+//!
+//! At unlock ([`Cases::load`]) the persons are read and their summaries made on every core;
+//! the duplicate-detection index is then built on a thread of its own while the caseload is
+//! already answered, and whatever needs it (the returning-person check, the duplicate queue, a
+//! save) waits for that build ([`Dedup`]).
 
 use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use chrono::NaiveDate;
 use reintegra_core::calendar::today_in_el_salvador;
@@ -13,6 +21,9 @@ use reintegra_core::territory::Territory;
 use reintegra_core::text::fold;
 use reintegra_core::vulnerability::Vulnerability;
 use reintegra_dedup as dedup;
+use reintegra_store::Store;
+
+use crate::Result;
 
 /// One person as the caseload and the returning-person check see them.
 #[derive(Debug, Clone)]
@@ -89,8 +100,17 @@ impl CaseSummary {
 pub(crate) struct Cases {
     all: Vec<CaseSummary>,
     slot: HashMap<PersonId, usize>,
-    pub dedup: dedup::Index,
+    pub dedup: Dedup,
     pub not_same: dedup::NotSamePerson,
+}
+
+/// What [`Cases::load`] keeps of one person, made on the thread that read it.
+struct Loaded {
+    /// The person's id as the duplicate index names it.
+    id: String,
+    not_same_as: Vec<String>,
+    /// `None` for a form merged into another.
+    case: Option<(CaseSummary, dedup::Record)>,
 }
 
 impl Cases {
@@ -98,13 +118,52 @@ impl Cases {
         let mut cases = Cases {
             all: Vec::with_capacity(persons.len()),
             slot: HashMap::with_capacity(persons.len()),
-            dedup: dedup::Index::new(),
+            dedup: Dedup::default(),
             not_same: dedup::NotSamePerson::new(),
         };
         for p in persons {
             cases.upsert(p);
         }
         cases
+    }
+
+    /// Every person's case from the store, as [`Cases::build`] of `store.persons()` makes
+    /// them, but read and summarized on every core, with the duplicate index built afterwards
+    /// on a thread of its own (see [`Dedup`]): what unlock runs.
+    pub fn load(store: &Store) -> Result<Cases> {
+        let loaded = store.map_persons(|p| Loaded {
+            id: p.id.as_uuid().to_string(),
+            not_same_as: p
+                .not_same_as
+                .iter()
+                .map(|other| other.as_uuid().to_string())
+                .collect(),
+            case: p
+                .merged_into
+                .is_none()
+                .then(|| (CaseSummary::of(&p), dedup_record(&p))),
+        })?;
+        let mut cases = Cases {
+            all: Vec::with_capacity(loaded.len()),
+            slot: HashMap::with_capacity(loaded.len()),
+            dedup: Dedup::default(),
+            not_same: dedup::NotSamePerson::new(),
+        };
+        let mut records = Vec::with_capacity(loaded.len());
+        // Each person once, in the store's order: `upsert` of each, without the removals (a
+        // merged form was never added) and with the index left for later.
+        for person in loaded {
+            for other in &person.not_same_as {
+                cases.not_same.insert(&person.id, other);
+            }
+            if let Some((summary, record)) = person.case {
+                cases.slot.insert(summary.id, cases.all.len());
+                cases.all.push(summary);
+                records.push(record);
+            }
+        }
+        cases.dedup = Dedup::in_background(records);
+        Ok(cases)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &CaseSummary> {
@@ -149,6 +208,84 @@ impl Cases {
     }
 }
 
+/// The duplicate-detection index, or its build still running on its own thread (started by
+/// [`Cases::load`]): using it, to read or to change, first waits for that build. Dropping it
+/// (at lock) waits too, so no personal data outlives the session on that thread.
+#[derive(Default)]
+pub(crate) struct Dedup {
+    index: OnceLock<dedup::Index>,
+    building: Mutex<Option<JoinHandle<dedup::Index>>>,
+}
+
+impl Dedup {
+    /// Indexes `records` on a new thread, as [`Cases::upsert`] would one by one.
+    fn in_background(records: Vec<dedup::Record>) -> Dedup {
+        let build = move || {
+            let mut index = dedup::Index::new();
+            for record in &records {
+                // A person the engine cannot read (no name yet) is simply not searchable.
+                if index.upsert(record).is_err() {
+                    index.remove(&record.id);
+                }
+            }
+            index
+        };
+        Dedup {
+            index: OnceLock::new(),
+            building: Mutex::new(Some(std::thread::spawn(build))),
+        }
+    }
+
+    /// The index, once built.
+    fn get(&self) -> &dedup::Index {
+        self.index.get_or_init(|| {
+            let building = self
+                .building
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
+            match building {
+                // A panic while building is a panic of the one who needs the index.
+                Some(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                None => dedup::Index::new(),
+            }
+        })
+    }
+}
+
+impl Deref for Dedup {
+    type Target = dedup::Index;
+
+    fn deref(&self) -> &dedup::Index {
+        self.get()
+    }
+}
+
+impl DerefMut for Dedup {
+    fn deref_mut(&mut self) -> &mut dedup::Index {
+        self.get();
+        match self.index.get_mut() {
+            Some(index) => index,
+            None => unreachable!("get() has just set it"),
+        }
+    }
+}
+
+impl Drop for Dedup {
+    fn drop(&mut self) {
+        let building = self
+            .building
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(handle) = building {
+            let _ = handle.join();
+        }
+    }
+}
+
 /// The person as the duplicate-detection engine reads it.
 pub(crate) fn dedup_record(p: &Person) -> dedup::Record {
     dedup::Record {
@@ -183,5 +320,126 @@ pub(crate) fn birth_date_text(b: Option<&BirthDate>) -> String {
             .map(|d| d.format("%Y").to_string())
             .unwrap_or_default(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use reintegra_core::dui::Dui;
+    use reintegra_core::ids::DeviceId;
+    use reintegra_store::{Batch, KdfParams, LockedStore, NewStore};
+    use uuid::Uuid;
+
+    use super::*;
+
+    const SURNAMES: [&str; 6] = ["Hernández", "López", "Martínez", "Peña", "Cruz", "Ramos"];
+    const GIVEN: [&str; 5] = ["María José", "José", "Ana", "Juan Carlos", "Rosa"];
+
+    /// Enough persons for several pieces of work on every thread, some merged away, some
+    /// marked "not the same person", some without a name (not searchable for duplicates).
+    fn persons() -> Vec<Person> {
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 15, 0, 0).unwrap();
+        let districts: Vec<String> = Territory::el_salvador()
+            .places()
+            .map(|p| p.district_code.clone())
+            .collect();
+        let mut out: Vec<Person> = (0..3_000u32)
+            .map(|n| {
+                let (given, surname) = if n % 97 == 5 {
+                    ("", "")
+                } else {
+                    (GIVEN[n as usize % 5], SURNAMES[n as usize % 6])
+                };
+                let mut p = Person::new(PersonId::new(Uuid::now_v7()), given, surname, now);
+                if !surname.is_empty() {
+                    p.second_surname = SURNAMES[(n as usize / 6) % 6].into();
+                }
+                p.dui = Dui::from_body(&format!("{:08}", n % 2_500));
+                p.destination_district = districts[n as usize % districts.len()].clone();
+                p
+            })
+            .collect();
+        for n in (0..out.len()).step_by(101) {
+            let into = out[n + 1].id;
+            out[n].merged_into = Some(into);
+            let other = out[n + 2].id;
+            out[n + 3].not_same_as.push(other);
+            out[n].not_same_as.push(other);
+        }
+        out
+    }
+
+    #[test]
+    fn load_makes_what_build_makes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LockedStore::create(
+            dir.path(),
+            NewStore {
+                device: DeviceId::new(Uuid::now_v7()),
+                login: "ana",
+                user_id: UserId::new(Uuid::now_v7()),
+                passphrase: "clave de prueba 123",
+                kdf: KdfParams::INSECURE_FAST,
+            },
+        )
+        .unwrap();
+        for part in persons().chunks(500) {
+            let mut batch = Batch::new();
+            for p in part {
+                batch.put(p).unwrap();
+            }
+            store.commit(batch).unwrap();
+        }
+        let built = Cases::build(&store.persons().unwrap());
+        let loaded = Cases::load(&store).unwrap();
+
+        let debug = |c: &Cases| c.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>();
+        assert_eq!(debug(&loaded), debug(&built));
+        assert!(built.all.len() > 2_900 && built.all.len() < 3_000);
+        for s in built.iter() {
+            assert_eq!(loaded.get(&s.id).map(|c| c.id), Some(s.id));
+        }
+        assert_eq!(loaded.slot.len(), built.slot.len());
+        assert_eq!(loaded.not_same.len(), built.not_same.len());
+        assert!(!built.not_same.is_empty());
+
+        assert_eq!(loaded.dedup.len(), built.dedup.len());
+        assert!(
+            built.dedup.len() < built.all.len(),
+            "the unnamed are left out"
+        );
+        let opts = dedup::SearchOptions {
+            top: 5,
+            min_score: 0.0,
+            not_same: Some(&built.not_same),
+        };
+        for p in store.persons().unwrap().iter().step_by(37) {
+            let record = dedup_record(p);
+            assert_eq!(
+                format!("{:?}", loaded.dedup.search(&record, &opts)),
+                format!("{:?}", built.dedup.search(&record, &opts)),
+            );
+        }
+    }
+
+    #[test]
+    fn a_save_while_the_index_is_built_waits_for_it() {
+        let records: Vec<dedup::Record> = persons().iter().map(dedup_record).collect();
+        let mut cases = Cases {
+            dedup: Dedup::in_background(records),
+            ..Cases::default()
+        };
+        let mut p = persons().pop().unwrap();
+        p.given_names = "Zoila Esperanza".into();
+        cases.upsert(&p);
+        assert!(cases.dedup.contains(&p.id.as_uuid().to_string()));
+        assert!(cases.dedup.len() > 2_900);
+        // Dropping (locking) right after a build started joins it.
+        drop(Cases {
+            dedup: Dedup::in_background(persons().iter().map(dedup_record).collect()),
+            ..Cases::default()
+        });
     }
 }

@@ -171,7 +171,8 @@ impl Session {
             _ => return Err(ApiError::WrongCredentials),
         };
         store.upgrade_indexes()?;
-        let mut cases = Box::new(Cases::build(&store.persons()?));
+        // Read on every core; the duplicate index finishes on its own thread (cases.rs).
+        let mut cases = Box::new(Cases::load(&store)?);
         let mut work = Work::new(&store, &user, now);
         let failed = store.failed_unlocks_before();
         let summary = match failed {

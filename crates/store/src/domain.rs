@@ -27,9 +27,9 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::engine::{Record, Saved, Store};
-use crate::error::{Error, Result};
+use crate::error::{guarded, Error, Result};
 use crate::index::{IndexKey, Indexed};
-use crate::layout::META_INDEX_GENERATION;
+use crate::layout::{open_record, record_prefix, META_INDEX_GENERATION};
 use crate::outbox::RecentChange;
 
 /// Index numbers (stable: they are part of the on-disk format).
@@ -260,6 +260,97 @@ impl Store {
     /// Every person (in creation order of their UUIDv7 ids).
     pub fn persons(&self) -> Result<Vec<Person>> {
         self.list()
+    }
+
+    /// `f` of every person (in the order of [`Store::persons`]), for building something from
+    /// all of them (the api's caseload at unlock) without holding them all: the records are
+    /// opened (decrypted, inflated, decoded) on every core, up to 4, while this thread reads
+    /// them from disk, and each person is handed to `f` on the thread that opened it.
+    pub fn map_persons<T: Send>(&self, f: impl Fn(Person) -> T + Sync) -> Result<Vec<T>> {
+        /// Records per piece of work handed to a thread.
+        const CHUNK: usize = 256;
+        type Sealed = Vec<(sled::IVec, sled::IVec)>;
+        let open = |chunk: Sealed| -> Result<Vec<T>> {
+            chunk
+                .iter()
+                .map(|(key, sealed)| {
+                    let (_, json) = open_record(&self.keys, key, sealed)?;
+                    let person = serde_json::from_slice(&json).map_err(|e| {
+                        Error::Corrupt(format!("a stored record does not read back: {e}"))
+                    })?;
+                    Ok(f(person))
+                })
+                .collect()
+        };
+        let records = self.db.scan_prefix(record_prefix(EntityKind::Person));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        if threads < 2 {
+            return guarded(|| open(records.collect::<sled::Result<Sealed>>()?));
+        }
+        guarded(|| {
+            std::thread::scope(|scope| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Sealed)>(threads * 2);
+                // Only the workers hold the receiver: when every one has stopped, sending fails.
+                let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+                let open = &open;
+                let workers: Vec<_> = (0..threads)
+                    .map(|_| {
+                        let rx = rx.clone();
+                        scope.spawn(move || -> Result<Vec<(usize, Vec<T>)>> {
+                            let mut done = Vec::new();
+                            loop {
+                                let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                                let Ok((n, chunk)) = next else {
+                                    return Ok(done);
+                                };
+                                done.push((n, open(chunk)?));
+                            }
+                        })
+                    })
+                    .collect();
+                drop(rx);
+                // Reading from disk here, opening there: a thread that failed stops taking work,
+                // and when none is left the reading stops.
+                let mut read = Ok(());
+                let mut chunk = Vec::with_capacity(CHUNK);
+                let mut n = 0;
+                for record in records {
+                    match record {
+                        Ok(record) => chunk.push(record),
+                        Err(e) => {
+                            read = Err(e);
+                            break;
+                        }
+                    }
+                    if chunk.len() == CHUNK {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                        if tx.send((n, full)).is_err() {
+                            break;
+                        }
+                        n += 1;
+                    }
+                }
+                if !chunk.is_empty() {
+                    let _ = tx.send((n, chunk));
+                }
+                drop(tx);
+                let mut parts = Vec::new();
+                for worker in workers {
+                    parts.extend(
+                        worker
+                            .join()
+                            .map_err(|_| Error::Corrupt("a worker thread failed".into()))??,
+                    );
+                }
+                read?;
+                parts.sort_unstable_by_key(|(n, _)| *n);
+                let mut out = Vec::with_capacity(parts.iter().map(|(_, part)| part.len()).sum());
+                for (_, part) in parts {
+                    out.extend(part);
+                }
+                Ok(out)
+            })
+        })
     }
 
     pub fn person_count(&self) -> usize {
