@@ -796,6 +796,335 @@ async fn caseworker_plans_refers_with_consent_follows_up_and_sees_hoy() {
     app.quit().await;
 }
 
+/// A keyboard: every key goes to whatever has the focus, as a person types (WebDriver actions),
+/// and every keystroke is counted (a chord such as Alt+D counts as one).
+struct Keyboard<'a> {
+    app: &'a App,
+    count: std::cell::Cell<u32>,
+}
+
+const TAB: char = '\u{E004}';
+
+impl<'a> Keyboard<'a> {
+    fn new(app: &'a App) -> Self {
+        Keyboard {
+            app,
+            count: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Presses each character of `text` (WebDriver key codes included) once.
+    async fn keys(&self, text: &str) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut actions = KeyActions::new("keyboard".into());
+        for c in text.chars() {
+            actions = actions
+                .then(KeyAction::Down { value: c })
+                .then(KeyAction::Up { value: c });
+        }
+        self.app
+            .client
+            .perform_actions(actions)
+            .await
+            .expect("keys");
+        self.count
+            .set(self.count.get() + text.chars().count() as u32);
+    }
+
+    async fn focused(&self, css: &str) -> bool {
+        self.app
+            .client
+            .execute(
+                "const a = document.activeElement; return !!a && a.matches(arguments[0]);",
+                vec![json!(css)],
+            )
+            .await
+            .expect("active element")
+            .as_bool()
+            .unwrap_or(false)
+    }
+
+    /// Presses Tab until `css` has the focus (as a person walks the form); panics after 120.
+    async fn tab_to(&self, css: &str) {
+        for _ in 0..120 {
+            if self.focused(css).await {
+                return;
+            }
+            self.keys(&TAB.to_string()).await;
+        }
+        self.app.keep_failure_screenshot().await;
+        panic!("120 Tabs did not reach {css}");
+    }
+}
+
+/// A valid DUI for an 8-digit body (the check digit as core computes it).
+fn dui_of(body: &str) -> String {
+    let sum: u32 = body
+        .chars()
+        .zip([9, 8, 7, 6, 5, 4, 3, 2])
+        .map(|(c, w)| c.to_digit(10).expect("digit") * w)
+        .sum();
+    format!("{body}-{}", (10 - sum % 10) % 10)
+}
+
+/// One arrival of the flight, as the worker is told it.
+#[derive(Clone, Default)]
+struct Arrival {
+    given: String,
+    first: String,
+    second: String,
+    /// "M" (Mujer) or "H" (Hombre): the letter typed into the select.
+    sex: char,
+    born: String,
+    dui: String,
+    phone: String,
+    /// The district search text; empty when the family's destination is kept.
+    district: &'static str,
+    unaccompanied: bool,
+    /// Registered with "Agregar familiar" (the next arrival is of the same family).
+    next_is_relative: bool,
+    /// A person who came before: the returning panel should propose them.
+    returning: bool,
+}
+
+fn arrival(given: &str, first: &str, second: &str, sex: char, born: &str) -> Arrival {
+    Arrival {
+        given: given.into(),
+        first: first.into(),
+        second: second.into(),
+        sex,
+        born: born.into(),
+        ..Arrival::default()
+    }
+}
+
+/// The four people who had come before, as first registered.
+fn earlier_arrivals() -> Vec<Arrival> {
+    vec![
+        Arrival {
+            dui: "04567890-3".into(),
+            district: "tacachico",
+            ..arrival("José Luis", "Martínez", "Peña", 'H', "02/05/1990")
+        },
+        Arrival {
+            district: "jiquilisco",
+            ..arrival("María Fernanda", "Ramírez", "Cruz", 'M', "11/08/1987")
+        },
+        Arrival {
+            dui: "01234567-8".into(),
+            district: "ilopango",
+            ..arrival("Carlos Antonio", "Hernández", "López", 'H', "23/01/1995")
+        },
+        Arrival {
+            district: "nueva concepcion",
+            ..arrival("Ana Gabriela", "Portillo", "Sosa", 'M', "30/09/1992")
+        },
+    ]
+}
+
+/// The flight: 40 arrivals — 4 families of three, 2 unaccompanied minors, the 4 people who came
+/// before (dropped accents, swapped surnames, a DUI one digit off, a shortened given name), and
+/// 22 adults travelling alone.
+fn the_flight() -> Vec<Arrival> {
+    let districts = ["tacachico", "jiquilisco", "ilopango", "nueva concepcion"];
+    let mut flight = Vec::new();
+    let families = [
+        ("Rivas", "Mejía", "Rosa Amelia", "Kevin", "Daniela"),
+        ("Flores", "Aguilar", "Marta Julia", "Brayan", "Alison"),
+        ("Guzmán", "Orellana", "Sandra", "Josué", "Tatiana"),
+        ("Castillo", "Menjívar", "Evelyn", "Mateo", "Camila"),
+    ];
+    for (i, (first, second, mother, son, daughter)) in families.iter().enumerate() {
+        flight.push(Arrival {
+            district: districts[i % 4],
+            phone: format!("7{i}12-3456"),
+            next_is_relative: true,
+            ..arrival(mother, first, second, 'M', &format!("1{i}/04/1988"))
+        });
+        flight.push(Arrival {
+            next_is_relative: true,
+            ..arrival(son, first, second, 'H', &format!("0{}/06/2014", i + 1))
+        });
+        flight.push(arrival(
+            daughter,
+            first,
+            second,
+            'M',
+            &format!("2{i}/02/2017"),
+        ));
+    }
+    flight.push(Arrival {
+        district: "jiquilisco",
+        unaccompanied: true,
+        ..arrival("Wilber", "Amaya", "Chicas", 'H', "14/07/2010")
+    });
+    flight.push(Arrival {
+        district: "ilopango",
+        unaccompanied: true,
+        ..arrival("Yesenia", "Lemus", "Pineda", 'M', "03/12/2009")
+    });
+    flight.push(Arrival {
+        returning: true,
+        ..arrival("jose luis", "martinez", "pena", 'H', "02/05/1990")
+    });
+    flight.push(Arrival {
+        returning: true,
+        ..arrival("Maria Fernanda", "Cruz", "Ramirez", 'M', "11/08/1987")
+    });
+    flight.push(Arrival {
+        returning: true,
+        dui: "01234567-9".into(),
+        ..arrival("Carlos Antonio", "Hernandez", "Lopez", 'H', "23/01/1995")
+    });
+    flight.push(Arrival {
+        returning: true,
+        ..arrival("Ana", "Portillo", "Sosa", 'M', "30/09/1992")
+    });
+    let given = [
+        ("Juan Carlos", 'H'),
+        ("Luis Alberto", 'H'),
+        ("Wendy Carolina", 'M'),
+        ("Óscar Armando", 'H'),
+        ("Karla Patricia", 'M'),
+        ("Edwin Josué", 'H'),
+        ("Jennifer", 'M'),
+        ("Douglas Ernesto", 'H'),
+        ("Glenda", 'M'),
+        ("Marvin Alexis", 'H'),
+        ("Roxana", 'M'),
+    ];
+    let surnames = [
+        ("Alvarado", "Campos"),
+        ("Bonilla", "Durán"),
+        ("Escobar", "Funes"),
+        ("Galdámez", "Henríquez"),
+        ("Iraheta", "Jovel"),
+        ("Landaverde", "Molina"),
+        ("Navarrete", "Osorio"),
+        ("Pacheco", "Quintanilla"),
+        ("Romero", "Serrano"),
+        ("Tobar", "Umaña"),
+        ("Valle", "Zelaya"),
+    ];
+    for i in 0..22 {
+        let (name, sex) = given[i % given.len()];
+        let (first, second) = surnames[(i * 3 + i / 11) % surnames.len()];
+        let mut a = Arrival {
+            district: districts[i % 4],
+            ..arrival(
+                name,
+                first,
+                second,
+                sex,
+                &format!("{:02}/{:02}/19{}", 1 + i, 1 + i % 12, 70 + i),
+            )
+        };
+        if i % 2 == 0 {
+            a.dui = dui_of(&format!("0{}{:06}", i % 10, 314_159 + i * 7));
+        }
+        if i % 3 == 0 {
+            a.phone = format!("7{:03}-{:04}", 100 + i, 2000 + i);
+        }
+        flight.push(a);
+    }
+    assert_eq!(flight.len(), 40);
+    flight
+}
+
+fn full_name(a: &Arrival) -> String {
+    [a.given.as_str(), a.first.as_str(), a.second.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Types one arrival at the keyboard only, walking the form with Tab. Returns when it is saved.
+async fn type_arrival(kb: &Keyboard<'_>, a: &Arrival) {
+    let enter = ENTER.to_string();
+    kb.tab_to("#f-given_names").await;
+    kb.keys(&a.given).await;
+    kb.tab_to("#f-first_surname").await;
+    kb.keys(&a.first).await;
+    kb.tab_to("#f-second_surname").await;
+    kb.keys(&a.second).await;
+    kb.tab_to("#f-sex").await;
+    kb.keys(&a.sex.to_string()).await;
+    kb.tab_to("#f-birth_date").await;
+    kb.keys(&a.born).await;
+    if !a.dui.is_empty() {
+        kb.tab_to("#f-dui").await;
+        kb.keys(&a.dui).await;
+    }
+    if !a.phone.is_empty() {
+        kb.tab_to("#f-phone").await;
+        kb.keys(&a.phone).await;
+    }
+    if a.unaccompanied {
+        kb.tab_to("#f-travelled").await;
+        kb.keys("N").await;
+    }
+    if a.returning {
+        kb.app
+            .wait_text("#returning-panel", "Es esta persona")
+            .await;
+        kb.tab_to("#returning-panel .choose").await;
+        kb.keys(&enter).await;
+        kb.app.wait_text("#intake-saved", "Nuevo retorno").await;
+        return;
+    }
+    if !a.district.is_empty() {
+        kb.tab_to("#district-search").await;
+        kb.keys(a.district).await;
+        kb.app.find("#district-results").await;
+        kb.keys(&enter).await;
+        kb.app.find("#intake-destination").await;
+    }
+    if a.next_is_relative {
+        kb.tab_to("#intake-add-relative").await;
+    }
+    kb.keys(&enter).await;
+    kb.app.wait_text("#intake-saved", &full_name(a)).await;
+}
+
+/// Benchmark (prints, asserts only what was saved): the flight of 40 typed at the keyboard only.
+#[tokio::test]
+async fn intake_benchmark_a_flight_of_forty_at_the_keyboard() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    app.find("#intake-form").await;
+    let kb = Keyboard::new(&app);
+    for a in earlier_arrivals() {
+        type_arrival(&kb, &a).await;
+    }
+    let mut seconds = Vec::new();
+    let mut keystrokes = Vec::new();
+    for a in the_flight() {
+        let before = kb.count.get();
+        let start = std::time::Instant::now();
+        type_arrival(&kb, &a).await;
+        seconds.push(start.elapsed().as_secs_f64());
+        keystrokes.push(kb.count.get() - before);
+    }
+    app.click("#nav-cases").await;
+    app.wait_text("#cases-count", "40 casos").await;
+    seconds.sort_by(f64::total_cmp);
+    keystrokes.sort_unstable();
+    println!(
+        "intake benchmark: 40 arrivals; seconds per arrival median {:.2} max {:.2}; keystrokes per arrival median {} max {} total {}",
+        seconds[seconds.len() / 2],
+        seconds[seconds.len() - 1],
+        keystrokes[keystrokes.len() / 2],
+        keystrokes[keystrokes.len() - 1],
+        keystrokes.iter().sum::<u32>()
+    );
+    app.quit().await;
+}
+
 /// Runs blocking work (a second device's sync over reqwest) off the test's runtime.
 async fn on_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(move || std::thread::spawn(work).join().expect("thread"))
