@@ -155,7 +155,7 @@ pub fn follow_up_complete(
 
 #[tauri::command]
 pub fn notes_of_person(session: State<'_, AppSession>, person_id: PersonId) -> Answer<NotesView> {
-    Ok(session.get()?.notes_of(person_id)?)
+    Ok(session.get()?.notes_of(person_id, now())?)
 }
 
 #[tauri::command]

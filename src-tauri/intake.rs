@@ -17,6 +17,10 @@ use tauri::State;
 use crate::error::CommandError;
 use crate::session::AppSession;
 
+fn now() -> chrono::DateTime<chrono::Utc> {
+    crate::clock::now()
+}
+
 fn today() -> chrono::NaiveDate {
     today_in_el_salvador(crate::clock::now())
 }
@@ -67,7 +71,7 @@ pub fn person_detail(
     session: State<'_, AppSession>,
     id: PersonId,
 ) -> Result<PersonDetail, CommandError> {
-    Ok(session.get()?.person_detail(id, today())?)
+    Ok(session.get()?.person_detail(id, now())?)
 }
 
 #[tauri::command]

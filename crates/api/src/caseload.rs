@@ -1,8 +1,9 @@
 //! The caseload ("Casos"): every person, filtered and searched in memory and sorted by priority;
 //! and one person's whole single form with its history (who changed what, when).
 
-use chrono::NaiveDate;
-use reintegra_core::audit::AuditEntry;
+use chrono::{DateTime, NaiveDate, Utc};
+use reintegra_core::audit::{AuditAction, AuditEntry, RecordKind};
+use reintegra_core::calendar::today_in_el_salvador;
 use reintegra_core::ids::{PersonId, UserId};
 use reintegra_core::permission::Permission;
 use reintegra_core::person::{CaseFlag, Person};
@@ -15,6 +16,7 @@ use ts_rs::TS;
 
 use crate::access::{case_of, sees_case};
 use crate::cases::CaseSummary;
+use crate::unit_of_work::{Audit, Work};
 use crate::{Result, Session};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -212,9 +214,23 @@ impl Session {
     }
 
     /// One person's whole single form, with every change made to it (newest first).
-    pub fn person_detail(&self, id: PersonId, today: NaiveDate) -> Result<PersonDetail> {
+    /// One person's whole page. Opening a minor's file is audited (`View`).
+    pub fn person_detail(&self, id: PersonId, now: DateTime<Utc>) -> Result<PersonDetail> {
+        let today = today_in_el_salvador(now);
         self.with_permission(Permission::ReadCases, |store, user, cases| {
             let mut person = case_of(store, user, id, today)?;
+            if person.is_minor(today) {
+                let mut work = Work::new(store, user, now);
+                work.audit(
+                    RecordKind::Person,
+                    id.into(),
+                    Audit::new(
+                        AuditAction::View,
+                        "Consultó la ficha de una persona menor de edad",
+                    ),
+                )?;
+                work.commit(cases)?;
+            }
             if !user.may(Permission::WorkPlans) {
                 // Reception registers and routes: the plan is not for it to read.
                 person.plan = None;

@@ -3,7 +3,7 @@
 //! (`CaseNote::readable_by`, core's rule) — enforced here, so no screen can show it by mistake.
 
 use chrono::{DateTime, Utc};
-use reintegra_core::audit::AuditAction;
+use reintegra_core::audit::{AuditAction, RecordKind};
 use reintegra_core::case_note::CaseNote;
 use reintegra_core::ids::{CaseNoteId, PersonId};
 use serde::Serialize;
@@ -11,7 +11,7 @@ use ts_rs::TS;
 use uuid::Uuid;
 
 use crate::access::office_case;
-use crate::unit_of_work::{save_one, Audit};
+use crate::unit_of_work::{save_one, Audit, Work};
 use crate::{ApiError, Result, Session};
 use reintegra_core::permission::Permission;
 
@@ -24,13 +24,25 @@ pub struct NotesView {
 }
 
 impl Session {
-    pub fn notes_of(&self, person: PersonId) -> Result<NotesView> {
-        self.with_permission(Permission::CaseNotes, |store, user, _| {
+    /// The notes of `person` this user may read. Showing sensitive ones is audited (`View`).
+    pub fn notes_of(&self, person: PersonId, now: DateTime<Utc>) -> Result<NotesView> {
+        self.with_permission(Permission::CaseNotes, |store, user, cases| {
             office_case(store, user, person)?;
             let mut all = store.case_notes_of_person(person)?;
             all.sort_by_key(|n| std::cmp::Reverse(n.at));
             let total = all.len();
             all.retain(|n| n.readable_by(user.id, user.role));
+            let sensitive = all.iter().filter(|n| n.sensitive).count();
+            if sensitive > 0 {
+                let summary = format!("Consultó {sensitive} nota(s) sensible(s)");
+                let mut work = Work::new(store, user, now);
+                work.audit(
+                    RecordKind::Person,
+                    person.into(),
+                    Audit::new(AuditAction::View, &summary),
+                )?;
+                work.commit(cases)?;
+            }
             Ok(NotesView {
                 hidden: u32::try_from(total - all.len()).unwrap_or(u32::MAX),
                 notes: all,

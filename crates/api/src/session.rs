@@ -157,6 +157,89 @@ impl Session {
         Ok(SessionState::of(false, Some(user)))
     }
 
+    /// Sets up a device of an office that already works with Reintegra: enrolls it with a code
+    /// made for one user (`reintegra-server enroll-code --login`), creates the store with that
+    /// user's key slot and the passphrase they choose now, pulls what the office holds, and
+    /// signs them in. If a step fails, nothing stays on the device and the code is spent only
+    /// if the server enrolled it.
+    pub fn join_office(
+        &self,
+        endpoint: &str,
+        code: &str,
+        passphrase: &str,
+        device_name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SessionState> {
+        let mut state = self.state();
+        if !matches!(*state, State::NoStore) {
+            return Err(ApiError::AlreadySetUp);
+        }
+        reintegra_store::check_passphrase(passphrase)?;
+        let device = DeviceId::new(Uuid::now_v7());
+        let (settings, user) = reintegra_sync::join(endpoint, code, device, device_name)
+            .map_err(crate::sync::sync_error)?;
+        let joined = self.set_up_joined(device, &settings, &user, passphrase, now);
+        match joined {
+            Ok((store, cases)) => {
+                let signed_in = SessionState::signed_in(&store, &user);
+                *state = State::Unlocked {
+                    store: Arc::new(store),
+                    user,
+                    cases,
+                };
+                Ok(signed_in)
+            }
+            Err(e) => {
+                // Half a setup must not look like a store to sign in to.
+                let _ = std::fs::remove_dir_all(&self.dir);
+                Err(e)
+            }
+        }
+    }
+
+    fn set_up_joined(
+        &self,
+        device: DeviceId,
+        settings: &reintegra_store::SyncSettings,
+        user: &User,
+        passphrase: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Store, Box<Cases>)> {
+        let store = LockedStore::create(
+            &self.dir,
+            NewStore {
+                device,
+                login: user.login(),
+                user_id: user.id,
+                passphrase,
+                kdf: self.kdf,
+            },
+        )?;
+        store.set_sync_settings(Some(settings))?;
+        let transport =
+            reintegra_sync::Http::new(&settings.endpoint, Some(settings.device_token.clone()))
+                .map_err(crate::sync::sync_error)?;
+        reintegra_sync::pull(&store, &transport, &Default::default(), &mut |_| {})
+            .map_err(crate::sync::sync_error)?;
+        // The user's own record came with the pull: what they may do is read from it.
+        let user = match store.user_record(user.id)? {
+            Some(user) if user.active => user,
+            _ => return Err(ApiError::WrongCredentials),
+        };
+        let mut cases = Box::new(Cases::load(&store)?);
+        let mut work = Work::new(&store, &user, now);
+        work.audit(
+            RecordKind::User,
+            user.id.into(),
+            Audit::new(
+                AuditAction::SignIn,
+                "Equipo unido a la oficina; primer inicio de sesión",
+            ),
+        )?;
+        work.commit(&mut cases)?;
+        Ok((store, cases))
+    }
+
     /// Unlocks with a user's name and passphrase. A wrong one changes nothing.
     pub fn unlock(&self, name: &str, passphrase: &str, now: DateTime<Utc>) -> Result<SessionState> {
         let mut state = self.state();

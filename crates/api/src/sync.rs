@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use reintegra_core::audit::{AuditAction, RecordKind};
 use reintegra_core::ids::{CaseNoteId, FollowUpId, PersonId, ReferralId};
 use reintegra_core::op::EntityKind;
 use reintegra_core::permission::Permission;
@@ -19,6 +20,7 @@ use ts_rs::TS;
 use uuid::Uuid;
 
 use crate::access::require;
+use crate::unit_of_work::{Audit, Work};
 use crate::{ApiError, Result, Session};
 
 /// A device syncs by itself when something waits or the last sync is older than this.
@@ -142,7 +144,7 @@ fn label_of(store: &Store, entity: EntityKind, id: Uuid) -> Option<String> {
     person.map(|p| p.full_name())
 }
 
-fn sync_error(e: SyncError) -> ApiError {
+pub(crate) fn sync_error(e: SyncError) -> ApiError {
     ApiError::Sync {
         code: e.code(),
         message: e.to_string(),
@@ -264,7 +266,7 @@ impl Session {
         verify: bool,
         on_progress: &mut dyn FnMut(&Progress),
     ) -> Result<SyncView> {
-        let (store, _) = self.store_for(Permission::Sync)?;
+        let (store, user) = self.store_for(Permission::Sync)?;
         let status = self.sync_status();
         let Some(running) = Running::start(&status.running) else {
             return Err(ApiError::SyncRunning);
@@ -283,9 +285,15 @@ impl Session {
         match result {
             Ok(report) => {
                 self.set_sync_error(None);
-                crate::users::drop_deactivated_slots(&store)?;
+                let dropped = crate::users::drop_deactivated_slots(&store)?;
                 if report.records_changed > 0 {
                     self.reload_cases()?;
+                }
+                self.audit_dropped_slots(&dropped, now)?;
+                if store.user_record(user.id)?.is_some_and(|u| !u.active) {
+                    // Deactivated elsewhere: not one more minute on this device.
+                    self.lock(now);
+                    return Err(ApiError::Locked);
                 }
                 self.sync_view()
             }
@@ -328,7 +336,47 @@ impl Session {
     ) -> Result<SyncView> {
         let (store, user) = self.store_for(Permission::ResolveConflicts)?;
         let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
+        let conflict = reintegra_sync::conflicts(&store)
+            .map_err(sync_error)?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or(ApiError::NotFound)?;
         reintegra_sync::resolve_conflict(&store, id, value, user.id).map_err(sync_error)?;
+        self.with_permission(Permission::ResolveConflicts, |store, user, cases| {
+            let summary = format!(
+                "Resolvió un conflicto de sincronización ({})",
+                conflict.field
+            );
+            let mut work = Work::new(store, user, now);
+            work.audit(
+                RecordKind::from(conflict.entity),
+                conflict.record_id,
+                Audit::new(AuditAction::ResolveConflict, &summary)
+                    .fields([conflict.field.as_str()]),
+            )?;
+            work.commit(cases)
+        })?;
         self.sync_now(now, &mut |_| {})
+    }
+
+    /// Audits, as the signed-in user, the key slots a sync destroyed.
+    fn audit_dropped_slots(&self, dropped: &[User], now: DateTime<Utc>) -> Result<()> {
+        if dropped.is_empty() {
+            return Ok(());
+        }
+        self.with_unlocked(|store, user, cases| {
+            let mut work = Work::new(store, user, now);
+            for gone in dropped {
+                work.audit(
+                    RecordKind::User,
+                    gone.id.into(),
+                    Audit::new(
+                        AuditAction::Update,
+                        "Usuario desactivado: su llave de acceso a este equipo fue destruida",
+                    ),
+                )?;
+            }
+            work.commit(cases)
+        })
     }
 }

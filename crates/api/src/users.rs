@@ -12,8 +12,6 @@ use serde::Deserialize;
 use ts_rs::TS;
 use uuid::Uuid;
 
-use reintegra_store::MIN_PASSPHRASE;
-
 use crate::unit_of_work::{save_one, Audit};
 use crate::{ApiError, Result, Session, SessionState};
 
@@ -31,12 +29,12 @@ pub struct NewUser {
 }
 
 /// Destroys the key slots of users deactivated anywhere (after a sync brought the change): they
-/// cannot unlock this device any more. Returns how many.
-pub(crate) fn drop_deactivated_slots(store: &reintegra_store::Store) -> Result<usize> {
-    let mut dropped = 0;
-    for user in store.user_records()?.iter().filter(|u| !u.active) {
+/// cannot unlock this device any more. Returns whose slots went.
+pub(crate) fn drop_deactivated_slots(store: &reintegra_store::Store) -> Result<Vec<User>> {
+    let mut dropped = Vec::new();
+    for user in store.user_records()?.into_iter().filter(|u| !u.active) {
         if store.remove_user(user.login()).is_ok() {
-            dropped += 1;
+            dropped.push(user);
         }
     }
     Ok(dropped)
@@ -156,11 +154,7 @@ impl Session {
                 return Err(ApiError::Forbidden);
             }
             // Checked before the old slot goes, so a weak one never leaves the user without one.
-            if passphrase.chars().count() < MIN_PASSPHRASE {
-                return Err(ApiError::WeakPassphrase {
-                    min: MIN_PASSPHRASE,
-                });
-            }
+            reintegra_store::check_passphrase(passphrase)?;
             let _ = store.remove_user(user.login());
             store.add_user(user.login(), user.id, passphrase, self.kdf())?;
             let mut work = crate::unit_of_work::Work::new(store, admin, now);

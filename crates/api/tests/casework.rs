@@ -296,8 +296,18 @@ fn notes_are_kept_with_author_and_sensitivity() {
             .code(),
         "invalid"
     );
-    let view = s.notes_of(person.id).unwrap();
+    let views_of = |s: &Session| {
+        s.person_detail(person.id, now())
+            .unwrap()
+            .history
+            .iter()
+            .filter(|e| e.action == reintegra_core::audit::AuditAction::View)
+            .count()
+    };
+    assert_eq!(views_of(&s), 0, "no sensitive note shown yet");
+    let view = s.notes_of(person.id, now()).unwrap();
     assert_eq!(view.notes.len(), 2);
     assert_eq!(view.hidden, 0);
     assert!(view.notes[0].sensitive, "newest first");
+    assert_eq!(views_of(&s), 1, "showing a sensitive note is audited");
 }

@@ -156,12 +156,12 @@ fn a_likely_pair_is_merged_keeping_everything_and_not_proposed_again() {
     );
     assert_eq!(open_count(&s), 2);
     assert!(s.likely_duplicates(now()).unwrap().is_empty());
-    let history = s.person_detail(kept.id, today()).unwrap().history;
+    let history = s.person_detail(kept.id, now()).unwrap().history;
     assert!(
         history.iter().any(|h| h.summary.contains("Fusión")),
         "{history:?}"
     );
-    let gone = s.person_detail(absorbed.id, today()).unwrap().person;
+    let gone = s.person_detail(absorbed.id, now()).unwrap().person;
     assert_eq!(gone.merged_into, Some(kept.id));
     // Merging again is refused in words.
     assert_eq!(
@@ -210,7 +210,7 @@ fn a_pair_marked_not_the_same_person_stays_out_even_after_a_restart() {
     let s = open(dir.path());
     assert!(s.likely_duplicates(now()).unwrap().is_empty());
     assert_eq!(
-        s.person_detail(a, today()).unwrap().person.not_same_as,
+        s.person_detail(a, now()).unwrap().person.not_same_as,
         vec![b]
     );
     assert_eq!(open_count(&s), 2);

@@ -101,7 +101,7 @@ fn an_arrival_is_saved_with_an_audit_entry_and_an_outbox_op() {
     assert_eq!(saved.person.return_events.len(), 1);
     assert_eq!(saved.person.return_events[0].country_from, "US");
     assert!(s.status().unwrap().pending_changes >= pending + 2);
-    let detail = s.person_detail(saved.person.id, today()).unwrap();
+    let detail = s.person_detail(saved.person.id, now()).unwrap();
     assert_eq!(detail.person, saved.person);
     assert_eq!(detail.history.len(), 1);
     assert_eq!(detail.history[0].action, AuditAction::Create);
@@ -229,7 +229,7 @@ fn a_returning_person_gets_a_new_return_event_not_a_second_form() {
     let page = s.caseload(&CaseQuery::default(), today()).unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.rows[0].returns, 2);
-    let detail = s.person_detail(first.id, today()).unwrap();
+    let detail = s.person_detail(first.id, now()).unwrap();
     assert_eq!(detail.history[0].action, AuditAction::Update);
     assert!(detail.history[0]
         .changed_fields
@@ -250,7 +250,7 @@ fn family_members_share_a_family_group() {
         date: date(2015, 1, 2),
     });
     let son = s.register_arrival(&son, now()).unwrap().person;
-    let detail = s.person_detail(mother.id, today()).unwrap();
+    let detail = s.person_detail(mother.id, now()).unwrap();
     assert_eq!(detail.person.family_group, son.family_group);
     assert!(son.family_group.is_some());
     assert_eq!(detail.family.len(), 1);
@@ -430,7 +430,7 @@ fn an_edit_is_validated_audited_and_survives_a_restart() {
         )
         .unwrap();
     assert_eq!(page.total, 1);
-    let detail = s.person_detail(p.id, today()).unwrap();
+    let detail = s.person_detail(p.id, now()).unwrap();
     assert_eq!(detail.person.phone, "7000-1111");
     assert_eq!(detail.history[0].changed_fields, ["phone"]);
     assert_eq!(detail.history.len(), 2);
@@ -453,7 +453,7 @@ fn the_whole_intake_form_is_kept_origin_document_custody_education_occupation() 
     event.custody_days = Some(21);
     input.return_event = Some(event);
     let saved = s.register_arrival(&input, now()).unwrap().person;
-    let stored = s.person_detail(saved.id, today()).unwrap().person;
+    let stored = s.person_detail(saved.id, now()).unwrap().person;
     assert_eq!(stored.origin_district, district("Jiquilisco"));
     assert_eq!(
         stored.other_document,
@@ -512,7 +512,7 @@ fn consent_is_recorded_and_withdrawn_with_audit_and_never_in_the_future() {
         .unwrap();
     assert!(!without.may_contact_for_follow_up(today()));
     assert!(s.status().unwrap().pending_changes >= pending + 4);
-    let history = s.person_detail(person.id, today()).unwrap().history;
+    let history = s.person_detail(person.id, now()).unwrap().history;
     assert!(
         history
             .iter()

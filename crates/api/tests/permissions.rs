@@ -210,7 +210,7 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
             s.caseload(&CaseQuery::default(), today()).map(drop)
         }),
         ("person_detail", Some(ReadCases), |s, c| {
-            s.person_detail(c.person.id, today()).map(drop)
+            s.person_detail(c.person.id, now()).map(drop)
         }),
         ("users", None, |s, _| s.users().map(drop)),
         ("providers", None, |s, _| s.providers().map(drop)),
@@ -271,7 +271,7 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
         }),
         ("edit_return_event", Some(EditCases), |s, c| {
             let id = s
-                .person_detail(c.person.id, today())
+                .person_detail(c.person.id, now())
                 .map(|d| d.person.return_events.first().map(|r| r.id));
             match id {
                 Ok(Some(id)) => s
@@ -352,7 +352,7 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
             s.referral_slip(c.referral, now()).map(drop)
         }),
         ("notes_of", Some(CaseNotes), |s, c| {
-            s.notes_of(c.person.id).map(drop)
+            s.notes_of(c.person.id, now()).map(drop)
         }),
         ("add_note", Some(CaseNotes), |s, c| {
             s.add_note(c.person.id, "Llamó hoy", true, now()).map(drop)
@@ -480,7 +480,7 @@ fn reception_sees_only_what_it_registered_today_and_no_plan() {
     s.lock(now());
     s.unlock(login_of(Role::Reception), MINE, now()).unwrap();
     assert!(matches!(
-        s.person_detail(theirs.id, today()),
+        s.person_detail(theirs.id, now()),
         Err(ApiError::Forbidden)
     ));
     let mine = s.register_arrival(&arrival("Marta"), now()).unwrap().person;
@@ -489,7 +489,7 @@ fn reception_sees_only_what_it_registered_today_and_no_plan() {
     assert!(ids.contains(&mine.id) && ids.contains(&case.person.id));
     assert!(!ids.contains(&theirs.id));
     assert!(s
-        .person_detail(case.person.id, today())
+        .person_detail(case.person.id, now())
         .unwrap()
         .person
         .plan
@@ -524,17 +524,20 @@ fn a_caseworker_works_only_their_office_and_reads_no_one_elses_sensitive_note() 
     s.lock(now());
 
     s.unlock(login_of(Role::Caseworker), MINE, now()).unwrap();
-    let notes = s.notes_of(case.person.id).unwrap();
+    let notes = s.notes_of(case.person.id, now()).unwrap();
     assert_eq!(
         (notes.notes.len(), notes.hidden),
         (1, 0),
         "caseworkers read case notes"
     );
     assert!(matches!(
-        s.person_detail(far.id, today()),
+        s.person_detail(far.id, now()),
         Err(ApiError::Forbidden)
     ));
-    assert!(matches!(s.notes_of(far.id), Err(ApiError::Forbidden)));
+    assert!(matches!(
+        s.notes_of(far.id, now()),
+        Err(ApiError::Forbidden)
+    ));
     let ids: Vec<_> = s
         .caseload(&CaseQuery::default(), today())
         .unwrap()
@@ -547,7 +550,7 @@ fn a_caseworker_works_only_their_office_and_reads_no_one_elses_sensitive_note() 
 
     s.unlock(login_of(Role::Admin), MINE, now()).unwrap();
     assert!(matches!(
-        s.notes_of(case.person.id),
+        s.notes_of(case.person.id, now()),
         Err(ApiError::Forbidden)
     ));
 }
@@ -594,10 +597,11 @@ fn a_deactivated_user_cannot_unlock_and_the_change_is_audited() {
 /// Every `pub fn` of `impl Session` is in the matrix above (or is the session itself).
 #[test]
 fn every_session_command_has_a_row_in_the_matrix() {
-    const SESSION_ITSELF: [&str; 8] = [
+    const SESSION_ITSELF: [&str; 9] = [
         "open",
         "current",
         "create_first_admin",
+        "join_office",
         "unlock",
         "lock",
         "status",

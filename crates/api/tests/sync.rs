@@ -172,3 +172,113 @@ fn a_refused_change_is_listed_with_whose_it_is_and_why() {
         refused.reason
     );
 }
+
+/// The second laptop of an office: the server makes a code for one user (`--login`), the
+/// laptop joins with it, pulls the office and that user works there; when an admin elsewhere
+/// deactivates them, the laptop's next sync destroys their key slot and signs them out.
+#[test]
+fn a_second_device_joins_the_office_with_a_user_and_loses_them_when_deactivated_elsewhere() {
+    use reintegra_api::NewUser;
+    use reintegra_core::user::Role;
+    let (server, _data) = server();
+    let place = Territory::el_salvador()
+        .prioritized()
+        .next()
+        .unwrap()
+        .clone();
+    let office = place.municipality_code.clone();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = unlocked(dir_a.path(), "Admin Oficina");
+    let ana = a
+        .create_user(
+            &NewUser {
+                name: "Ana Morales".into(),
+                login: "ana".into(),
+                role: Role::Caseworker,
+                office_municipality: Some(office.clone()),
+                also_supervisor: false,
+                passphrase: "primera-frase-ana".into(),
+            },
+            now(),
+        )
+        .unwrap();
+    a.register_arrival(&arrival("Rosa"), now()).unwrap();
+    a.sync_enroll(
+        &server.url(),
+        &server.enroll_code(&office).unwrap(),
+        "Laptop A",
+    )
+    .unwrap();
+    assert!(a
+        .sync_now(now(), &mut |_| {})
+        .unwrap()
+        .quarantined
+        .is_empty());
+
+    // A first-device code cannot be used to join, and trying leaves nothing behind.
+    let b = Session::open(dir_b.path().join("store"), KdfParams::INSECURE_FAST).unwrap();
+    let first_device_code = server.enroll_code(&office).unwrap();
+    let refused = b
+        .join_office(
+            &server.url(),
+            &first_device_code,
+            "frase-propia-de-ana",
+            "Laptop B",
+            now(),
+        )
+        .unwrap_err();
+    assert!(refused.to_string().contains("primer equipo"), "{refused}");
+    assert!(b.current().setup_needed);
+    assert!(!dir_b.path().join("store").exists(), "nothing half set up");
+    // A code for a login nobody has is refused when it is made.
+    assert!(server.join_code(&office, "nadie").is_err());
+
+    let code = server.join_code(&office, "ANA").unwrap();
+    let weak = b.join_office(&server.url(), &code, "corta", "Laptop B", now());
+    assert_eq!(
+        weak.unwrap_err().code(),
+        "weak_passphrase",
+        "checked before the code is spent"
+    );
+    let joined = b
+        .join_office(
+            &server.url(),
+            &code,
+            "frase-propia-de-ana",
+            "Laptop B",
+            now(),
+        )
+        .unwrap();
+    assert_eq!(joined.user.as_ref().map(|u| u.id), Some(ana.id));
+    assert!(!joined.must_change_passphrase, "she chose it herself");
+    let rows = b
+        .caseload(&CaseQuery::default(), today_in_el_salvador(now()))
+        .unwrap()
+        .rows;
+    assert_eq!(rows.len(), 1, "the office's case came with the join");
+    // Her own work from the new laptop is accepted by the server.
+    b.add_note(rows[0].id, "Llamada de seguimiento", false, now())
+        .unwrap();
+    let view = b.sync_now(now(), &mut |_| {}).unwrap();
+    assert!(view.quarantined.is_empty(), "{:?}", view.quarantined);
+    assert_eq!(view.pending_changes, 0);
+    // The code was for one device: a second use is refused.
+    let again = Session::open(dir_b.path().join("other"), KdfParams::INSECURE_FAST).unwrap();
+    assert!(again
+        .join_office(
+            &server.url(),
+            &code,
+            "frase-propia-de-ana",
+            "Laptop C",
+            now()
+        )
+        .is_err());
+
+    // Deactivated on laptop A: laptop B's next sync signs her out and her slot is gone.
+    a.set_user_active(ana.id, false, None, now()).unwrap();
+    a.sync_now(now(), &mut |_| {}).unwrap();
+    assert_eq!(b.sync_now(now(), &mut |_| {}).unwrap_err().code(), "locked");
+    assert!(b.current().user.is_none(), "signed out at once");
+    let unlock = b.unlock("ana", "frase-propia-de-ana", now()).unwrap_err();
+    assert_eq!(unlock.code(), "wrong_credentials");
+}

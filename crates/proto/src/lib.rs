@@ -13,6 +13,7 @@ use std::ops::Range;
 use reintegra_core::hlc::Hlc;
 use reintegra_core::ids::{DeviceId, UserId};
 use reintegra_core::op::{EntityKind, Op};
+use reintegra_core::user::User;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -75,6 +76,10 @@ pub struct EnrollRequest {
     pub code: String,
     pub device_id: DeviceId,
     pub device_name: String,
+    /// The device sets up with an existing user (a code made for that user), not as an
+    /// office's first device.
+    #[serde(default)]
+    pub join: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +90,9 @@ pub struct EnrollResponse {
     /// A municipality code (`SV-…`) or `*` for every office.
     pub office: String,
     pub server_id: Uuid,
+    /// For a joining device: the user's record, which it sets up with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
 }
 
 /// `POST /v1/push`: a batch of the device's ops, oldest first.

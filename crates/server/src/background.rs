@@ -62,10 +62,16 @@ impl Background {
         off_thread(|| rt.block_on(future))
     }
 
-    /// A one-time enrollment code for `office` (`*` or a municipality code).
+    /// A one-time enrollment code for `office` (`*` or a municipality code): its first device.
     pub fn enroll_code(&self, office: &str) -> Result<String, ServerError> {
         let db = self.db();
-        self.run(async move { db.new_enroll_code(office).await })
+        self.run(async move { db.new_enroll_code(office, None).await })
+    }
+
+    /// A one-time code for the user `login` to join another device to `office`.
+    pub fn join_code(&self, office: &str, login: &str) -> Result<String, ServerError> {
+        let db = self.db();
+        self.run(async move { db.new_enroll_code(office, Some(login)).await })
     }
 }
 

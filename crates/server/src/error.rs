@@ -20,6 +20,12 @@ pub enum ServerError {
     BadEnrollCode,
     #[error("ya hay un dispositivo inscrito con ese id: un dispositivo se inscribe una sola vez (para reemplazarlo, inscriba uno nuevo)")]
     DeviceExists,
+    #[error("este código es para unirse a una oficina con un usuario que ya existe: use «Unirse a una oficina»")]
+    CodeForJoining,
+    #[error("este código es para el primer equipo de una oficina, no para unirse: pida un código hecho para su usuario (enroll-code --login)")]
+    CodeForFirstDevice,
+    #[error("no hay ningún usuario activo «{0}» que trabaje en esa oficina")]
+    NoSuchUser(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("«{0}» no es una oficina: use «*» o el código de un municipio (SV-…)")]
@@ -62,6 +68,9 @@ impl ServerError {
             ServerError::DeviceRevoked => "device_revoked",
             ServerError::BadEnrollCode => "bad_enroll_code",
             ServerError::DeviceExists => "device_exists",
+            ServerError::CodeForJoining => "code_for_joining",
+            ServerError::CodeForFirstDevice => "code_for_first_device",
+            ServerError::NoSuchUser(_) => "no_such_user",
             ServerError::BadRequest(_)
             | ServerError::NotAnOffice(_)
             | ServerError::OtherDevicesOp(_) => "bad_request",
@@ -84,7 +93,10 @@ impl ServerError {
             | ServerError::BadRequest(_)
             | ServerError::NotAnOffice(_)
             | ServerError::OtherDevicesOp(_)
-            | ServerError::BadResolution => StatusCode::BAD_REQUEST,
+            | ServerError::BadResolution
+            | ServerError::CodeForJoining
+            | ServerError::CodeForFirstDevice
+            | ServerError::NoSuchUser(_) => StatusCode::BAD_REQUEST,
             ServerError::NoToken | ServerError::UnknownDevice | ServerError::DeviceRevoked => {
                 StatusCode::UNAUTHORIZED
             }

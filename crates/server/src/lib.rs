@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use background::Background;
-pub use db::{valid_office, Db, DeviceInfo, DeviceRow};
+pub use db::{valid_office, Db, DeviceInfo, DeviceRow, Enrolled};
 pub use error::ServerError;
 
 /// A certificate chain and its private key, PEM files.

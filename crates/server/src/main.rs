@@ -35,6 +35,10 @@ enum Command {
     EnrollCode {
         #[arg(long)]
         office: String,
+        /// For this user (their login) to set up another device of an office that already
+        /// works; without it, the code is for the office's first device.
+        #[arg(long)]
+        login: Option<String>,
     },
     /// Revokes a device: its token stops working.
     RevokeDevice {
@@ -75,13 +79,20 @@ async fn run(cli: Cli) -> Result<(), String> {
         Some(command) => {
             let db = Db::open(&cli.data).await.map_err(|e| e.to_string())?;
             match command {
-                Command::EnrollCode { office } => {
+                Command::EnrollCode { office, login } => {
                     let code = db
-                        .new_enroll_code(&office)
+                        .new_enroll_code(&office, login.as_deref())
                         .await
                         .map_err(|e| e.to_string())?;
                     println!("{code}");
-                    eprintln!("código de un solo uso para la oficina {office}, válido 7 días");
+                    match login {
+                        None => eprintln!(
+                            "código de un solo uso para el primer equipo de la oficina {office}, válido 7 días"
+                        ),
+                        Some(login) => eprintln!(
+                            "código de un solo uso para que «{login}» una un equipo a la oficina {office}, válido 7 días"
+                        ),
+                    }
                 }
                 Command::RevokeDevice { device } => {
                     if !db.revoke_device(&device).await.map_err(|e| e.to_string())? {

@@ -36,8 +36,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: HttpMethod::Post,
         path: "/v1/enroll",
         summary: "Inscribe un dispositivo con un código de un solo uso",
-        request: Some((JSON, "EnrollRequest {v, code, device_id, device_name}")),
-        response: (JSON, "EnrollResponse {v, device_token, office, server_id}"),
+        request: Some((
+            JSON,
+            "EnrollRequest {v, code, device_id, device_name, join?}",
+        )),
+        response: (
+            JSON,
+            "EnrollResponse {v, device_token, office, server_id, user?}",
+        ),
         params: &[],
         authenticated: false,
     },

@@ -89,12 +89,13 @@ async fn enroll(State(db): State<AppState>, request: Request) -> Result<Response
             "el nombre del dispositivo debe tener entre 1 y 100 caracteres".into(),
         ));
     }
-    let (device_token, office) = db.enroll(&req.code, req.device_id, name).await?;
+    let enrolled = db.enroll(&req.code, req.device_id, name, req.join).await?;
     Ok(Json(EnrollResponse {
         v: Version::default(),
-        device_token,
-        office,
+        device_token: enrolled.token,
+        office: enrolled.office,
         server_id: db.server_id,
+        user: enrolled.user,
     })
     .into_response())
 }

@@ -97,7 +97,8 @@ fn read_slot(db: &sled::Db, key: &[u8], login: &str) -> Result<KeySlot> {
     serde_json::from_slice(&raw).map_err(|_| Error::Corrupt("a key slot is damaged".into()))
 }
 
-fn check_passphrase(passphrase: &str) -> Result<()> {
+/// Refuses a passphrase too weak to be a key slot's (checked before anything is changed).
+pub fn check_passphrase(passphrase: &str) -> Result<()> {
     if passphrase.chars().count() < MIN_PASSPHRASE {
         return Err(Error::WeakPassphrase {
             min: MIN_PASSPHRASE,

@@ -13,7 +13,8 @@
 pub mod planner;
 pub mod transport;
 
-use reintegra_core::ids::UserId;
+use reintegra_core::ids::{DeviceId, UserId};
+use reintegra_core::user::User;
 use reintegra_proto::{
     EnrollRequest, ProtoError, PullResponse, RemoteRecord, ResolveRequest, Version, BATCH_BYTES,
 };
@@ -157,12 +158,41 @@ pub fn enroll(
     code: &str,
     device_name: &str,
 ) -> Result<SyncSettings, SyncError> {
+    let (settings, _) = request_enrollment(endpoint, code, store.device(), device_name, false)?;
+    store.set_sync_settings(Some(&settings))?;
+    Ok(settings)
+}
+
+/// Enrolls a device that has no store yet with a code made for one user of an office that
+/// already works: the settings to keep in the store it creates, and that user's record.
+pub fn join(
+    endpoint: &str,
+    code: &str,
+    device: DeviceId,
+    device_name: &str,
+) -> Result<(SyncSettings, User), SyncError> {
+    match request_enrollment(endpoint, code, device, device_name, true)? {
+        (settings, Some(user)) => Ok((settings, user)),
+        (_, None) => Err(SyncError::Protocol(ProtoError::BadJson(
+            "la inscripción para unirse no trajo el usuario".into(),
+        ))),
+    }
+}
+
+fn request_enrollment(
+    endpoint: &str,
+    code: &str,
+    device: DeviceId,
+    device_name: &str,
+    join: bool,
+) -> Result<(SyncSettings, Option<User>), SyncError> {
     let http = Http::new(endpoint, None)?;
     let answer = http.enroll(&EnrollRequest {
         v: Version::default(),
         code: code.trim().to_string(),
-        device_id: store.device(),
+        device_id: device,
         device_name: device_name.to_string(),
+        join,
     })?;
     let settings = SyncSettings {
         endpoint: normalize_endpoint(endpoint),
@@ -170,8 +200,7 @@ pub fn enroll(
         office: answer.office,
         server_id: answer.server_id,
     };
-    store.set_sync_settings(Some(&settings))?;
-    Ok(settings)
+    Ok((settings, answer.user))
 }
 
 /// Points an enrolled store at another address of its server (same token, same cursor).

@@ -294,6 +294,7 @@ fn tls_is_served_with_a_certificate_and_an_untrusted_one_is_reported_as_such() {
             code: "X".into(),
             device_id: reintegra_core::ids::DeviceId::new(uuid::Uuid::now_v7()),
             device_name: "d".into(),
+            join: false,
         })
         .unwrap_err();
     assert_eq!(err.code(), "certificate", "{err}");

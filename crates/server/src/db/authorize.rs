@@ -232,7 +232,7 @@ fn user_office(record: &Map<String, Value>) -> Option<&str> {
 }
 
 /// A user as the server has their record (`None`: no record, deleted, or not a user).
-async fn user_record(
+pub(super) async fn user_record(
     tx: &mut Transaction<'_, Sqlite>,
     id: UserId,
 ) -> Result<Option<User>, ServerError> {
@@ -279,27 +279,43 @@ async fn has_admin_for(
     tx: &mut Transaction<'_, Sqlite>,
     office: Option<&str>,
 ) -> Result<bool, ServerError> {
+    Ok(users(tx).await?.iter().any(|user| {
+        user.active
+            && user.role == Role::Admin
+            && (user.office_municipality.is_none() || user.office_municipality.as_deref() == office)
+    }))
+}
+
+/// The active user who signs in as `login` (case-blind) and may act from a device of `office`.
+pub(super) async fn active_user_by_login(
+    tx: &mut Transaction<'_, Sqlite>,
+    login: &str,
+    office: &str,
+) -> Result<Option<User>, ServerError> {
+    let wanted = login.trim().to_lowercase();
+    Ok(users(tx).await?.into_iter().find(|user| {
+        user.active && user.login().trim().to_lowercase() == wanted && acts_from(user, office)
+    }))
+}
+
+/// Every user record the server holds (records that are not a readable user are skipped).
+async fn users(tx: &mut Transaction<'_, Sqlite>) -> Result<Vec<User>, ServerError> {
     let rows = sqlx::query("SELECT id, state FROM records WHERE kind = ?")
         .bind(i64::from(EntityKind::User.code()))
         .fetch_all(&mut **tx)
         .await?;
+    let mut users = Vec::with_capacity(rows.len());
     for row in rows {
         let state: RecordState = from_json(row.get::<&str, _>(1))?;
         let Some(value) = state.value else { continue };
         let Ok(user) = serde_json::from_value::<User>(Value::Object(value)) else {
             continue;
         };
-        if Uuid::from_slice(row.get::<&[u8], _>(0)).ok() != Some(user.id.as_uuid()) {
-            continue;
-        }
-        if user.active
-            && user.role == Role::Admin
-            && (user.office_municipality.is_none() || user.office_municipality.as_deref() == office)
-        {
-            return Ok(true);
+        if Uuid::from_slice(row.get::<&[u8], _>(0)).ok() == Some(user.id.as_uuid()) {
+            users.push(user);
         }
     }
-    Ok(false)
+    Ok(users)
 }
 
 fn role_words(role: Role) -> &'static str {

@@ -8,18 +8,23 @@
 //! (`enroll-code.key`, not in the database), so a copy of the database alone does not let anyone
 //! try codes offline. A device id enrolls once: enrolling an id the server has (revoked or not)
 //! is refused (`device_exists`), so a code cannot take over another device.
+//!
+//! A code is for an office's first device (its first admin is created there) or for one user
+//! to set up another device of an office that already works (`--login`): that device joins
+//! with the user's record, which the answer carries, and pulls the rest.
 
 use std::path::Path;
 
 use chrono::Utc;
 use rand::RngCore;
-use reintegra_core::ids::DeviceId;
+use reintegra_core::ids::{DeviceId, UserId};
 use reintegra_core::sync_state::ALL_OFFICES;
 use reintegra_core::territory::Territory;
+use reintegra_core::user::User;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::Db;
+use super::{authorize, Db};
 use crate::error::ServerError;
 
 /// How long an enrollment code is valid.
@@ -36,6 +41,15 @@ const CODE_KEY_FILE: &str = "enroll-code.key";
 pub struct DeviceRow {
     pub id: DeviceId,
     pub office: String,
+}
+
+/// What enrolling gives a device.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    pub token: String,
+    pub office: String,
+    /// The user a joining device sets up with.
+    pub user: Option<User>,
 }
 
 /// A device as `reintegra-server devices` lists it.
@@ -144,34 +158,56 @@ impl Db {
             .to_vec()
     }
 
-    /// A new one-time enrollment code for `office`, valid for a week.
-    pub async fn new_enroll_code(&self, office: &str) -> Result<String, ServerError> {
+    /// A new one-time enrollment code for `office`, valid for a week. With `login`, the code
+    /// is for that user to set up a new device of an office that already works with Reintegra
+    /// (an active user who may act from `office`); without, for an office's first device.
+    pub async fn new_enroll_code(
+        &self,
+        office: &str,
+        login: Option<&str>,
+    ) -> Result<String, ServerError> {
         if !valid_office(office) {
             return Err(ServerError::NotAnOffice(office.to_string()));
         }
+        let user = match login {
+            None => None,
+            Some(login) => {
+                let mut tx = self.pool.begin().await?;
+                let user = authorize::active_user_by_login(&mut tx, login, office)
+                    .await?
+                    .ok_or_else(|| ServerError::NoSuchUser(login.trim().to_string()))?;
+                Some(user.id)
+            }
+        };
         let code = new_code();
         let expires = Utc::now() + chrono::Duration::days(CODE_VALID_DAYS);
-        sqlx::query("INSERT INTO enroll_codes (code_hash, office, expires_at) VALUES (?, ?, ?)")
-            .bind(self.code_hash(&code))
-            .bind(office)
-            .bind(expires.to_rfc3339())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO enroll_codes (code_hash, office, expires_at, user_id) VALUES (?, ?, ?, ?)",
+        )
+        .bind(self.code_hash(&code))
+        .bind(office)
+        .bind(expires.to_rfc3339())
+        .bind(user.map(|id| id.as_uuid().as_bytes().to_vec()))
+        .execute(&self.pool)
+        .await?;
         Ok(code)
     }
 
     /// Spends a code: the device is enrolled and gets its token (only the hash is kept). A device
-    /// id the server has is refused, and the code stays unused.
+    /// id the server has is refused, and the code stays unused. `joining`: the device sets up
+    /// with an existing user, so the code must be one made for a user (and that user still
+    /// active); it comes back in the answer. A first device needs a code made for no user.
     pub async fn enroll(
         &self,
         code: &str,
         device: DeviceId,
         name: &str,
-    ) -> Result<(String, String), ServerError> {
+        joining: bool,
+    ) -> Result<Enrolled, ServerError> {
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
-            "SELECT office, expires_at FROM enroll_codes WHERE code_hash = ? AND used_by IS NULL",
+            "SELECT office, expires_at, user_id FROM enroll_codes WHERE code_hash = ? AND used_by IS NULL",
         )
         .bind(self.code_hash(code))
         .fetch_optional(&mut *tx)
@@ -179,9 +215,24 @@ impl Db {
         .ok_or(ServerError::BadEnrollCode)?;
         let office: String = row.get(0);
         let expires: String = row.get(1);
+        let user_id: Option<Vec<u8>> = row.get(2);
         if expires < Utc::now().to_rfc3339() {
             return Err(ServerError::BadEnrollCode);
         }
+        let user = match (user_id, joining) {
+            (None, false) => None,
+            (None, true) => return Err(ServerError::CodeForFirstDevice),
+            (Some(_), false) => return Err(ServerError::CodeForJoining),
+            (Some(id), true) => {
+                let id = Uuid::from_slice(&id)
+                    .map_err(|_| ServerError::Corrupt("enroll_codes.user_id".into()))?;
+                let user = authorize::user_record(&mut tx, UserId::new(id))
+                    .await?
+                    .filter(|u| u.active && authorize::acts_from(u, &office))
+                    .ok_or(ServerError::BadEnrollCode)?;
+                Some(user)
+            }
+        };
         // Never a takeover: the id's token, office and revocation stay as they are.
         if sqlx::query("SELECT 1 FROM devices WHERE id = ?")
             .bind(device.to_string())
@@ -208,7 +259,11 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok((token, office))
+        Ok(Enrolled {
+            token,
+            office,
+            user,
+        })
     }
 
     /// The device a token belongs to.

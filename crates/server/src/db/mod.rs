@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::error::ServerError;
 
-pub use devices::{valid_office, DeviceInfo, DeviceRow};
+pub use devices::{valid_office, DeviceInfo, DeviceRow, Enrolled};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -85,6 +85,7 @@ impl Db {
             .await?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
         sqlx::raw_sql(REALIGN_CONFLICTS).execute(&pool).await?;
+        add_column(&pool, "enroll_codes", "user_id", "BLOB").await?;
         let server_id = match sqlx::query("SELECT value FROM meta WHERE key = 'server_id'")
             .fetch_optional(&pool)
             .await?
@@ -107,6 +108,27 @@ impl Db {
             server_id,
         })
     }
+}
+
+/// Adds `column` to `table` unless a database made by an earlier server lacks it.
+async fn add_column(
+    pool: &SqlitePool,
+    table: &str,
+    column: &str,
+    kind: &str,
+) -> Result<(), ServerError> {
+    let has: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?")
+        .bind(table)
+        .bind(column)
+        .fetch_one(pool)
+        .await?;
+    if has == 0 {
+        // Names are this module's constants, never input.
+        sqlx::raw_sql(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The last sequence number given to an applied op (0: none yet).
