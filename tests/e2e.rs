@@ -1125,6 +1125,85 @@ async fn intake_benchmark_a_flight_of_forty_at_the_keyboard() {
     app.quit().await;
 }
 
+/// True when nothing matches `css` right now.
+async fn absent(app: &App, css: &str) -> bool {
+    app.client
+        .find_all(Locator::Css(css))
+        .await
+        .expect("query")
+        .is_empty()
+}
+
+/// Fills the identity an arrival needs (names and sex) by their ids, for the bug tests.
+async fn fill_identity(app: &App, given: &str, first: &str, sex: &str) {
+    app.find("#intake-form").await;
+    app.type_into("#f-given_names", given).await;
+    app.type_into("#f-first_surname", first).await;
+    app.find("#f-sex")
+        .await
+        .select_by_value(sex)
+        .await
+        .expect("sex");
+}
+
+/// Issue 15, 1: "san" left in the district search, Enter in "Días en custodia" chose San
+/// Agustín and saved there. A destination changes only by an explicit choice, and the form
+/// never saves while the search holds unchosen text.
+#[tokio::test]
+async fn intake_a_district_search_left_open_never_changes_the_destination() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    fill_identity(&app, "Rosa", "Amaya", "female").await;
+    app.type_into("#district-search", "tacachico").await;
+    app.find("#district-results").await;
+    app.find("#district-search")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .expect("enter");
+    app.wait_text("#intake-destination", "San Pablo Tacachico")
+        .await;
+
+    // "san" typed and left open; Enter in another field.
+    app.find("#district-search")
+        .await
+        .send_keys("san")
+        .await
+        .expect("type");
+    app.wait_text("#district-results", "San").await;
+    app.find("#f-custody_days")
+        .await
+        .send_keys(&format!("3{ENTER}"))
+        .await
+        .expect("enter");
+    app.wait_text("#err-destination_district", "sin elegir")
+        .await;
+    app.wait_text("#intake-destination", "San Pablo Tacachico")
+        .await;
+    assert!(absent(&app, "#intake-saved").await, "nothing was saved");
+
+    // Esc drops the text; now Enter saves, in Tacachico.
+    app.find("#district-search")
+        .await
+        .send_keys("\u{E00C}")
+        .await
+        .expect("esc");
+    app.find("#f-custody_days")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .expect("enter");
+    app.wait_text("#intake-saved", "Rosa Amaya").await;
+    app.click("#nav-cases").await;
+    app.wait_text("#cases-table", "Rosa Amaya").await;
+    app.click("#cases-table .case-open").await;
+    app.wait_text("#person-destination", "Tacachico").await;
+    app.quit().await;
+}
+
 /// Runs blocking work (a second device's sync over reqwest) off the test's runtime.
 async fn on_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(move || std::thread::spawn(work).join().expect("thread"))

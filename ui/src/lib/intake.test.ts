@@ -87,6 +87,18 @@ describe("validation before saving", () => {
     });
     expect(checkDraft(filled(), TODAY)).toEqual({});
   });
+  it("never saves while a district search holds text nobody chose", () => {
+    // The destination was chosen before, then "san" was typed and left: still refused.
+    expect(checkDraft(filled(), TODAY, { destination: true, origin: false })).toEqual({
+      destination_district: "district_not_chosen",
+    });
+    expect(checkDraft(filled(), TODAY, { destination: false, origin: true })).toEqual({
+      origin_district: "district_not_chosen",
+    });
+    expect(checkDraft({ ...filled(), destination_district: "" }, TODAY, { destination: true, origin: false }).destination_district).toBe(
+      "district_not_chosen",
+    );
+  });
   it("checks the DUI, dates and country", () => {
     const d = { ...filled(), dui: "00016297-4", birth_date: "32/01/1990", return_date: "24/11/2026", country_from: "USA" };
     expect(checkDraft(d, TODAY)).toEqual({

@@ -212,13 +212,24 @@ export function checkReturn(ret: ReturnText, todayIso: string): Partial<Record<k
   return errors;
 }
 
+/** The district searches that hold typed text nobody chose from the list: the form never saves
+ *  then (a destination changes only by an explicit choice). */
+export interface PendingSearches {
+  destination: boolean;
+  origin: boolean;
+}
+
+const NOTHING_PENDING: PendingSearches = { destination: false, origin: false };
+
 /** Problems the form can tell before asking Rust (field → message key suffix). */
-export function checkDraft(draft: Draft, todayIso: string): Record<string, string> {
+export function checkDraft(draft: Draft, todayIso: string, pending: PendingSearches = NOTHING_PENDING): Record<string, string> {
   const errors: Record<string, string> = {};
   if (draft.given_names.trim() === "") errors.given_names = "required";
   if (draft.first_surname.trim() === "") errors.first_surname = "required";
   if (draft.sex === "") errors.sex = "required";
-  if (draft.destination_district === "") errors.destination_district = "required";
+  if (pending.destination) errors.destination_district = "district_not_chosen";
+  else if (draft.destination_district === "") errors.destination_district = "required";
+  if (pending.origin) errors.origin_district = "district_not_chosen";
   if (draft.birth_date.trim() !== "" && !parseDate(draft.birth_date)) errors.birth_date = "date_format";
   const dui = duiStatus(draft.dui);
   if (dui.kind === "incomplete" || dui.kind === "format") errors.dui = "dui_format";
