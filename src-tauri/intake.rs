@@ -5,7 +5,8 @@
 
 use reintegra_api::{
     today_in_el_salvador, ArrivalInput, CasePage, CaseQuery, ContactInput, PersonDetail,
-    ProfileInput, Registered, ReturnInput, RoutingInput, Suggestion, SuggestionQuery,
+    ProfileInput, Registered, ReturnInput, ReturnUpdates, RoutingInput, Suggestion,
+    SuggestionQuery,
 };
 use reintegra_core::consent::ConsentPurpose;
 use reintegra_core::ids::{ConsentId, PersonId, ReturnEventId};
@@ -41,11 +42,13 @@ pub fn intake_add_return(
     person_id: PersonId,
     return_event: ReturnInput,
     vulnerabilities: Vec<Vulnerability>,
+    updates: ReturnUpdates,
 ) -> Result<Registered, CommandError> {
     Ok(session.get()?.add_return_event(
         person_id,
         &return_event,
         &vulnerabilities,
+        &updates,
         crate::clock::now(),
     )?)
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use reintegra_api::{
     ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem, ContactInput,
     DuplicatePair, FollowUpInput, GoalInput, NewUser, NotesView, PersonDetail, ProfileInput,
-    ReferralInput, ReferralView, Registered, ReturnInput, RoutingInput, SessionState, StatusBar,
-    Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
+    ReferralInput, ReferralView, Registered, ReturnInput, ReturnUpdates, RoutingInput,
+    SessionState, StatusBar, Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
@@ -47,6 +47,7 @@ fn export_all(dir: &Path) {
         StatusBar,
         ArrivalInput,
         ReturnInput,
+        ReturnUpdates,
         ContactInput,
         ProfileInput,
         RoutingInput,

@@ -493,10 +493,16 @@ async fn intake_returning_person_caseload_edit_and_restart() {
     app.wait_text("#person-history", "phone").await;
     app.quit().await;
 
-    // Restart: the sign-in screen offers who signed in here; unlock: everything is still there.
+    // Restart: the sign-in screen offers this device's users by initials only (no name is
+    // kept outside the encrypted store); choosing hers and her passphrase opens everything.
     let app = App::start(profile.path()).await;
-    app.wait_text("#recent-users", "Ana Morales").await;
-    app.unlock("Ana Morales", ADMIN_PASSPHRASE).await;
+    app.wait_text("#device-users", "AM").await;
+    let listed = app.find("#device-users").await.text().await.expect("text");
+    assert!(!listed.contains("Morales"), "{listed}");
+    app.click("#device-users .user").await;
+    app.fill_and_submit(&[("#session-passphrase", ADMIN_PASSPHRASE)])
+        .await;
+    app.find("#status-bar").await;
     app.click("#nav-cases").await;
     app.wait_text("#cases-count", "2 casos").await;
     app.type_into("#cases-search", "maria").await;
@@ -1201,6 +1207,64 @@ async fn intake_a_district_search_left_open_never_changes_the_destination() {
     app.wait_text("#cases-table", "Rosa Amaya").await;
     app.click("#cases-table .case-open").await;
     app.wait_text("#person-destination", "Tacachico").await;
+    app.quit().await;
+}
+
+/// Issue 15, 2: "Es esta persona: agregar retorno" dropped a new phone and destination without a
+/// word. Now what differs is shown and the worker keeps the new values (an audited edit).
+#[tokio::test]
+async fn intake_add_return_keeps_a_changed_phone_and_destination() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    register_arrival(
+        &app,
+        &[
+            ("#f-given_names", "Rosa Elena"),
+            ("#f-first_surname", "Martínez"),
+            ("#f-birth_date", "14/03/1994"),
+            ("#f-phone", "7123-4567"),
+        ],
+        "Mujer",
+        "tacachico",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Rosa Elena Martínez").await;
+
+    // She comes back with a new phone, going to Ilopango now.
+    app.type_into("#district-search", "ilopango").await;
+    app.find("#district-results").await;
+    app.find("#district-search")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .expect("enter");
+    app.wait_text("#intake-destination", "Ilopango").await;
+    app.type_into("#f-given_names", "rosa elena").await;
+    app.type_into("#f-first_surname", "martinez").await;
+    app.type_into("#f-birth_date", "14/03/1994").await;
+    app.type_into("#f-phone", "7999-0000").await;
+    app.wait_text("#returning-panel", "Rosa Elena Martínez")
+        .await;
+    app.click("#returning-panel .choose").await;
+    let differs = app.wait_text("#returning-differences", "7999-0000").await;
+    assert!(
+        differs.contains("San Pablo Tacachico") && differs.contains("Ilopango"),
+        "{differs}"
+    );
+    app.screenshot("intake-returning-differs.png").await;
+    app.click("#returning-confirm").await;
+    app.wait_text("#intake-saved", "datos actualizados").await;
+
+    app.click("#nav-cases").await;
+    app.wait_text("#cases-table", "Rosa Elena").await;
+    app.click("#cases-table .case-open").await;
+    app.wait_text("#person-phone", "7999-0000").await;
+    app.wait_text("#person-destination", "Ilopango").await;
+    let returns = app.wait_text("#person-returns", "GAMI").await;
+    assert_eq!(returns.matches("GAMI").count(), 2, "{returns:?}");
     app.quit().await;
 }
 

@@ -179,6 +179,20 @@ pub fn person_of_arrival(
     errors.into_result().map(|()| p)
 }
 
+/// New values typed at intake for a returning person that the worker chose to keep; `None`
+/// keeps what the form holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+pub struct ReturnUpdates {
+    pub phone: Option<String>,
+    pub destination_district: Option<String>,
+}
+
+impl ReturnUpdates {
+    pub fn is_empty(&self) -> bool {
+        self.phone.is_none() && self.destination_district.is_none()
+    }
+}
+
 impl Session {
     /// Registers one arrival. With `family_of`, the new person joins that person's family group
     /// (made now, and given to that person too, if they had none).
@@ -212,12 +226,15 @@ impl Session {
     }
 
     /// A returning person: adds a return event (and the arrival's vulnerabilities) to a person
-    /// already registered, instead of registering them twice.
+    /// already registered, instead of registering them twice. `updates` are the new values the
+    /// worker typed and chose to keep (a new phone, a new destination): they are part of the
+    /// same audited change, so nothing typed is lost and the history names the fields.
     pub fn add_return_event(
         &self,
         person_id: PersonId,
         input: &ReturnInput,
         vulnerabilities: &[Vulnerability],
+        updates: &ReturnUpdates,
         now: DateTime<Utc>,
     ) -> Result<Registered> {
         // Reception adds a return to anyone who came back before (the returning-person panel).
@@ -228,6 +245,12 @@ impl Session {
             for v in vulnerabilities {
                 person.add_vulnerability(*v);
             }
+            if let Some(phone) = &updates.phone {
+                person.phone = phone.trim().to_string();
+            }
+            if let Some(district) = &updates.destination_district {
+                person.destination_district = district.trim().to_string();
+            }
             person.updated_at = now.max(person.created_at);
             let today = today_in_el_salvador(now);
             person.validate(today).map_err(ApiError::Invalid)?;
@@ -235,8 +258,15 @@ impl Session {
             let mut work = Work::new(store, user, now);
             work.save_person(
                 &person,
-                Audit::new(AuditAction::Update, "Nuevo retorno registrado")
-                    .fields(without_timestamps(fields)),
+                Audit::new(
+                    AuditAction::Update,
+                    if updates.is_empty() {
+                        "Nuevo retorno registrado"
+                    } else {
+                        "Nuevo retorno registrado; datos actualizados"
+                    },
+                )
+                .fields(without_timestamps(fields)),
             )?;
             work.commit(cases)?;
             let flags = person.flags(today);

@@ -28,7 +28,9 @@ pub use caseload::{CasePage, CaseQuery, CaseRow, CaseState, PersonDetail};
 pub use duplicates::{DuplicatePair, MAX_PAIRS};
 pub use error::ApiError;
 pub use follow_ups::FollowUpInput;
-pub use intake::{person_of_arrival, today_in_el_salvador, ArrivalInput, Registered, ReturnInput};
+pub use intake::{
+    person_of_arrival, today_in_el_salvador, ArrivalInput, Registered, ReturnInput, ReturnUpdates,
+};
 pub use notes::NotesView;
 pub use plan::GoalInput;
 pub use referrals::{ReferralInput, ReferralView};

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use reintegra_api::{
-    today_in_el_salvador, ArrivalInput, CaseQuery, CaseState, ContactInput, KdfParams, ReturnInput,
-    RoutingInput, Session, SuggestionQuery,
+    today_in_el_salvador, ApiError, ArrivalInput, CaseQuery, CaseState, ContactInput, KdfParams,
+    ReturnInput, ReturnUpdates, RoutingInput, Session, SuggestionQuery,
 };
 use reintegra_core::audit::AuditAction;
 use reintegra_core::dui::Dui;
@@ -221,6 +221,7 @@ fn a_returning_person_gets_a_new_return_event_not_a_second_form() {
             first.id,
             &ret(today(), TravelCompanion::WithFamily),
             &[Vulnerability::ProtectionNeed],
+            &Default::default(),
             now() + chrono::Duration::minutes(5),
         )
         .unwrap();
@@ -234,6 +235,53 @@ fn a_returning_person_gets_a_new_return_event_not_a_second_form() {
     assert!(detail.history[0]
         .changed_fields
         .contains(&"return_events".to_string()));
+
+    // A third return with a new phone and destination the worker chose to keep: one audited
+    // change naming those fields; a bad phone is refused and nothing is written.
+    let bad = s.add_return_event(
+        first.id,
+        &ret(today(), TravelCompanion::Alone),
+        &[],
+        &ReturnUpdates {
+            phone: Some("12".into()),
+            destination_district: None,
+        },
+        now() + chrono::Duration::minutes(6),
+    );
+    assert!(matches!(bad, Err(ApiError::Invalid(_))), "{bad:?}");
+    let district = reintegra_core::territory::Territory::el_salvador()
+        .places()
+        .find(|p| p.district_name == "Ilopango")
+        .unwrap()
+        .district_code
+        .clone();
+    let third = s
+        .add_return_event(
+            first.id,
+            &ret(today(), TravelCompanion::Alone),
+            &[],
+            &ReturnUpdates {
+                phone: Some(" 7999-0000 ".into()),
+                destination_district: Some(district.clone()),
+            },
+            now() + chrono::Duration::minutes(7),
+        )
+        .unwrap();
+    assert_eq!(third.person.return_events.len(), 3);
+    assert_eq!(third.person.phone, "7999-0000");
+    assert_eq!(third.person.destination_district, district);
+    let detail = s.person_detail(first.id, now()).unwrap();
+    let entry = &detail.history[0];
+    assert_eq!(
+        entry.summary,
+        "Nuevo retorno registrado; datos actualizados"
+    );
+    for field in ["return_events", "phone", "destination_district"] {
+        assert!(
+            entry.changed_fields.contains(&field.to_string()),
+            "{entry:?}"
+        );
+    }
 }
 
 #[test]

@@ -218,8 +218,14 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
             s.register_arrival(&arrival("Luis"), now()).map(drop)
         }),
         ("add_return_event", Some(RegisterArrivals), |s, c| {
-            s.add_return_event(c.person.id, &return_input(), &[], now())
-                .map(drop)
+            s.add_return_event(
+                c.person.id,
+                &return_input(),
+                &[],
+                &Default::default(),
+                now(),
+            )
+            .map(drop)
         }),
         ("returning_suggestions", Some(RegisterArrivals), |s, _| {
             let q = SuggestionQuery {

@@ -18,6 +18,7 @@ import type { PersonDetail } from "../bindings/PersonDetail";
 import type { PersonId } from "../bindings/PersonId";
 import type { Registered } from "../bindings/Registered";
 import type { ReturnInput } from "../bindings/ReturnInput";
+import type { ReturnUpdates } from "../bindings/ReturnUpdates";
 import type { Suggestion } from "../bindings/Suggestion";
 import type { SuggestionQuery } from "../bindings/SuggestionQuery";
 import type { User } from "../bindings/User";
@@ -105,12 +106,14 @@ export const session = {
 export const intake = {
   /** Registers one arrival (validated in Rust; `invalid` carries the field errors). */
   register: (arrival: ArrivalInput): Promise<Registered> => call("intake_register", { arrival }),
-  /** A returning person: a new return event on the existing form, not a second person. */
+  /** A returning person: a new return event on the existing form, not a second person, with
+   *  the new values the worker chose to keep (one audited change). */
   addReturn: (
     personId: PersonId,
     returnEvent: ReturnInput,
     vulnerabilities: Vulnerability[],
-  ): Promise<Registered> => call("intake_add_return", { personId, returnEvent, vulnerabilities }),
+    updates: ReturnUpdates = { phone: null, destination_district: null },
+  ): Promise<Registered> => call("intake_add_return", { personId, returnEvent, vulnerabilities, updates }),
   suggestions: (query: SuggestionQuery): Promise<Suggestion[]> =>
     call("intake_suggestions", { query }),
 };

@@ -9,6 +9,9 @@ import {
   duiStatus,
   emptyDraft,
   fieldErrorsFrom,
+  hasDifferences,
+  returnDifferencesOf,
+  returnUpdatesOf,
   formatDate,
   isMinor,
   isoToday,
@@ -192,5 +195,18 @@ describe("today", () => {
   it("is the day in El Salvador (UTC−6), as Rust validates it", () => {
     expect(isoToday(new Date("2026-11-24T00:30:00Z"))).toBe("2026-11-23");
     expect(isoToday(new Date("2026-11-24T06:00:00Z"))).toBe("2026-11-24");
+  });
+});
+
+describe("a returning person with new details", () => {
+  it("offers a typed phone and a destination other than the form's", () => {
+    const same = returnDifferencesOf({ phone: " ", destination_district: "SV-A" }, "SV-A");
+    expect(hasDifferences(same)).toBe(false);
+    expect(returnDifferencesOf({ phone: "", destination_district: "" }, "SV-A").destination).toBeNull();
+    const d = returnDifferencesOf({ phone: " 7999-0000 ", destination_district: "SV-B" }, "SV-A");
+    expect(d).toEqual({ phone: "7999-0000", destination: { before: "SV-A", after: "SV-B" } });
+    expect(returnUpdatesOf(d, { phone: true, destination: true })).toEqual({ phone: "7999-0000", destination_district: "SV-B" });
+    expect(returnUpdatesOf(d, { phone: false, destination: true })).toEqual({ phone: null, destination_district: "SV-B" });
+    expect(returnUpdatesOf(d, { phone: false, destination: false })).toEqual({ phone: null, destination_district: null });
   });
 });

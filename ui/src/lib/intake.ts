@@ -17,6 +17,7 @@ import type { ReturnModality } from "../bindings/ReturnModality";
 import type { DocumentKind } from "../bindings/DocumentKind";
 import type { Education } from "../bindings/Education";
 import type { OtherDocument } from "../bindings/OtherDocument";
+import type { ReturnUpdates } from "../bindings/ReturnUpdates";
 
 export interface Draft {
   beneficiary_type: BeneficiaryType;
@@ -329,4 +330,35 @@ export function fieldErrorsFrom(errors: ValidationErrors): Record<string, string
 /** Toggles a value in a list (checkbox groups). */
 export function toggle<T>(list: T[], value: T): T[] {
   return list.includes(value) ? list.filter((v) => v !== value) : [...list, value];
+}
+
+/** What was typed for a returning person that the form may not hold: a phone (the panel does
+ *  not know the form's, so any typed phone is offered) and a destination other than the form's. */
+export interface ReturnDifferences {
+  phone: string | null;
+  destination: { before: string; after: string } | null;
+}
+
+export function returnDifferencesOf(
+  draft: Pick<Draft, "phone" | "destination_district">,
+  existingDestination: string,
+): ReturnDifferences {
+  const phone = draft.phone.trim();
+  const dest = draft.destination_district;
+  return {
+    phone: phone === "" ? null : phone,
+    destination: dest !== "" && dest !== existingDestination ? { before: existingDestination, after: dest } : null,
+  };
+}
+
+export function hasDifferences(d: ReturnDifferences): boolean {
+  return d.phone !== null || d.destination !== null;
+}
+
+/** The updates sent with the new return: only what differs and the worker chose to keep. */
+export function returnUpdatesOf(d: ReturnDifferences, keep: { phone: boolean; destination: boolean }): ReturnUpdates {
+  return {
+    phone: keep.phone ? d.phone : null,
+    destination_district: keep.destination && d.destination ? d.destination.after : null,
+  };
 }
