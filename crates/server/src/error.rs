@@ -1,5 +1,7 @@
 //! Every failure a request can meet, with its HTTP status and stable code. Bad input is a 4xx
-//! with a body that says what is wrong; only a failing database is a 5xx.
+//! with a body that says what is wrong; only a failing database is a 5xx, and its answer says
+//! nothing of the database (no SQL, no table, no stored value): the detail goes to the
+//! server's log ([`crate::log`]).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -110,12 +112,39 @@ impl ServerError {
     }
 }
 
+/// What a client is told of a failure inside the server: words that name no internals.
+const UNAVAILABLE: &str =
+    "el servidor no puede atender esta solicitud ahora; vuelva a intentar más tarde";
+
+impl ServerError {
+    /// Whether the failure is the server's own (its detail stays in the server's log).
+    fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            ServerError::Database(_) | ServerError::Corrupt(_) | ServerError::DataDir(_)
+        )
+    }
+
+    /// The message a client gets: the error's words, or a generic one for the server's own
+    /// failures.
+    pub fn public_message(&self) -> String {
+        if self.is_internal() {
+            UNAVAILABLE.to_string()
+        } else {
+            self.to_string()
+        }
+    }
+}
+
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
+        if self.is_internal() {
+            crate::log::error(self.code(), &self);
+        }
         let body = ErrorBody {
             v: Version::default(),
             code: self.code().to_string(),
-            message: self.to_string(),
+            message: self.public_message(),
             op_ids: match &self {
                 ServerError::OutOfScope(ids) => ids.clone(),
                 _ => Vec::new(),
@@ -173,6 +202,29 @@ mod tests {
         assert_eq!(
             ServerError::NotAnOffice("SV-XX".into()).to_string(),
             "«SV-XX» no es una oficina: use «*» o el código de un municipio (SV-…)"
+        );
+    }
+
+    #[test]
+    fn the_servers_own_failures_name_no_internals() {
+        let leaky = [
+            ServerError::Database(sqlx::Error::Protocol(
+                "no such table: conflicts (SELECT body FROM conflicts)".into(),
+            )),
+            ServerError::Corrupt("invalid type: string \"Rosa Pérez\"".into()),
+            ServerError::DataDir("/srv/reintegra: permission denied".into()),
+        ];
+        for e in leaky {
+            let message = e.public_message();
+            assert_eq!(message, UNAVAILABLE);
+            assert!(
+                e.to_string().len() > message.len() / 2,
+                "the log keeps the detail"
+            );
+        }
+        assert_eq!(
+            ServerError::BadEnrollCode.public_message(),
+            ServerError::BadEnrollCode.to_string()
         );
     }
 

@@ -8,6 +8,7 @@
 mod background;
 mod db;
 mod error;
+pub mod log;
 pub mod openapi;
 mod routes;
 

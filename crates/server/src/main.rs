@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use reintegra_server::log::escape_control;
 use reintegra_server::{Db, Tls};
 
 #[derive(Parser)]
@@ -103,9 +104,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Command::Devices => {
                     for d in db.devices().await.map_err(|e| e.to_string())? {
                         let state = if d.revoked { "dado de baja" } else { "activo" };
+                        // Names are checked at enrollment; escaped anyway (older servers
+                        // kept whatever came).
                         println!(
                             "{}\t{}\t{}\t{}\t{state}",
-                            d.id, d.office, d.enrolled_at, d.name
+                            d.id,
+                            d.office,
+                            d.enrolled_at,
+                            escape_control(&d.name)
                         );
                     }
                 }

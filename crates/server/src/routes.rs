@@ -83,12 +83,7 @@ impl FromRequestParts<AppState> for DeviceRow {
 async fn enroll(State(db): State<AppState>, request: Request) -> Result<Response, ServerError> {
     let body = read_body(request).await?;
     let req: EnrollRequest = proto::decode_json(&body)?;
-    let name = req.device_name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServerError::BadRequest(
-            "el nombre del dispositivo debe tener entre 1 y 100 caracteres".into(),
-        ));
-    }
+    let name = device_name(&req.device_name)?;
     let enrolled = db.enroll(&req.code, req.device_id, name, req.join).await?;
     Ok(Json(EnrollResponse {
         v: Version::default(),
@@ -98,6 +93,26 @@ async fn enroll(State(db): State<AppState>, request: Request) -> Result<Response
         user: enrolled.user,
     })
     .into_response())
+}
+
+/// A device name as typed, checked: 1 to 100 characters, none of them a control character
+/// (a newline or an ANSI escape would forge lines or drive the admin's terminal when devices
+/// are listed) nor a bidirectional override (which would show the name other than it is).
+fn device_name(typed: &str) -> Result<&str, ServerError> {
+    let name = typed.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ServerError::BadRequest(
+            "el nombre del dispositivo debe tener entre 1 y 100 caracteres".into(),
+        ));
+    }
+    let hidden =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if name.chars().any(hidden) {
+        return Err(ServerError::BadRequest(
+            "el nombre del dispositivo no puede llevar caracteres de control (saltos de línea, tabuladores, secuencias de escape)".into(),
+        ));
+    }
+    Ok(name)
 }
 
 async fn push(

@@ -272,3 +272,116 @@ fn the_openapi_document_lists_what_the_server_answers() {
         "docs/openapi.json is stale: run UPDATE_OPENAPI=1 cargo test -p reintegra-server"
     );
 }
+
+/// L7: a device name that would forge lines or drive the admin's terminal when devices are
+/// listed (a newline, an ANSI escape, a bidirectional override) is refused, and the code it
+/// came with stays unused.
+#[test]
+fn l7_a_device_name_with_control_characters_is_refused_and_its_code_stays_unused() {
+    let s = server();
+    let c = Client::new();
+    let code = s.server.enroll_code("*").unwrap();
+    let enroll = |name: &str| {
+        c.post(format!("{}/v1/enroll", s.url)).body(
+            json!({"v": 1, "code": code, "device_id": Uuid::now_v7(), "device_name": name})
+                .to_string(),
+        )
+    };
+    for name in [
+        "portátil\u{1b}[2J\u{1b}[31mrevocado",
+        "portátil\nabc\t*\t2026-01-01\tactivo",
+        "tab\tname",
+        "borrar\u{7f}",
+        "nombre \u{202e}lanigiro",
+    ] {
+        refused(enroll(name), 400, "bad_request");
+    }
+    let db = s.server.db();
+    let devices = s.server.run(async move { db.devices().await }).unwrap();
+    assert!(devices.is_empty(), "nothing enrolled: {devices:?}");
+    let ok = enroll("Portátil de recepción Nº 2").send().unwrap();
+    assert_eq!(ok.status().as_u16(), 200, "the code was not spent");
+}
+
+/// L4: when the database fails, the client hears that the server cannot answer now, and
+/// nothing of the database: no SQL, no table, no stored value. The detail is the server's.
+#[test]
+fn l4_a_failing_database_answers_without_database_text() {
+    let s = server();
+    let c = Client::new();
+    let token = s.enroll("*");
+    let me = s.device_of(&token);
+    let person = Uuid::now_v7();
+    // The office's first admin, creating itself.
+    let push = json!({"v": 1, "ops": [{
+        "op_id": Uuid::now_v7(), "author": person, "device": me,
+        "hlc": {"wall_ms": 1, "counter": 0, "node": "1"},
+        "change": {"entity": "user", "id": person, "action": "create",
+                   "record": {"id": person, "name": "Rosa Secreta", "role": "admin", "active": true}}
+    }]});
+    let pushed = c
+        .post(format!("{}/v1/push", s.url))
+        .bearer_auth(&token)
+        .body(zstd(&push))
+        .send()
+        .unwrap();
+    assert_eq!(pushed.status().as_u16(), 200);
+
+    // Break the database under the running server: one table gone, one stored row damaged.
+    let file = s._dir.path().join("reintegra-server.sqlite");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(file)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "DROP TABLE conflicts;
+             UPDATE records SET state = '{\"value\": \"Rosa Secreta\"';",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    });
+    let answers = [
+        (
+            c.get(format!("{}/v1/conflicts", s.url)).bearer_auth(&token),
+            503,
+            "database",
+        ),
+        (
+            c.get(format!(
+                "{}/v1/records?bucket={}",
+                s.url,
+                reintegra_core::sync_state::bucket_of(person)
+            ))
+            .bearer_auth(&token),
+            500,
+            "corrupt",
+        ),
+    ];
+    for (request, status, code) in answers {
+        let response = request.send().unwrap();
+        assert_eq!(response.status().as_u16(), status, "{code}");
+        let body: Value = response.json().unwrap();
+        assert_eq!(body["code"], code);
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("vuelva a intentar"), "{message}");
+        for internal in [
+            "conflicts",
+            "table",
+            "SELECT",
+            "sqlite",
+            "Rosa",
+            "EOF",
+            "line",
+        ] {
+            assert!(
+                !message.to_lowercase().contains(&internal.to_lowercase()),
+                "{message} names {internal}"
+            );
+        }
+    }
+}

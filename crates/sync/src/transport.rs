@@ -1,6 +1,7 @@
 //! How the engine reaches the server: the [`Transport`] trait, and [`Http`], its reqwest
 //! (rustls) implementation. Tests put the link simulator between `Http` and a real server.
 
+use std::io::Read;
 use std::time::Duration;
 
 use reintegra_proto::{
@@ -78,7 +79,7 @@ impl Http {
         };
         let response = request.send().map_err(from_reqwest)?;
         let status = response.status();
-        let body = response.bytes().map_err(from_reqwest)?.to_vec();
+        let body = read_bounded(response)?;
         if status.is_success() {
             return Ok(body);
         }
@@ -113,6 +114,32 @@ impl Http {
             sent: 0,
         })
     }
+}
+
+/// The body of an answer, refused past [`proto::MAX_COMPRESSED`] bytes without reading the rest
+/// (no answer of the protocol is bigger: a server that sends more is broken or hostile, and a
+/// device must not fill its memory with it).
+fn read_bounded(response: reqwest::blocking::Response) -> Result<Vec<u8>, SyncError> {
+    let too_large = || {
+        SyncError::Protocol(proto::ProtoError::TooLarge {
+            limit: proto::MAX_COMPRESSED,
+        })
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > proto::MAX_COMPRESSED as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    response
+        .take(proto::MAX_COMPRESSED as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| SyncError::Network(error_chain(&e)))?;
+    if body.len() > proto::MAX_COMPRESSED {
+        return Err(too_large());
+    }
+    Ok(body)
 }
 
 fn from_reqwest(e: reqwest::Error) -> SyncError {
