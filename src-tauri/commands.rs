@@ -45,14 +45,6 @@ pub fn set_preferences_language<R: Runtime>(
     update_preferences(&app, |p| p.language = language)
 }
 
-/// Staff who signed in on this device lately (most recent first), for the sign-in screen.
-#[tauri::command]
-pub fn preferences_recent_users<R: Runtime>(
-    app: AppHandle<R>,
-) -> Result<Vec<String>, CommandError> {
-    Ok(preferences::load(&config_dir(&app)?).recent_users)
-}
-
 /// Idle minutes before the session locks itself.
 #[tauri::command]
 pub fn preferences_idle_lock<R: Runtime>(app: AppHandle<R>) -> Result<u32, CommandError> {

@@ -1,8 +1,9 @@
-//! Device preferences that must survive a restart (the UI language, the idle time before the
-//! session locks itself, the staff who signed in on this device lately — so the sign-in screen
-//! lets them choose their name; the store itself keeps logins only as keyed hashes). Kept in a small JSON file in
-//! the app's config directory, written atomically, so a choice is never lost or half-written when
-//! the app is closed right after it.
+//! Device preferences that must survive a restart: the UI language and the idle time before the
+//! session locks itself — nothing about who works here (the sign-in screen lists users by the
+//! initials their key slots carry; logins stay keyed hashes). Kept in a small JSON file in the
+//! app's config directory, readable by its owner only, written atomically, so a choice is never
+//! lost or half-written when the app is closed right after it. A file written by an older
+//! version loses its list of names at the next write.
 
 use std::fs;
 use std::io::Write;
@@ -30,25 +31,6 @@ pub const IDLE_LOCK_MINUTES: std::ops::RangeInclusive<u32> = 1..=120;
 pub struct Preferences {
     pub language: Language,
     pub idle_lock_minutes: u32,
-    /// User names that signed in on this device, most recent first.
-    pub recent_users: Vec<String>,
-}
-
-/// How many names the sign-in screen offers.
-const MAX_RECENT_USERS: usize = 8;
-
-impl Preferences {
-    /// Puts `name` first among the recent users (once, case-insensitively).
-    pub fn remember_user(&mut self, name: &str) {
-        let name = name.trim();
-        if name.is_empty() {
-            return;
-        }
-        self.recent_users
-            .retain(|n| n.to_lowercase() != name.to_lowercase());
-        self.recent_users.insert(0, name.to_string());
-        self.recent_users.truncate(MAX_RECENT_USERS);
-    }
 }
 
 impl Default for Preferences {
@@ -56,7 +38,6 @@ impl Default for Preferences {
         Preferences {
             language: Language::default(),
             idle_lock_minutes: DEFAULT_IDLE_LOCK_MINUTES,
-            recent_users: Vec::new(),
         }
     }
 }
@@ -78,7 +59,14 @@ pub fn load(dir: &Path) -> Preferences {
 pub fn save(dir: &Path, preferences: &Preferences) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
     let tmp = dir.join(format!("{FILE_NAME}.tmp"));
-    let mut file = fs::File::create(&tmp)?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
     file.write_all(&serde_json::to_vec_pretty(preferences)?)?;
     file.sync_all()?;
     fs::rename(&tmp, dir.join(FILE_NAME))
@@ -103,14 +91,21 @@ mod tests {
             &Preferences {
                 language: Language::En,
                 idle_lock_minutes: 5,
-                recent_users: vec!["Ana Morales".into()],
             },
         )
         .unwrap();
         assert_eq!(load(&sub).language, Language::En);
         assert_eq!(load(&sub).idle_lock_minutes, 5);
-        assert_eq!(load(&sub).recent_users, ["Ana Morales"]);
         assert!(!sub.join("preferences.json.tmp").exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(sub.join(FILE_NAME))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "the owner's only");
+        }
     }
 
     #[test]
@@ -123,23 +118,19 @@ mod tests {
     }
 
     #[test]
-    fn the_latest_user_comes_first_once_and_the_list_stays_short() {
-        let mut p = Preferences::default();
-        for i in 0..10 {
-            p.remember_user(&format!("Usuario {i}"));
-        }
-        p.remember_user(" usuario 5 ");
-        p.remember_user("   ");
-        assert_eq!(p.recent_users.len(), MAX_RECENT_USERS);
-        assert_eq!(p.recent_users[0], "usuario 5");
-        assert_eq!(p.recent_users[1], "Usuario 9");
-        assert_eq!(
-            p.recent_users
-                .iter()
-                .filter(|n| n.to_lowercase() == "usuario 5")
-                .count(),
-            1
-        );
+    fn names_kept_by_an_older_version_are_dropped_at_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        fs::write(
+            &file,
+            br#"{"language":"en","recent_users":["Ana Morales"]}"#,
+        )
+        .unwrap();
+        let loaded = load(dir.path());
+        assert_eq!(loaded.language, Language::En, "the rest is kept");
+        save(dir.path(), &loaded).unwrap();
+        let text = fs::read_to_string(&file).unwrap();
+        assert!(!text.contains("Ana"), "{text}");
     }
 
     #[test]

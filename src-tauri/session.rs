@@ -1,10 +1,9 @@
 //! Session commands: first run, unlock, lock, status bar. The session lives in Tauri's managed
 //! state; it is opened at startup from the app's data directory.
 
-use reintegra_api::{ApiError, KdfParams, Session, SessionState, StatusBar};
-use tauri::{AppHandle, Runtime, State};
+use reintegra_api::{ApiError, DeviceUser, KdfParams, Session, SessionState, StatusBar};
+use tauri::State;
 
-use crate::commands::update_preferences;
 use crate::error::CommandError;
 
 /// The session, or why the device's store could not be opened (shown by the UI).
@@ -35,38 +34,64 @@ pub fn session_state(session: State<'_, AppSession>) -> Result<SessionState, Com
     Ok(session.get()?.current())
 }
 
-/// The sign-in screen offers the names that signed in here. Not being able to write that down
-/// must not keep anyone out, so a failure is ignored.
-fn remember_user<R: Runtime>(app: &AppHandle<R>, name: &str) {
-    let _ = update_preferences(app, |p| p.remember_user(name));
-}
-
 #[tauri::command]
-pub fn session_create_first_admin<R: Runtime>(
-    app: AppHandle<R>,
+pub fn session_create_first_admin(
     session: State<'_, AppSession>,
     name: String,
     passphrase: String,
 ) -> Result<SessionState, CommandError> {
-    let state = session
+    Ok(session
         .get()?
-        .create_first_admin(&name, &passphrase, crate::clock::now())?;
-    remember_user(&app, &name);
-    Ok(state)
+        .create_first_admin(&name, &passphrase, crate::clock::now())?)
+}
+
+/// A new laptop of an office that already works: set up with a code made for one user.
+#[tauri::command]
+pub fn session_join_office(
+    session: State<'_, AppSession>,
+    endpoint: String,
+    code: String,
+    passphrase: String,
+    device_name: String,
+) -> Result<SessionState, CommandError> {
+    Ok(session.get()?.join_office(
+        &endpoint,
+        &code,
+        &passphrase,
+        &device_name,
+        crate::clock::now(),
+    )?)
+}
+
+/// The users of this device as the locked screen shows them (initials only).
+#[tauri::command]
+pub fn session_device_users(
+    session: State<'_, AppSession>,
+) -> Result<Vec<DeviceUser>, CommandError> {
+    Ok(session.get()?.device_users())
 }
 
 #[tauri::command]
-pub fn session_unlock<R: Runtime>(
-    app: AppHandle<R>,
+pub fn session_unlock(
     session: State<'_, AppSession>,
     name: String,
     passphrase: String,
 ) -> Result<SessionState, CommandError> {
-    let state = session
+    Ok(session
         .get()?
-        .unlock(&name, &passphrase, crate::clock::now())?;
-    remember_user(&app, &name);
-    Ok(state)
+        .unlock(&name, &passphrase, crate::clock::now())?)
+}
+
+/// Signs in as the user chosen from the list (their slot), without typing a login.
+#[tauri::command]
+pub fn session_unlock_slot(
+    session: State<'_, AppSession>,
+    slot: String,
+    passphrase: String,
+) -> Result<SessionState, CommandError> {
+    Ok(session
+        .get()?
+        .unlock_slot(&slot, &passphrase, crate::clock::now())?)
 }
 
 #[tauri::command]

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use reintegra_api::{
-    ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem, ContactInput,
+    ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem, ContactInput, DeviceUser,
     DuplicatePair, FollowUpInput, GoalInput, NewUser, NotesView, PersonDetail, ProfileInput,
     ReferralInput, ReferralView, Registered, ReturnInput, ReturnUpdates, RoutingInput,
     SessionState, StatusBar, Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
@@ -44,6 +44,7 @@ fn export_all(dir: &Path) {
         AuditEntry,
         ValidationErrors,
         SessionState,
+        DeviceUser,
         StatusBar,
         ArrivalInput,
         ReturnInput,

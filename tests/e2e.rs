@@ -493,10 +493,16 @@ async fn intake_returning_person_caseload_edit_and_restart() {
     app.wait_text("#person-history", "phone").await;
     app.quit().await;
 
-    // Restart: the sign-in screen offers who signed in here; unlock: everything is still there.
+    // Restart: the sign-in screen offers this device's users by initials only (no name is
+    // kept outside the encrypted store); choosing hers and her passphrase opens everything.
     let app = App::start(profile.path()).await;
-    app.wait_text("#recent-users", "Ana Morales").await;
-    app.unlock("Ana Morales", ADMIN_PASSPHRASE).await;
+    app.wait_text("#device-users", "AM").await;
+    let listed = app.find("#device-users").await.text().await.expect("text");
+    assert!(!listed.contains("Morales"), "{listed}");
+    app.click("#device-users .user").await;
+    app.fill_and_submit(&[("#session-passphrase", ADMIN_PASSPHRASE)])
+        .await;
+    app.find("#status-bar").await;
     app.click("#nav-cases").await;
     app.wait_text("#cases-count", "2 casos").await;
     app.type_into("#cases-search", "maria").await;

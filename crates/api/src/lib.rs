@@ -38,7 +38,7 @@ pub use reintegra_store::{KdfParams, MIN_PASSPHRASE};
 pub use reintegra_sync::Progress as SyncProgress;
 pub use returning::{Suggestion, SuggestionQuery, MAX_SUGGESTIONS};
 pub use sections::{ContactInput, ProfileInput, RoutingInput};
-pub use session::{Session, SessionState, StatusBar};
+pub use session::{DeviceUser, Session, SessionState, StatusBar};
 pub use sync::{ConflictItem, QuarantineItem, SyncFailure, SyncView};
 pub use today::{Today, TodayFollowUp, WaitingReferral, DEFAULT_WAITING_DAYS};
 pub use users::NewUser;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use reintegra_core::audit::{AuditAction, RecordKind};
 use reintegra_core::ids::{DeviceId, UserId};
 use reintegra_core::permission::Permission;
+use reintegra_core::text::initials;
 use reintegra_core::user::{Role, User};
 use reintegra_store::{KdfParams, LockedStore, NewStore, Store};
 use serde::Serialize;
@@ -47,6 +48,15 @@ impl SessionState {
             ..SessionState::of(false, Some(user.clone()))
         }
     }
+}
+
+/// A user of this device as the locked sign-in screen lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct DeviceUser {
+    /// Opaque: what [`Session::unlock_slot`] takes.
+    pub slot: String,
+    /// Empty for a slot made before initials were kept (until its user signs in once).
+    pub initials: String,
 }
 
 /// The status bar: who is working, what is waiting to sync, when sync last worked.
@@ -141,6 +151,7 @@ impl Session {
                 kdf: self.kdf,
             },
         )?;
+        store.label_slot(user.login(), &initials(&user.name))?;
         let mut cases = Box::<Cases>::default();
         let mut work = Work::new(&store, &user, now);
         work.save(
@@ -215,6 +226,7 @@ impl Session {
                 kdf: self.kdf,
             },
         )?;
+        store.label_slot(user.login(), &initials(&user.name))?;
         store.set_sync_settings(Some(settings))?;
         let transport =
             reintegra_sync::Http::new(&settings.endpoint, Some(settings.device_token.clone()))
@@ -240,12 +252,52 @@ impl Session {
         Ok((store, cases))
     }
 
-    /// Unlocks with a user's name and passphrase. A wrong one changes nothing.
-    pub fn unlock(&self, name: &str, passphrase: &str, now: DateTime<Utc>) -> Result<SessionState> {
+    /// The users who can sign in here, as the locked screen may show them: initials and an
+    /// opaque slot reference (no login or name is readable before unlocking).
+    pub fn device_users(&self) -> Vec<DeviceUser> {
+        match &*self.state() {
+            State::Locked(locked) => locked
+                .slots()
+                .into_iter()
+                .map(|s| DeviceUser {
+                    slot: s.slot,
+                    initials: s.label,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Unlocks with a user's login and passphrase. A wrong one changes nothing.
+    pub fn unlock(
+        &self,
+        login: &str,
+        passphrase: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SessionState> {
+        self.unlock_with(|locked| locked.unlock(login.trim(), passphrase), now)
+    }
+
+    /// Unlocks the key slot chosen on the sign-in screen ([`DeviceUser::slot`]), like
+    /// [`Session::unlock`].
+    pub fn unlock_slot(
+        &self,
+        slot: &str,
+        passphrase: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SessionState> {
+        self.unlock_with(|locked| locked.unlock_slot(slot.trim(), passphrase), now)
+    }
+
+    fn unlock_with(
+        &self,
+        open: impl FnOnce(&LockedStore) -> reintegra_store::Result<Store>,
+        now: DateTime<Utc>,
+    ) -> Result<SessionState> {
         let mut state = self.state();
         let store = match &*state {
             State::NoStore => return Err(ApiError::NotSetUp),
-            State::Locked(locked) => locked.unlock(name.trim(), passphrase)?,
+            State::Locked(locked) => open(locked)?,
             State::Unlocked { user, .. } => return Ok(SessionState::of(false, Some(user.clone()))),
         };
         let user = match store.user_record(store.user())? {
@@ -253,6 +305,8 @@ impl Session {
             // A deactivated user (or a key slot with no user record) may not work here.
             _ => return Err(ApiError::WrongCredentials),
         };
+        // Slots made before the sign-in screen showed initials get theirs now.
+        store.label_slot(user.login(), &initials(&user.name))?;
         store.upgrade_indexes()?;
         // Read on every core; the duplicate index finishes on its own thread (cases.rs).
         let mut cases = Box::new(Cases::load(&store)?);

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use reintegra_core::audit::AuditAction;
 use reintegra_core::ids::UserId;
 use reintegra_core::permission::Permission;
-use reintegra_core::text::fold;
+use reintegra_core::text::{fold, initials};
 use reintegra_core::user::{Role, User};
 use serde::Deserialize;
 use ts_rs::TS;
@@ -38,6 +38,19 @@ pub(crate) fn drop_deactivated_slots(store: &reintegra_store::Store) -> Result<V
         }
     }
     Ok(dropped)
+}
+
+/// Gives `user` a key slot on this device, with a first passphrase an admin set, labelled with
+/// their initials for the locked sign-in screen.
+fn add_slot(
+    store: &reintegra_store::Store,
+    user: &User,
+    passphrase: &str,
+    kdf: reintegra_store::KdfParams,
+) -> Result<()> {
+    store.add_user(user.login(), user.id, passphrase, kdf)?;
+    store.label_slot(user.login(), &initials(&user.name))?;
+    Ok(())
 }
 
 impl Session {
@@ -80,7 +93,7 @@ impl Session {
             {
                 return Err(ApiError::LoginTaken);
             }
-            store.add_user(&user.login, user.id, &input.passphrase, self.kdf())?;
+            add_slot(store, &user, &input.passphrase, self.kdf())?;
             let saved = save_one(
                 (store, admin, cases),
                 now,
@@ -115,12 +128,7 @@ impl Session {
             }
             user.active = active;
             if active {
-                store.add_user(
-                    user.login(),
-                    user.id,
-                    passphrase.unwrap_or_default(),
-                    self.kdf(),
-                )?;
+                add_slot(store, &user, passphrase.unwrap_or_default(), self.kdf())?;
             } else {
                 // A slot may be missing (the user never had one here): nothing to destroy.
                 let _ = store.remove_user(user.login());
@@ -156,7 +164,7 @@ impl Session {
             // Checked before the old slot goes, so a weak one never leaves the user without one.
             reintegra_store::check_passphrase(passphrase)?;
             let _ = store.remove_user(user.login());
-            store.add_user(user.login(), user.id, passphrase, self.kdf())?;
+            add_slot(store, &user, passphrase, self.kdf())?;
             let mut work = crate::unit_of_work::Work::new(store, admin, now);
             work.audit(
                 reintegra_core::audit::RecordKind::User,

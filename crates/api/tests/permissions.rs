@@ -603,12 +603,14 @@ fn a_deactivated_user_cannot_unlock_and_the_change_is_audited() {
 /// Every `pub fn` of `impl Session` is in the matrix above (or is the session itself).
 #[test]
 fn every_session_command_has_a_row_in_the_matrix() {
-    const SESSION_ITSELF: [&str; 9] = [
+    const SESSION_ITSELF: [&str; 11] = [
         "open",
         "current",
         "create_first_admin",
         "join_office",
+        "device_users",
         "unlock",
+        "unlock_slot",
         "lock",
         "status",
         "dir",

@@ -169,3 +169,76 @@ fn wrong_passphrases_wait_longer_across_restarts_and_the_next_sign_in_says_so() 
         .any(|e| e.action == AuditAction::SignIn && e.summary.contains("3 intentos fallidos")));
     assert!(entries.iter().any(|e| e.action == AuditAction::Lock));
 }
+
+/// M11: the locked screen lists this device's users by initials and signs in by the chosen
+/// slot; no login or name of a user can be read from the store's files.
+#[test]
+fn the_locked_screen_lists_initials_and_signs_in_by_slot_without_readable_logins() {
+    use reintegra_api::NewUser;
+    let dir = tempfile::tempdir().unwrap();
+    let session = new_session(dir.path());
+    session
+        .create_first_admin("Ana Morales", "clave-segura-1", now())
+        .unwrap();
+    assert!(
+        session.device_users().is_empty(),
+        "listed only while locked"
+    );
+    let berta = session
+        .create_user(
+            &NewUser {
+                name: "Berta Quintanilla".into(),
+                login: "bquintanilla".into(),
+                role: Role::Reception,
+                office_municipality: None,
+                also_supervisor: false,
+                passphrase: "primera-de-berta".into(),
+            },
+            now(),
+        )
+        .unwrap();
+    session.lock(now());
+    let mut listed = session.device_users();
+    listed.sort_by(|a, b| a.initials.cmp(&b.initials));
+    let initials: Vec<&str> = listed.iter().map(|u| u.initials.as_str()).collect();
+    assert_eq!(initials, ["AM", "BQ"]);
+
+    let wrong = session.unlock_slot(&listed[1].slot, "clave-segura-1", now());
+    assert_eq!(
+        wrong.unwrap_err().code(),
+        "wrong_credentials",
+        "Ana's passphrase is not Berta's"
+    );
+    let unknown = session.unlock_slot("00ff", "primera-de-berta", now());
+    assert_eq!(unknown.unwrap_err().code(), "wrong_credentials");
+    let state = session
+        .unlock_slot(&listed[1].slot, "primera-de-berta", now())
+        .unwrap();
+    assert_eq!(state.user.map(|u| u.id), Some(berta.id));
+    session.lock(now());
+
+    // Nothing in the store's files spells a login or a name.
+    for entry in walk(&dir.path().join("store")) {
+        let bytes = std::fs::read(&entry).unwrap();
+        for secret in ["bquintanilla", "Quintanilla", "Morales", "Ana Morales"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} readable in {}",
+                entry.display()
+            );
+        }
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -3,6 +3,16 @@
 
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 
+/// The initials of a name ("Ana María Morales" → "AMM"), at most three: what a locked screen
+/// may show of who works on a device.
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|word| word.chars().find(|c| c.is_alphabetic()))
+        .flat_map(char::to_uppercase)
+        .take(3)
+        .collect()
+}
+
 /// Folds `s` for comparison: lower case, accents removed (á→a, ñ→n, ü→u), punctuation turned
 /// into spaces, runs of whitespace collapsed to one space, trimmed.
 pub fn fold(s: &str) -> String {
@@ -24,8 +34,16 @@ pub fn fold(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::fold;
+    use super::{fold, initials};
     use proptest::prelude::*;
+
+    #[test]
+    fn initials_are_the_first_letters_of_at_most_three_words() {
+        assert_eq!(initials("Ana Morales"), "AM");
+        assert_eq!(initials("  ana maría de la o "), "AMD");
+        assert_eq!(initials("Óscar (Chepe) Ñuñez"), "ÓCÑ");
+        assert_eq!(initials(""), "");
+    }
 
     #[test]
     fn removes_accents_case_and_extra_spaces() {

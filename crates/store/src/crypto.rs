@@ -262,6 +262,10 @@ pub(crate) struct KeySlot {
     /// Set by an admin for the user: it must be changed at the first sign-in.
     #[serde(default)]
     pub first_passphrase: bool,
+    /// What the sign-in screen shows for this slot while the store is locked: the user's
+    /// initials, never a login or a name (those stay inside the encrypted records).
+    #[serde(default)]
+    pub label: String,
 }
 
 fn derive_kek(passphrase: &str, salt: &[u8], kdf: &KdfParams) -> Result<Secret> {
@@ -300,6 +304,7 @@ impl KeySlot {
             wrapped,
             user_id,
             first_passphrase: false,
+            label: String::new(),
         })
     }
 
@@ -329,27 +334,33 @@ impl KeySlot {
     }
 }
 
-mod hex {
+pub(crate) mod hex {
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        s.serialize_str(&text)
+    pub fn encode(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
+    pub fn decode(text: &str) -> Option<Vec<u8>> {
         if text.len() % 2 != 0 {
-            return Err(D::Error::custom("odd hex length"));
+            return None;
         }
         (0..text.len())
             .step_by(2)
             .map(|i| {
                 text.get(i..i + 2)
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| D::Error::custom("bad hex"))
             })
             .collect()
+    }
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        decode(&text).ok_or_else(|| D::Error::custom("bad hex"))
     }
 }
 

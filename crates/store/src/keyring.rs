@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use reintegra_core::ids::{DeviceId, UserId};
 
 use crate::attempts;
-use crate::crypto::{random_bytes, random_secret, KdfParams, KeySlot, Keys};
+use crate::crypto::{hex, random_bytes, random_secret, KdfParams, KeySlot, Keys};
 use crate::engine::Store;
 use crate::error::{guarded, Error, Result};
 use crate::index::MemIndex;
@@ -105,6 +105,15 @@ pub fn check_passphrase(passphrase: &str) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// A key slot as the locked sign-in screen offers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotChoice {
+    /// Opaque: the slot's keyed login hash, in hex (the login cannot be read back from it).
+    pub slot: String,
+    /// The user's initials (empty for slots made before labels).
+    pub label: String,
 }
 
 /// What a new store needs.
@@ -279,11 +288,42 @@ impl LockedStore {
     /// disk across restarts; an unknown login costs the same key derivation as a wrong passphrase,
     /// so timing does not tell which logins exist.
     pub fn unlock(&self, login: &str, passphrase: &str) -> Result<Store> {
+        let skey = guarded(|| slot_key(&self.db, login))?;
+        self.unlock_at(&skey, login.trim(), passphrase)
+    }
+
+    /// Unlocks the slot the sign-in screen offered (a [`SlotChoice::slot`]), like [`unlock`].
+    ///
+    /// [`unlock`]: LockedStore::unlock
+    pub fn unlock_slot(&self, slot: &str, passphrase: &str) -> Result<Store> {
+        let skey = hex::decode(slot)
+            .filter(|bytes| bytes.len() == 32)
+            .map(|bytes| [vec![P_SLOT], bytes].concat())
+            .ok_or_else(|| Error::UnknownUser(String::new()))?;
+        self.unlock_at(&skey, "", passphrase)
+    }
+
+    /// The key slots, as the locked sign-in screen lists them: an opaque reference and the
+    /// initials of whose it is.
+    pub fn slots(&self) -> Vec<SlotChoice> {
+        self.db
+            .scan_prefix([P_SLOT])
+            .filter_map(|entry| entry.ok())
+            .filter_map(|(key, raw)| {
+                let slot = serde_json::from_slice::<KeySlot>(&raw).ok()?;
+                Some(SlotChoice {
+                    slot: hex::encode(key.get(1..)?),
+                    label: slot.label,
+                })
+            })
+            .collect()
+    }
+
+    fn unlock_at(&self, skey: &[u8], who: &str, passphrase: &str) -> Result<Store> {
         let failures = guarded(|| attempts::check(&self.db))?;
         let opened = guarded(|| {
-            let skey = slot_key(&self.db, login)?;
-            let aad = slot_aad(&self.db, &skey)?;
-            let slot = match read_slot(&self.db, &skey, login) {
+            let aad = slot_aad(&self.db, skey)?;
+            let slot = match read_slot(&self.db, skey, who) {
                 Err(Error::UnknownUser(who)) => {
                     self.spend_a_derivation(passphrase, &aad);
                     return Err(Error::UnknownUser(who));
@@ -348,7 +388,10 @@ impl LockedStore {
         let slot = read_slot(&self.db, &skey, login)?;
         let aad = slot_aad(&self.db, &skey)?;
         let key = slot.unwrap_key(old, &aad)?;
-        let new_slot = KeySlot::wrap(&key, new, kdf, slot.user_id, &aad)?;
+        let new_slot = KeySlot {
+            label: slot.label,
+            ..KeySlot::wrap(&key, new, kdf, slot.user_id, &aad)?
+        };
         self.db.insert(
             skey,
             serde_json::to_vec(&new_slot).map_err(|e| Error::Engine(e.to_string()))?,
@@ -399,6 +442,22 @@ impl Store {
                 &aad,
             )?
         };
+        self.db.insert(
+            skey,
+            serde_json::to_vec(&slot).map_err(|e| Error::Engine(e.to_string()))?,
+        )?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Sets what the locked sign-in screen shows for a login's slot (see [`SlotChoice`]).
+    pub fn label_slot(&self, login: &str, label: &str) -> Result<()> {
+        let skey = slot_key(&self.db, login)?;
+        let mut slot = read_slot(&self.db, &skey, login)?;
+        if slot.label == label {
+            return Ok(());
+        }
+        slot.label = label.to_string();
         self.db.insert(
             skey,
             serde_json::to_vec(&slot).map_err(|e| Error::Engine(e.to_string()))?,

@@ -34,7 +34,7 @@ pub use batch::Batch;
 pub use crypto::KdfParams;
 pub use engine::{Record, Saved, Store};
 pub use error::{Error, Result};
-pub use keyring::{check_passphrase, LockedStore, NewStore, MIN_PASSPHRASE};
+pub use keyring::{check_passphrase, LockedStore, NewStore, SlotChoice, MIN_PASSPHRASE};
 pub use layout::SCHEMA_VERSION;
 pub use outbox::{OutboxEntry, RecentChange};
 pub use sync::{Quarantined, RemoteRecord, SyncSettings};

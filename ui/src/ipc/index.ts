@@ -5,6 +5,7 @@ import type { Department } from "../bindings/Department";
 import type { Place } from "../bindings/Place";
 import type { Language } from "../i18n/messages";
 import type { SessionState } from "../bindings/SessionState";
+import type { DeviceUser } from "../bindings/DeviceUser";
 import type { StatusBar } from "../bindings/StatusBar";
 import type { ArrivalInput } from "../bindings/ArrivalInput";
 import type { CasePage } from "../bindings/CasePage";
@@ -89,16 +90,26 @@ export const preferences = {
   /** Idle minutes before the session locks itself (10 until changed). */
   idleLock: (): Promise<number> => call("preferences_idle_lock"),
   setIdleLock: (minutes: number): Promise<void> => call("set_preferences_idle_lock", { minutes }),
-  /** Staff who signed in on this device lately, most recent first. */
-  recentUsers: (): Promise<string[]> => call("preferences_recent_users"),
 };
 
 export const session = {
   current: (): Promise<SessionState> => call("session_state"),
   createFirstAdmin: (name: string, passphrase: string): Promise<SessionState> =>
     call("session_create_first_admin", { name, passphrase }),
+  /** A new laptop of an office that already works, set up with a code made for one user. */
+  joinOffice: (
+    endpoint: string,
+    code: string,
+    passphrase: string,
+    deviceName: string,
+  ): Promise<SessionState> =>
+    call("session_join_office", { endpoint, code, passphrase, deviceName }),
+  /** This device's users as the locked screen may show them: initials and an opaque slot. */
+  deviceUsers: (): Promise<DeviceUser[]> => call("session_device_users"),
   unlock: (name: string, passphrase: string): Promise<SessionState> =>
     call("session_unlock", { name, passphrase }),
+  unlockSlot: (slot: string, passphrase: string): Promise<SessionState> =>
+    call("session_unlock_slot", { slot, passphrase }),
   lock: (): Promise<SessionState> => call("session_lock"),
   statusBar: (): Promise<StatusBar> => call("status_bar"),
 };
