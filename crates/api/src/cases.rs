@@ -114,6 +114,8 @@ struct Loaded {
 }
 
 impl Cases {
+    /// The plain sequential build, the reference [`Cases::load`] is tested against.
+    #[cfg(test)]
     pub fn build(persons: &[Person]) -> Cases {
         let mut cases = Cases {
             all: Vec::with_capacity(persons.len()),

@@ -400,7 +400,8 @@ impl Session {
     /// Rebuilds the in-memory cases from the store (after a sync wrote records).
     pub(crate) fn reload_cases(&self) -> Result<()> {
         self.with_unlocked(|store, _, cases| {
-            *cases = Cases::build(&store.persons()?);
+            // Like unlock: read on every core, the duplicate index in the background.
+            *cases = Cases::load(store)?;
             Ok(())
         })
     }
