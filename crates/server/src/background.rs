@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::{start, Db, Running, ServerError, StartError, Tls};
+use crate::{start_with, Db, Limits, Running, ServerError, StartError, Tls};
 
 pub struct Background {
     rt: Option<tokio::runtime::Runtime>,
@@ -21,9 +21,19 @@ impl Background {
         addr: SocketAddr,
         tls: Option<Tls>,
     ) -> Result<Background, StartError> {
+        Background::start_with(data_dir, addr, tls, Limits::default())
+    }
+
+    /// [`Background::start`] with other timeouts and limits.
+    pub fn start_with(
+        data_dir: &Path,
+        addr: SocketAddr,
+        tls: Option<Tls>,
+        limits: Limits,
+    ) -> Result<Background, StartError> {
         let rt =
             tokio::runtime::Runtime::new().map_err(|source| StartError::Listen { addr, source })?;
-        let running = off_thread(|| rt.block_on(start(data_dir, addr, tls)))?;
+        let running = off_thread(|| rt.block_on(start_with(data_dir, addr, tls, limits)))?;
         Ok(Background {
             rt: Some(rt),
             running: Some(running),

@@ -46,6 +46,10 @@ pub enum ServerError {
     BadResolution,
     #[error("{0}")]
     Forbidden(String),
+    #[error("demasiados intentos de inscripción desde esta dirección; espere {0} segundos y vuelva a intentar")]
+    TooManyAttempts(u64),
+    #[error("la solicitud tardó demasiado y se cortó; vuelva a intentar")]
+    Timeout,
     #[error("error de la base de datos del servidor: {0}")]
     Database(#[from] sqlx::Error),
     #[error("un dato guardado en el servidor está dañado: {0}")]
@@ -82,6 +86,8 @@ impl ServerError {
             ServerError::AlreadyResolved => "already_resolved",
             ServerError::BadResolution => "bad_resolution",
             ServerError::Forbidden(_) => "forbidden",
+            ServerError::TooManyAttempts(_) => "too_many_attempts",
+            ServerError::Timeout => "timeout",
             ServerError::Database(_) => "database",
             ServerError::Corrupt(_) => "corrupt",
             ServerError::DataDir(_) => "data_dir",
@@ -106,7 +112,8 @@ impl ServerError {
             ServerError::OutOfScope(_) | ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServerError::UnknownConflict | ServerError::NotFound => StatusCode::NOT_FOUND,
             ServerError::AlreadyResolved | ServerError::DeviceExists => StatusCode::CONFLICT,
-            ServerError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServerError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            ServerError::Database(_) | ServerError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ServerError::Corrupt(_) | ServerError::DataDir(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -150,7 +157,13 @@ impl IntoResponse for ServerError {
                 _ => Vec::new(),
             },
         };
-        (self.status(), axum::Json(body)).into_response()
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let ServerError::TooManyAttempts(wait) = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, wait.into());
+        }
+        response
     }
 }
 

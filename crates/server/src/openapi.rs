@@ -183,8 +183,20 @@ pub fn document() -> Value {
             .response(
                 "4XX",
                 ResponseBuilder::new()
-                    .description("entrada inválida o no autorizada: {v, code, message}")
+                    .description(
+                        "entrada inválida o no autorizada: {v, code, message} (429 \
+                         too_many_attempts: demasiados intentos de inscripción, con Retry-After)",
+                    )
                     .content(JSON, described("ErrorBody {v, code, message, op_ids?}")),
+            )
+            .response(
+                "503",
+                ResponseBuilder::new()
+                    .description(
+                        "el servidor no puede atender ahora (timeout: la solicitud tardó \
+                         demasiado; database): vuelva a intentar",
+                    )
+                    .content(JSON, described("ErrorBody {v, code, message}")),
             );
         if let Some((content_type, description)) = e.request {
             op = op.request_body(Some(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::extract::{FromRef, FromRequestParts, Path, Query, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -22,13 +22,30 @@ use uuid::Uuid;
 
 use crate::db::{Db, DeviceRow};
 use crate::error::ServerError;
+use crate::limits::{self, Attempts, Guard, Limits, Peer};
 
 /// Most ops a pull page holds, whatever their size.
 const PULL_MAX_OPS: usize = 5000;
 
-pub type AppState = Arc<Db>;
+/// What every handler may reach: the data, and the enrollment attempts per address.
+#[derive(Clone)]
+pub struct AppState {
+    db: Arc<Db>,
+    enroll_attempts: Arc<Attempts>,
+}
 
-pub fn router(db: AppState) -> Router {
+impl FromRef<AppState> for Arc<Db> {
+    fn from_ref(app: &AppState) -> Arc<Db> {
+        app.db.clone()
+    }
+}
+
+/// The routes, each within the request deadline and the bound on requests at once.
+pub fn router(db: Arc<Db>, limits: &Limits) -> Router {
+    let app = AppState {
+        db,
+        enroll_attempts: Arc::new(Attempts::new(limits)),
+    };
     Router::new()
         .route("/v1/enroll", post(enroll))
         .route("/v1/push", post(push))
@@ -40,7 +57,11 @@ pub fn router(db: AppState) -> Router {
         .route("/v1/conflicts/{id}/resolve", post(resolve))
         .route("/v1/openapi.json", get(openapi))
         .fallback(not_found)
-        .with_state(db)
+        .layer(axum::middleware::from_fn_with_state(
+            Guard::new(limits),
+            limits::guard,
+        ))
+        .with_state(app)
 }
 
 async fn not_found() -> ServerError {
@@ -69,22 +90,33 @@ fn compressed<T: serde::Serialize>(message: &T) -> Response {
 impl FromRequestParts<AppState> for DeviceRow {
     type Rejection = ServerError;
 
-    async fn from_request_parts(parts: &mut Parts, db: &AppState) -> Result<Self, ServerError> {
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ServerError> {
         let token = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ServerError::NoToken)?;
-        db.device_by_token(token).await
+        app.db.device_by_token(token).await
     }
 }
 
-async fn enroll(State(db): State<AppState>, request: Request) -> Result<Response, ServerError> {
+/// Unauthenticated: every attempt costs one of the address's budget before anything is read
+/// (a successful one gives it back), so codes cannot be guessed nor the endpoint flooded.
+async fn enroll(
+    State(app): State<AppState>,
+    peer: Peer,
+    request: Request,
+) -> Result<Response, ServerError> {
+    app.enroll_attempts
+        .take(peer.0)
+        .map_err(ServerError::TooManyAttempts)?;
     let body = read_body(request).await?;
     let req: EnrollRequest = proto::decode_json(&body)?;
     let name = device_name(&req.device_name)?;
+    let db = &app.db;
     let enrolled = db.enroll(&req.code, req.device_id, name, req.join).await?;
+    app.enroll_attempts.give_back(peer.0);
     Ok(Json(EnrollResponse {
         v: Version::default(),
         device_token: enrolled.token,
@@ -116,7 +148,7 @@ fn device_name(typed: &str) -> Result<&str, ServerError> {
 }
 
 async fn push(
-    State(db): State<AppState>,
+    State(db): State<Arc<Db>>,
     device: DeviceRow,
     request: Request,
 ) -> Result<Response, ServerError> {
@@ -143,7 +175,7 @@ fn default_max_bytes() -> usize {
 }
 
 async fn pull(
-    State(db): State<AppState>,
+    State(db): State<Arc<Db>>,
     device: DeviceRow,
     q: Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<Response, ServerError> {
@@ -169,7 +201,7 @@ async fn pull(
     }
 }
 
-async fn state(State(db): State<AppState>, device: DeviceRow) -> Result<Response, ServerError> {
+async fn state(State(db): State<Arc<Db>>, device: DeviceRow) -> Result<Response, ServerError> {
     let (seq, hasher) = db.state(&device.office).await?;
     Ok(Json(StateResponse {
         v: Version::default(),
@@ -179,7 +211,7 @@ async fn state(State(db): State<AppState>, device: DeviceRow) -> Result<Response
     .into_response())
 }
 
-async fn buckets(State(db): State<AppState>, device: DeviceRow) -> Result<Response, ServerError> {
+async fn buckets(State(db): State<Arc<Db>>, device: DeviceRow) -> Result<Response, ServerError> {
     let (_, hasher) = db.state(&device.office).await?;
     Ok(Json(BucketsResponse {
         v: Version::default(),
@@ -194,7 +226,7 @@ struct BucketQuery {
 }
 
 async fn records(
-    State(db): State<AppState>,
+    State(db): State<Arc<Db>>,
     device: DeviceRow,
     q: Result<Query<BucketQuery>, QueryRejection>,
 ) -> Result<Response, ServerError> {
@@ -206,7 +238,7 @@ async fn records(
     }))
 }
 
-async fn conflicts(State(db): State<AppState>, device: DeviceRow) -> Result<Response, ServerError> {
+async fn conflicts(State(db): State<Arc<Db>>, device: DeviceRow) -> Result<Response, ServerError> {
     Ok(Json(ConflictsResponse {
         v: Version::default(),
         conflicts: db.conflicts(&device.office).await?,
@@ -215,7 +247,7 @@ async fn conflicts(State(db): State<AppState>, device: DeviceRow) -> Result<Resp
 }
 
 async fn resolve(
-    State(db): State<AppState>,
+    State(db): State<Arc<Db>>,
     device: DeviceRow,
     Path(id): Path<String>,
     request: Request,

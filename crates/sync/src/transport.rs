@@ -59,6 +59,9 @@ impl Http {
             .connect_timeout(Duration::from_secs(15))
             // A 64 KiB batch takes ~16 s at 32 kbit/s: leave room for the slowest links.
             .timeout(Duration::from_secs(180))
+            // Under the server's idle deadline (15 s), so a kept-alive connection is never
+            // reused just as the server closes it.
+            .pool_idle_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| SyncError::Network(e.to_string()))?;
         Ok(Http {

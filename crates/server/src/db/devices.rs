@@ -204,6 +204,11 @@ impl Db {
         name: &str,
         joining: bool,
     ) -> Result<Enrolled, ServerError> {
+        // A code that cannot be spent is refused before the write lock (which every push
+        // waits for) and without a transaction: guessing costs the server one read.
+        if !self.code_usable(code).await? {
+            return Err(ServerError::BadEnrollCode);
+        }
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -264,6 +269,17 @@ impl Db {
             office,
             user,
         })
+    }
+
+    /// Whether `code` is an unused code that has not expired (read without the write lock).
+    async fn code_usable(&self, code: &str) -> Result<bool, ServerError> {
+        let expires: Option<String> = sqlx::query_scalar(
+            "SELECT expires_at FROM enroll_codes WHERE code_hash = ? AND used_by IS NULL",
+        )
+        .bind(self.code_hash(code))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(expires.is_some_and(|at| at >= Utc::now().to_rfc3339()))
     }
 
     /// The device a token belongs to.
@@ -329,6 +345,31 @@ mod tests {
         assert_ne!(new_code(), code);
         assert_eq!(normalize_code(" 7k2m-q9xd 4hrt-b3nw"), "7K2MQ9XD4HRTB3NW");
         assert_eq!(normalize_code("OIL0-11"), "011011");
+    }
+
+    /// M5: a wrong code is refused while a push holds the write lock (it never waits for it).
+    #[test]
+    fn a_wrong_code_is_refused_without_waiting_for_the_write_lock() {
+        let dir = tempfile::TempDir::new().unwrap_or_else(|e| panic!("{e}"));
+        let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(async {
+            let db = Db::open(dir.path()).await.unwrap_or_else(|e| panic!("{e}"));
+            let _held = db.write.lock().await;
+            let answer = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                db.enroll(
+                    "AAAA-BBBB-CCCC-DDDD",
+                    DeviceId::new(Uuid::now_v7()),
+                    "x",
+                    false,
+                ),
+            )
+            .await;
+            assert!(
+                matches!(answer, Ok(Err(ServerError::BadEnrollCode))),
+                "{answer:?}"
+            );
+        });
     }
 
     #[test]
