@@ -392,6 +392,8 @@ async fn register_arrival(app: &App, fields: &[(&str, &str)], sex: &str, distric
         .await
         .expect("enter");
     app.find("#intake-destination").await;
+    // Registration consent is an active choice (issue 15, 4): the person said yes.
+    app.click("#f-consent-yes").await;
     app.fill_and_submit(fields).await;
 }
 
@@ -1145,11 +1147,22 @@ async fn fill_identity(app: &App, given: &str, first: &str, sex: &str) {
     app.find("#intake-form").await;
     app.type_into("#f-given_names", given).await;
     app.type_into("#f-first_surname", first).await;
-    app.find("#f-sex")
+    choose_option(app, "#f-sex", sex).await;
+    app.click("#f-consent-yes").await;
+}
+
+/// Chooses `value` in the select `css` as a change the page hears (select_by_value alone is not
+/// always heard by WebKitWebDriver after the form was reset).
+async fn choose_option(app: &App, css: &str, value: &str) {
+    app.find(css).await;
+    app.client
+        .execute(
+            "const s = document.querySelector(arguments[0]); s.value = arguments[1]; \
+             s.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![json!(css), json!(value)],
+        )
         .await
-        .select_by_value(sex)
-        .await
-        .expect("sex");
+        .expect("choose option");
 }
 
 /// Issue 15, 1: "san" left in the district search, Enter in "Días en custodia" chose San
@@ -1265,6 +1278,159 @@ async fn intake_add_return_keeps_a_changed_phone_and_destination() {
     app.wait_text("#person-destination", "Ilopango").await;
     let returns = app.wait_text("#person-returns", "GAMI").await;
     assert_eq!(returns.matches("GAMI").count(), 2, "{returns:?}");
+    app.quit().await;
+}
+
+/// The id of the focused element ("" when none).
+async fn focused_id(app: &App) -> String {
+    app.client
+        .execute(
+            "const a = document.activeElement; return a ? a.id : '';",
+            vec![],
+        )
+        .await
+        .expect("active element")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// True when `css` is wholly inside the window's visible area.
+async fn in_view(app: &App, css: &str) -> bool {
+    app.client
+        .execute(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect(); \
+             return r.top >= 0 && r.bottom <= window.innerHeight;",
+            vec![json!(css)],
+        )
+        .await
+        .expect("rect")
+        .as_bool()
+        .unwrap_or(false)
+}
+
+/// Issue 15, 3: saving without a destination left both messages below the visible area and the
+/// focus where it was; a stale "Revise los campos marcados." stayed into the next person's form.
+#[tokio::test]
+async fn intake_errors_take_the_focus_and_never_outlive_their_person() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    register_arrival(
+        &app,
+        &[
+            ("#f-given_names", "Rosa Elena"),
+            ("#f-first_surname", "Martínez"),
+            ("#f-birth_date", "14/03/1994"),
+        ],
+        "Mujer",
+        "tacachico",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Rosa Elena Martínez").await;
+
+    // No destination: Enter in "Nombres".
+    fill_identity(&app, "Rosa Elena", "martinez", "female").await;
+    app.type_into("#f-birth_date", "14/03/1994").await;
+    app.find("#f-given_names")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .expect("enter");
+    let summary = app
+        .wait_text("#intake-error-summary", "Distrito de destino")
+        .await;
+    assert!(summary.contains("Revise"), "{summary}");
+    assert_eq!(focused_id(&app).await, "district-search", "{summary}");
+    assert!(
+        in_view(&app, "#err-destination_district").await,
+        "the field's problem is on screen"
+    );
+    let described = app
+        .find("#district-search")
+        .await
+        .attr("aria-describedby")
+        .await
+        .expect("attr");
+    assert_eq!(described.as_deref(), Some("err-destination_district"));
+    // The summary's link takes the focus to the field.
+    app.find("#f-sex").await.click().await.expect("focus");
+    app.click("#intake-error-summary a").await;
+    assert_eq!(focused_id(&app).await, "district-search");
+    app.screenshot("intake-errors.png").await;
+
+    // It was Rosa coming back: the return is added, the next form starts clean.
+    app.wait_text("#returning-panel", "Rosa Elena Martínez")
+        .await;
+    app.click("#returning-panel .choose").await;
+    app.wait_text("#intake-saved", "Nuevo retorno").await;
+    assert!(absent(&app, "#intake-error").await, "no stale error");
+    assert!(absent(&app, "#intake-error-summary").await);
+    assert!(absent(&app, "#err-destination_district").await);
+    app.quit().await;
+}
+
+/// Issue 15, 4: "Acepta ser registrada/o" started ticked, so a keyboard-only intake never asked.
+/// Consent is an active choice: the form does not save until it is answered; a no is kept.
+#[tokio::test]
+async fn intake_does_not_save_until_registration_consent_is_answered() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    app.find("#intake-form").await;
+    for id in ["#f-consent-yes", "#f-consent-no"] {
+        let checked = app.find(id).await.prop("checked").await.expect("checked");
+        assert_eq!(checked.as_deref(), Some("false"), "{id} starts unanswered");
+    }
+    app.wait_text("#consent-purpose", "Puede decir que no")
+        .await;
+    app.type_into("#f-given_names", "Marta").await;
+    app.type_into("#f-first_surname", "Lemus").await;
+    choose_option(&app, "#f-sex", "female").await;
+    app.type_into("#district-search", "ilopango").await;
+    app.find("#district-results").await;
+    app.find("#district-search")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .expect("enter");
+    app.find("#intake-destination").await;
+    app.find("#f-given_names")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .expect("enter");
+    app.wait_text("#err-consent_registration", "Pregunte").await;
+    app.wait_text("#intake-error-summary", "Consentimiento")
+        .await;
+    assert!(absent(&app, "#intake-saved").await, "not saved unanswered");
+    assert_eq!(focused_id(&app).await, "f-consent-yes");
+    app.screenshot("intake-consent.png").await;
+
+    // She says no: saved, and the form says so.
+    app.click("#f-consent-no").await;
+    app.find("#f-given_names")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .expect("enter");
+    app.wait_text("#intake-saved", "Marta Lemus").await;
+    // The next person is asked again.
+    let checked = app
+        .find("#f-consent-no")
+        .await
+        .prop("checked")
+        .await
+        .expect("checked");
+    assert_eq!(checked.as_deref(), Some("false"));
+    app.click("#nav-cases").await;
+    app.wait_text("#cases-table", "Marta Lemus").await;
+    app.click("#cases-table .case-open").await;
+    app.wait_text("main", "Sin consentimiento").await;
     app.quit().await;
 }
 

@@ -8,7 +8,9 @@ import {
   custodyDaysOf,
   duiStatus,
   emptyDraft,
+  controlIdOf,
   fieldErrorsFrom,
+  orderedErrors,
   hasDifferences,
   returnDifferencesOf,
   returnUpdatesOf,
@@ -31,6 +33,7 @@ function filled() {
     first_surname: "Hernández",
     sex: "female" as const,
     destination_district: "SV-LI-LIN-DIS",
+    consent_registration: true,
   };
 }
 
@@ -87,6 +90,7 @@ describe("validation before saving", () => {
       first_surname: "required",
       sex: "required",
       destination_district: "required",
+      consent_registration: "consent_unanswered",
     });
     expect(checkDraft(filled(), TODAY)).toEqual({});
   });
@@ -169,7 +173,7 @@ describe("the rest of the single form on intake", () => {
   });
 
   it("asks for the number of another document and sends it with origin, education and occupation", () => {
-    const draft = { ...emptyDraft("2026-11-23"), given_names: "Kevin", first_surname: "López", sex: "male" as const };
+    const draft = { ...emptyDraft("2026-11-23"), given_names: "Kevin", first_surname: "López", sex: "male" as const, consent_registration: true };
     draft.destination_district = "SV-US-JIQ";
     draft.origin_district = "SV-SS-ILO";
     draft.other_doc_kind = "passport";
@@ -208,5 +212,25 @@ describe("a returning person with new details", () => {
     expect(returnUpdatesOf(d, { phone: true, destination: true })).toEqual({ phone: "7999-0000", destination_district: "SV-B" });
     expect(returnUpdatesOf(d, { phone: false, destination: true })).toEqual({ phone: null, destination_district: "SV-B" });
     expect(returnUpdatesOf(d, { phone: false, destination: false })).toEqual({ phone: null, destination_district: null });
+  });
+});
+
+describe("registration consent", () => {
+  it("is an active choice: unanswered until asked, and a no is kept as a no", () => {
+    expect(emptyDraft(TODAY).consent_registration).toBeNull();
+    expect(checkDraft({ ...filled(), consent_registration: null }, TODAY)).toEqual({ consent_registration: "consent_unanswered" });
+    expect(checkDraft({ ...filled(), consent_registration: false }, TODAY)).toEqual({});
+    expect(arrivalOf({ ...filled(), consent_registration: false }, TODAY, null).consent_registration).toBe(false);
+    expect(arrivalOf(filled(), TODAY, null).consent_registration).toBe(true);
+  });
+});
+
+describe("the error summary", () => {
+  it("lists problems in the order of the form and links each to its control", () => {
+    const errors = { destination_district: "required", sex: "required", given_names: "required", weird: "x" };
+    expect(orderedErrors(errors).map(([f]) => f)).toEqual(["given_names", "sex", "destination_district", "weird"]);
+    expect(controlIdOf("destination_district")).toBe("district-search");
+    expect(controlIdOf("origin_district")).toBe("origin-district-search");
+    expect(controlIdOf("given_names")).toBe("f-given_names");
   });
 });

@@ -49,7 +49,8 @@ export interface Draft {
   vulnerabilities: Vulnerability[];
   assistance: ImmediateAssistance[];
   assistance_notes: string;
-  consent_registration: boolean;
+  /** Registration consent is an active choice: null until the person has answered. */
+  consent_registration: boolean | null;
   consent_referral_sharing: boolean;
 }
 
@@ -111,7 +112,7 @@ export function emptyDraft(todayIso: string): Draft {
     vulnerabilities: [],
     assistance: [],
     assistance_notes: "",
-    consent_registration: true,
+    consent_registration: null,
     consent_referral_sharing: false,
   };
 }
@@ -240,6 +241,7 @@ export function checkDraft(draft: Draft, todayIso: string, pending: PendingSearc
   if (ret.country_from) errors.country_from = ret.country_from;
   if (ret.custody_days) errors.custody_days = ret.custody_days;
   if (draft.other_doc_kind !== "" && draft.other_doc_number.trim() === "") errors.other_doc_number = "required";
+  if (draft.consent_registration === null) errors.consent_registration = "consent_unanswered";
   return errors;
 }
 
@@ -289,7 +291,7 @@ export function arrivalOf(draft: Draft, todayIso: string, familyOf: PersonId | n
     destination_district: draft.destination_district,
     return_event: returnOf(draft),
     vulnerabilities: draft.vulnerabilities,
-    consent_registration: draft.consent_registration,
+    consent_registration: draft.consent_registration === true,
     consent_referral_sharing: draft.consent_referral_sharing,
     family_of: familyOf,
     caseworker: null,
@@ -361,4 +363,42 @@ export function returnUpdatesOf(d: ReturnDifferences, keep: { phone: boolean; de
     phone: keep.phone ? d.phone : null,
     destination_district: keep.destination && d.destination ? d.destination.after : null,
   };
+}
+
+/** The intake form's fields in the order a person meets them: the first with a problem gets the
+ *  focus, and the error summary lists them in this order. */
+export const FIELD_ORDER = [
+  "given_names",
+  "first_surname",
+  "second_surname",
+  "sex",
+  "birth_date",
+  "age",
+  "dui",
+  "other_doc_number",
+  "phone",
+  "return_date",
+  "country_from",
+  "travelled",
+  "custody_days",
+  "destination_district",
+  "origin_district",
+  "consent_registration",
+] as const;
+
+/** The problems in the order of the form (unknown fields last, as Rust named them). */
+export function orderedErrors(errors: Record<string, string>): [string, string][] {
+  const rank = (f: string) => {
+    const i = (FIELD_ORDER as readonly string[]).indexOf(f);
+    return i === -1 ? FIELD_ORDER.length : i;
+  };
+  return Object.entries(errors).sort(([a], [b]) => rank(a) - rank(b));
+}
+
+/** The id of the control that holds `field` on the intake form (what the summary links to). */
+export function controlIdOf(field: string): string {
+  if (field === "destination_district") return "district-search";
+  if (field === "origin_district") return "origin-district-search";
+  if (field === "consent_registration") return "f-consent-yes";
+  return `f-${field}`;
 }
