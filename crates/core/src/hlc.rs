@@ -11,6 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::ids::DeviceId;
+
 /// How far ahead of our own clock a remote timestamp may be before sync should refuse it
 /// (a device whose clock is set years ahead would otherwise drag every clock with it).
 pub const MAX_DRIFT_MS: u64 = 10 * 60 * 1000;
@@ -28,6 +30,16 @@ pub struct Hlc {
     #[serde(with = "node_hex")]
     #[ts(type = "string")]
     pub node: u64,
+}
+
+/// The HLC node of a device: the random tail of its id. The server refuses an op whose
+/// timestamp names another node than its device's, so no device can take another's place in
+/// the order of last-writer-wins.
+pub fn node_of(device: DeviceId) -> u64 {
+    let bytes = device.as_uuid().into_bytes();
+    let mut tail = [0u8; 8];
+    tail.copy_from_slice(&bytes[8..]);
+    u64::from_be_bytes(tail)
 }
 
 impl Hlc {

@@ -1174,3 +1174,42 @@ fn l6_a_clock_more_than_ten_minutes_ahead_is_refused() {
     assert!(net.record(&dev, EntityKind::Person, ahead).is_none());
     assert!(net.record(&dev, EntityKind::Person, slightly).is_some());
 }
+
+/// L6: a device cannot stamp its ops with another device's HLC node (which would let it win
+/// every last-writer-wins tie against that device): the batch is refused, nothing applied.
+#[test]
+fn l6_an_op_stamped_with_another_devices_node_is_refused() {
+    let net = net();
+    let ((district, office), _) = two_offices();
+    let hq = net.enroll("*");
+    let admin = net.first_admin(&hq);
+    let caseworker = net.add_user(&hq, admin, "caseworker", Some(&office));
+    let (dev, victim) = (net.enroll(&office), net.enroll(&office));
+    let id = Uuid::now_v7();
+    let mut forged = create(&dev, caseworker, EntityKind::Person, id, person(&district));
+    forged.hlc.node = victim.id.as_uuid().as_u64_pair().1;
+    let before = net.seq(&dev);
+    match net.push(&dev, &[forged]) {
+        Pushed::Refused(400, body) => assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("otro dispositivo"),
+            "{body}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(net.seq(&dev), before, "nothing applied");
+    assert!(net.record(&dev, EntityKind::Person, id).is_none());
+    // Its own node is fine.
+    net.push_ok(
+        &dev,
+        &[create(
+            &dev,
+            caseworker,
+            EntityKind::Person,
+            id,
+            person(&district),
+        )],
+    );
+}

@@ -188,7 +188,7 @@ fn ops_of_another_device_or_office_are_refused_whole() {
     let op = |device: Uuid, district: &str| {
         json!({
             "op_id": Uuid::now_v7(), "author": Uuid::now_v7(), "device": device,
-            "hlc": {"wall_ms": 1, "counter": 0, "node": "1"},
+            "hlc": {"wall_ms": 1, "counter": 0, "node": node_of(device)},
             "change": {"entity": "person", "id": Uuid::now_v7(), "action": "create",
                        "record": {"destination_district": district}}
         })
@@ -303,6 +303,11 @@ fn l7_a_device_name_with_control_characters_is_refused_and_its_code_stays_unused
     assert_eq!(ok.status().as_u16(), 200, "the code was not spent");
 }
 
+/// A device's HLC node as the wire writes it (16 hex digits).
+fn node_of(device: Uuid) -> String {
+    format!("{:016x}", device.as_u64_pair().1)
+}
+
 /// L4: when the database fails, the client hears that the server cannot answer now, and
 /// nothing of the database: no SQL, no table, no stored value. The detail is the server's.
 #[test]
@@ -315,7 +320,7 @@ fn l4_a_failing_database_answers_without_database_text() {
     // The office's first admin, creating itself.
     let push = json!({"v": 1, "ops": [{
         "op_id": Uuid::now_v7(), "author": person, "device": me,
-        "hlc": {"wall_ms": 1, "counter": 0, "node": "1"},
+        "hlc": {"wall_ms": 1, "counter": 0, "node": node_of(me)},
         "change": {"entity": "user", "id": person, "action": "create",
                    "record": {"id": person, "name": "Rosa Secreta", "role": "admin", "active": true}}
     }]});

@@ -1,7 +1,8 @@
 //! "No device can stall the others" (issue 20.3): attacks on a real server on port 0 with
 //! short deadlines. A client that sends its headers or its body one byte a second, or keeps a
 //! connection idle, is cut off within the deadline while another device keeps syncing; an
-//! address that guesses enrollment codes runs out of attempts.
+//! address that guesses enrollment codes runs out of attempts; a batch of too many ops, or an
+//! op whose list would grow past the merge's bound, is refused with nothing of it applied.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{ErrorKind, Read, Write};
@@ -80,14 +81,18 @@ impl Net {
 
     /// Pushes one user record (`author` creates user `id`); its outcome's status.
     fn push_user(&self, dev: &Dev, author: Uuid, id: Uuid, role: &str) -> String {
-        let now = chrono::Utc::now().timestamp_millis();
-        let body = json!({"v": 1, "ops": [{
-            "op_id": Uuid::now_v7(), "author": author, "device": dev.id,
-            "hlc": {"wall_ms": now, "counter": 0, "node": "1"},
-            "change": {"entity": "user", "id": id, "action": "create",
-                       "record": {"id": id, "name": format!("Usuario {role}"), "role": role,
-                                  "active": true}}
-        }]});
+        let record = json!({"id": id, "name": format!("Usuario {role}"), "role": role,
+                            "active": true});
+        let outcomes = self
+            .push(dev, &[op(dev, author, id, "create", record)])
+            .unwrap();
+        outcomes[0].0.clone()
+    }
+
+    /// Pushes ops: each one's status (or rejection code) and reason, or the whole batch
+    /// refused (status, body).
+    fn push(&self, dev: &Dev, ops: &[Value]) -> Result<Vec<(String, String)>, (u16, Value)> {
+        let body = json!({"v": 1, "ops": ops});
         let response = self
             .client
             .post(format!("{}/v1/push", self.url))
@@ -95,14 +100,40 @@ impl Net {
             .body(reintegra_proto::encode(&body))
             .send()
             .unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-        let answer: reintegra_proto::PushResponse =
-            reintegra_proto::decode(&response.bytes().unwrap()).unwrap();
-        match &answer.results[0].outcome {
-            reintegra_proto::Outcome::Applied { .. } => "applied".into(),
-            reintegra_proto::Outcome::Duplicate => "duplicate".into(),
-            reintegra_proto::Outcome::Rejected { code, .. } => code.clone(),
+        let status = response.status().as_u16();
+        let bytes = response.bytes().unwrap();
+        if status != 200 {
+            return Err((status, serde_json::from_slice(&bytes).unwrap()));
         }
+        let answer: reintegra_proto::PushResponse = reintegra_proto::decode(&bytes).unwrap();
+        Ok(answer
+            .results
+            .into_iter()
+            .map(|r| match r.outcome {
+                reintegra_proto::Outcome::Applied { .. } => ("applied".into(), String::new()),
+                reintegra_proto::Outcome::Duplicate => ("duplicate".into(), String::new()),
+                reintegra_proto::Outcome::Rejected { code, reason } => (code, reason),
+            })
+            .collect())
+    }
+
+    /// A user record as the server holds it now.
+    fn user(&self, dev: &Dev, id: Uuid) -> Option<Value> {
+        let bucket = reintegra_core::sync_state::bucket_of(id);
+        let bytes = self
+            .client
+            .get(format!("{}/v1/records?bucket={bucket}", self.url))
+            .bearer_auth(&dev.token)
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap();
+        let answer: reintegra_proto::RecordsResponse = reintegra_proto::decode(&bytes).unwrap();
+        answer
+            .records
+            .into_iter()
+            .find(|r| r.id == id)
+            .map(|r| r.record)
     }
 
     fn seq(&self, dev: &Dev) -> u64 {
@@ -116,6 +147,17 @@ impl Net {
             .unwrap();
         state["seq"].as_u64().unwrap()
     }
+}
+
+/// An op of `dev` on the user record `id` (`create` with the record, or `update` with fields).
+fn op(dev: &Dev, author: Uuid, id: Uuid, action: &str, body: Value) -> Value {
+    let now = chrono::Utc::now().timestamp_millis();
+    let key = if action == "create" { "record" } else { "fields" };
+    json!({
+        "op_id": Uuid::now_v7(), "author": author, "device": dev.id,
+        "hlc": {"wall_ms": now, "counter": 0, "node": format!("{:016x}", dev.id.as_u64_pair().1)},
+        "change": {"entity": "user", "id": id, "action": action, key: body}
+    })
 }
 
 /// How a raw connection ended: after how long, having sent how many bytes, with what answer.
@@ -299,4 +341,108 @@ fn m5_an_address_guessing_enrollment_codes_runs_out_of_attempts_and_a_good_code_
         .is_ok();
     assert!(spent, "the code was still good");
     assert_eq!(net.seq(&hq), 0);
+}
+
+#[test]
+fn h6_a_batch_of_more_ops_than_the_limit_is_refused_whole() {
+    let net = net(short());
+    let hq = net.enroll("*");
+    let admin = admin(&net, &hq);
+    let before = net.seq(&hq);
+    let ops: Vec<Value> = (0..=reintegra_proto::MAX_BATCH_OPS)
+        .map(|_| {
+            let id = Uuid::now_v7();
+            op(
+                &hq,
+                admin,
+                id,
+                "create",
+                json!({"id": id, "name": "x", "role": "caseworker", "active": true}),
+            )
+        })
+        .collect();
+    let (status, body) = net.push(&hq, &ops).unwrap_err();
+    assert_eq!(status, 413);
+    assert_eq!(body["code"], "too_many_ops");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("lotes más pequeños"), "{message}");
+    assert_eq!(net.seq(&hq), before, "nothing of the batch applied");
+    // At the limit it is a batch like any other.
+    let applied = net
+        .push(&hq, &ops[..reintegra_proto::MAX_BATCH_OPS])
+        .unwrap();
+    assert!(applied.iter().all(|(code, _)| code == "applied"));
+}
+
+/// A set merged with a list sent whole is linear and bounded: a list at the bound merges; one
+/// that would make the record's list longer (alone, or once merged) is refused with its reason
+/// and the record keeps what it had, while the rest of the batch applies.
+#[test]
+fn h6_a_huge_list_is_refused_and_the_rest_of_the_batch_applies() {
+    use reintegra_core::merge::MAX_LIST_ITEMS;
+    let net = net(short());
+    let hq = net.enroll("*");
+    let admin = admin(&net, &hq);
+    let target = Uuid::now_v7();
+    let ids = |n: usize| -> Vec<String> { (0..n).map(|_| Uuid::now_v7().to_string()).collect() };
+    let created = net
+        .push(
+            &hq,
+            &[op(
+                &hq,
+                admin,
+                target,
+                "create",
+                json!({"id": target, "name": "Destino", "role": "caseworker", "active": true,
+                       "not_same_as": ids(MAX_LIST_ITEMS)}),
+            )],
+        )
+        .unwrap();
+    assert_eq!(created[0].0, "applied");
+
+    let other = Uuid::now_v7();
+    let pushed = net
+        .push(
+            &hq,
+            &[
+                // 100,000 items sent whole (4 MB of JSON, inside the body limits).
+                op(
+                    &hq,
+                    admin,
+                    target,
+                    "update",
+                    json!({"not_same_as": ids(100_000), "name": "Cambiado"}),
+                ),
+                // Only one more, but merged it passes the bound.
+                op(
+                    &hq,
+                    admin,
+                    target,
+                    "update",
+                    json!({"not_same_as": ids(1)}),
+                ),
+                op(
+                    &hq,
+                    admin,
+                    other,
+                    "create",
+                    json!({"id": other, "name": "Otra", "role": "caseworker", "active": true}),
+                ),
+            ],
+        )
+        .unwrap();
+    let codes: Vec<&str> = pushed.iter().map(|(code, _)| code.as_str()).collect();
+    assert_eq!(codes, ["list_too_long", "list_too_long", "applied"]);
+    assert!(
+        pushed[0].1.contains("pasaría de 1000 elementos"),
+        "{}",
+        pushed[0].1
+    );
+    let kept = net.user(&hq, target).unwrap();
+    assert_eq!(kept["name"], "Destino", "nothing of a refused op applied");
+    assert_eq!(
+        kept["not_same_as"].as_array().unwrap().len(),
+        MAX_LIST_ITEMS
+    );
+    assert!(net.user(&hq, other).is_some());
 }

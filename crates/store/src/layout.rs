@@ -18,7 +18,6 @@
 //! A record's `seq` is its position in the change log (`c` + seq), so rewriting a record
 //! removes its old change-log entry.
 
-use reintegra_core::ids::DeviceId;
 use reintegra_core::op::EntityKind;
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -59,13 +58,7 @@ pub(crate) fn now_ms() -> u64 {
     u64::try_from(now.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The HLC node of a device: the random tail of its id.
-pub(crate) fn node_of(device: DeviceId) -> u64 {
-    let bytes = device.as_uuid().into_bytes();
-    let mut tail = [0u8; 8];
-    tail.copy_from_slice(&bytes[8..]);
-    u64::from_be_bytes(tail)
-}
+pub(crate) use reintegra_core::hlc::node_of;
 
 fn kind_id_key(prefix: u8, kind: EntityKind, id: Uuid) -> Vec<u8> {
     let mut k = Vec::with_capacity(18);

@@ -5,7 +5,7 @@
 //! [`super::authorize`].
 
 use chrono::Utc;
-use reintegra_core::hlc::Hlc;
+use reintegra_core::hlc::{node_of, Hlc};
 use reintegra_core::ids::UserId;
 use reintegra_core::merge::{self, FieldConflict, RecordState};
 use reintegra_core::op::{Action, Change, EntityKind, Op};
@@ -39,7 +39,8 @@ impl Db {
         let mut results = Vec::with_capacity(ops.len());
         let mut outside = Vec::new();
         for op in ops {
-            if op.device != device.id {
+            // An op is the device's own, and so is the node its timestamp wins ties with.
+            if op.device != device.id || op.hlc.node != node_of(device.id) {
                 return Err(ServerError::OtherDevicesOp(op.op_id));
             }
             match apply_one(&mut tx, device, op, &mut seq).await? {
