@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use reintegra_core::calendar::today_in_el_salvador;
 use reintegra_core::consent::Consent;
 use reintegra_core::ids::{FamilyGroupId, PersonId, UserId};
+use reintegra_core::indicators::PersonFacts;
 use reintegra_core::person::{case_flags, BirthDate, CaseFlag, Person};
 use reintegra_core::territory::Territory;
 use reintegra_core::text::fold;
@@ -50,6 +51,8 @@ pub(crate) struct CaseSummary {
     pub created_on: NaiveDate,
     /// For the registration-consent flag.
     pub consents: Vec<Consent>,
+    /// What the indicators count of this person.
+    pub facts: PersonFacts,
 }
 
 impl CaseSummary {
@@ -78,6 +81,7 @@ impl CaseSummary {
             returns: u32::try_from(p.return_events.len()).unwrap_or(u32::MAX),
             consents: p.consents.clone(),
             created_on: today_in_el_salvador(p.created_at),
+            facts: PersonFacts::of(p),
         }
     }
 

@@ -55,6 +55,8 @@ pub enum ApiError {
     Sync { code: &'static str, message: String },
     #[error("Ya hay una sincronización en curso; espere a que termine.")]
     SyncRunning,
+    #[error("El período no es válido: use un año (2026), un trimestre (2026-Q3), un mes (2026-07) o dos fechas (2026-07-01..2026-07-15).")]
+    InvalidPeriod,
 }
 
 impl ApiError {
@@ -84,6 +86,7 @@ impl ApiError {
             ApiError::Storage(_) => "storage",
             ApiError::Sync { code, .. } => code,
             ApiError::SyncRunning => "sync_running",
+            ApiError::InvalidPeriod => "invalid_period",
         }
     }
 }

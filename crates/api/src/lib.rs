@@ -12,6 +12,7 @@ mod directory;
 mod duplicates;
 mod error;
 mod follow_ups;
+mod indicators;
 mod intake;
 mod notes;
 mod plan;

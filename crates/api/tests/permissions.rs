@@ -12,6 +12,7 @@ use reintegra_api::{
 use reintegra_core::consent::ConsentPurpose;
 use reintegra_core::follow_up::FollowUpChannel;
 use reintegra_core::ids::{ConsentId, FollowUpId, GoalId, PersonId, ReferralId, UserId};
+use reintegra_core::indicators::{IndicatorFilter, Period};
 use reintegra_core::permission::Permission;
 use reintegra_core::person::{ClosureReason, Person, Sex};
 use reintegra_core::plan::{Dimension, GoalStatus};
@@ -383,6 +384,16 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
                 .map(drop)
         }),
         ("today", Some(FollowUps), |s, _| s.today(7, now()).map(drop)),
+        ("indicators", Some(Reports), |s, _| {
+            s.indicators(
+                &IndicatorFilter::period(Period::Quarter {
+                    year: 2026,
+                    quarter: 4,
+                }),
+                now(),
+            )
+            .map(drop)
+        }),
         ("likely_duplicates", Some(DuplicateQueue), |s, _| {
             s.likely_duplicates(now()).map(drop)
         }),

@@ -11,6 +11,7 @@ pub mod dui;
 pub mod follow_up;
 pub mod hlc;
 pub mod ids;
+pub mod indicators;
 pub mod merge;
 pub mod op;
 pub mod permission;
