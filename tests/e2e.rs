@@ -812,6 +812,7 @@ struct Keyboard<'a> {
 }
 
 const TAB: char = '\u{E004}';
+const ALT: char = '\u{E00A}';
 
 impl<'a> Keyboard<'a> {
     fn new(app: &'a App) -> Self {
@@ -839,6 +840,22 @@ impl<'a> Keyboard<'a> {
             .set(self.count.get() + text.chars().count() as u32);
     }
 
+    /// `modifier`+`key` held together: one keystroke.
+    async fn chord(&self, modifier: char, key: char) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let actions = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: modifier })
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key })
+            .then(KeyAction::Up { value: modifier });
+        self.app
+            .client
+            .perform_actions(actions)
+            .await
+            .expect("chord");
+        self.count.set(self.count.get() + 1);
+    }
+
     async fn focused(&self, css: &str) -> bool {
         self.app
             .client
@@ -850,6 +867,20 @@ impl<'a> Keyboard<'a> {
             .expect("active element")
             .as_bool()
             .unwrap_or(false)
+    }
+
+    /// Types `letter` into the focused select `css` (type-ahead); WebKit may still hold the
+    /// letters typed a moment ago, so it waits and types again until the select took it.
+    async fn pick(&self, css: &str, letter: char) {
+        for _ in 0..4 {
+            self.keys(&letter.to_string()).await;
+            let value = self.app.find(css).await.prop("value").await.expect("value");
+            if value.is_some_and(|v| !v.is_empty()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+        }
+        panic!("{css} did not take {letter:?}");
     }
 
     /// Presses Tab until `css` has the focus (as a person walks the form); panics after 120.
@@ -1048,7 +1079,9 @@ fn full_name(a: &Arrival) -> String {
         .join(" ")
 }
 
-/// Types one arrival at the keyboard only, walking the form with Tab. Returns when it is saved.
+/// Types one arrival at the keyboard only, as a worker who knows the shortcuts: Tab between the
+/// identity fields, Alt+D to the district search, Alt+C to the consent question, Alt+R for the
+/// first suggestion, Alt+F to save and register a relative, Enter to save. Returns once saved.
 async fn type_arrival(kb: &Keyboard<'_>, a: &Arrival) {
     let enter = ENTER.to_string();
     kb.tab_to("#f-given_names").await;
@@ -1058,7 +1091,7 @@ async fn type_arrival(kb: &Keyboard<'_>, a: &Arrival) {
     kb.tab_to("#f-second_surname").await;
     kb.keys(&a.second).await;
     kb.tab_to("#f-sex").await;
-    kb.keys(&a.sex.to_string()).await;
+    kb.pick("#f-sex", a.sex).await;
     kb.tab_to("#f-birth_date").await;
     kb.keys(&a.born).await;
     if !a.dui.is_empty() {
@@ -1077,22 +1110,24 @@ async fn type_arrival(kb: &Keyboard<'_>, a: &Arrival) {
         kb.app
             .wait_text("#returning-panel", "Es esta persona")
             .await;
-        kb.tab_to("#returning-panel .choose").await;
-        kb.keys(&enter).await;
+        kb.chord(ALT, 'r').await;
         kb.app.wait_text("#intake-saved", "Nuevo retorno").await;
         return;
     }
     if !a.district.is_empty() {
-        kb.tab_to("#district-search").await;
+        kb.chord(ALT, 'd').await;
         kb.keys(a.district).await;
         kb.app.find("#district-results").await;
         kb.keys(&enter).await;
         kb.app.find("#intake-destination").await;
     }
+    kb.chord(ALT, 'c').await;
+    kb.keys(" ").await;
     if a.next_is_relative {
-        kb.tab_to("#intake-add-relative").await;
+        kb.chord(ALT, 'f').await;
+    } else {
+        kb.keys(&enter).await;
     }
-    kb.keys(&enter).await;
     kb.app.wait_text("#intake-saved", &full_name(a)).await;
 }
 
@@ -1431,6 +1466,82 @@ async fn intake_does_not_save_until_registration_consent_is_answered() {
     app.wait_text("#cases-table", "Marta Lemus").await;
     app.click("#cases-table .case-open").await;
     app.wait_text("main", "Sin consentimiento").await;
+    app.quit().await;
+}
+
+/// Issue 15, 5: long keyboard walks (40 Tabs to "Es esta persona", the focus left on the menu).
+/// The focus starts in "Nombres"; Alt+D, Alt+C, Alt+F and Alt+R reach the district search, the
+/// consent, "Agregar familiar" and the first suggestion; Enter on a list saves.
+#[tokio::test]
+async fn intake_shortcuts_and_the_first_focus_make_the_keyboard_walk_short() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    app.find("#intake-form").await;
+    let kb = Keyboard::new(&app);
+    for _ in 0..20 {
+        if kb.focused("#f-given_names").await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        focused_id(&app).await,
+        "f-given_names",
+        "focus starts in Nombres"
+    );
+    app.wait_text("#intake-save-new", "Alt+G").await;
+    app.wait_text("#intake-add-relative", "Alt+F").await;
+    app.wait_text("label[for=district-search]", "Alt+D").await;
+
+    // Elsa: names, sex, Alt+D district, Alt+C consent, then Enter on a list saves.
+    kb.keys(&format!("Elsa{TAB}Rivas")).await;
+    kb.tab_to("#f-sex").await;
+    kb.pick("#f-sex", 'M').await;
+    kb.keys(&format!("{TAB}14/03/1994")).await;
+    kb.chord(ALT, 'd').await;
+    assert_eq!(focused_id(&app).await, "district-search");
+    kb.keys("ilopango").await;
+    app.find("#district-results").await;
+    kb.keys(&ENTER.to_string()).await;
+    app.wait_text("#intake-destination", "Ilopango").await;
+    kb.chord(ALT, 'c').await;
+    assert_eq!(focused_id(&app).await, "f-consent-yes");
+    kb.keys(" ").await;
+    app.client
+        .execute("document.getElementById('f-first_contact').focus()", vec![])
+        .await
+        .expect("focus");
+    kb.keys(&ENTER.to_string()).await;
+    app.wait_text("#intake-saved", "Elsa Rivas").await;
+    assert_eq!(focused_id(&app).await, "f-given_names");
+
+    // Kevin, saved with Alt+F: the next one joins his family.
+    kb.keys(&format!("Kevin{TAB}Rivas")).await;
+    kb.tab_to("#f-sex").await;
+    kb.pick("#f-sex", 'H').await;
+    kb.chord(ALT, 'd').await;
+    kb.keys("ilopango").await;
+    app.find("#district-results").await;
+    kb.keys(&ENTER.to_string()).await;
+    app.wait_text("#intake-destination", "Ilopango").await;
+    kb.chord(ALT, 'c').await;
+    kb.keys(" ").await;
+    kb.chord(ALT, 'f').await;
+    app.wait_text("#intake-saved", "Kevin Rivas").await;
+    app.wait_text("#intake-family", "Kevin Rivas").await;
+
+    // Elsa again (without the accent a worker may drop): Alt+R takes the first suggestion.
+    kb.keys(&format!("elsa{TAB}rivas")).await;
+    kb.tab_to("#f-birth_date").await;
+    kb.keys("14/03/1994").await;
+    app.wait_text("#returning-panel", "Elsa Rivas").await;
+    app.wait_text("#returning-panel .choose", "Alt+R").await;
+    kb.chord(ALT, 'r').await;
+    app.wait_text("#intake-saved", "Nuevo retorno").await;
+    app.screenshot("intake-shortcuts.png").await;
     app.quit().await;
 }
 

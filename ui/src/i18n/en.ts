@@ -83,7 +83,7 @@ export const en: Messages = {
   "error.damaged": "This device's data is damaged; restore it from a backup.",
   "error.storage": "Could not read or write the disk.",
   "intake.title": "New arrival",
-  "intake.intro": "Register the arriving person. Tab moves to the next field; Enter saves.",
+  "intake.intro": "Register the arriving person. Tab moves to the next field; Enter saves (also from a list or a box). Shortcuts: Alt+D district, Alt+C consent, Alt+R this is the person, Alt+F add family member, Alt+G save and next.",
   "intake.identity": "Identity",
   "intake.beneficiaryType": "Type of person",
   "beneficiaryType.returned_migrant": "Returned migrant",

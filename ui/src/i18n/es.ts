@@ -84,7 +84,7 @@ export const es = {
   "error.damaged": "Los datos de este equipo están dañados; restáurelos desde una copia de seguridad.",
   "error.storage": "No se pudo leer o escribir en el disco.",
   "intake.title": "Nuevo ingreso",
-  "intake.intro": "Registre a la persona que llega. Tab pasa al siguiente campo; Enter guarda.",
+  "intake.intro": "Registre a la persona que llega. Tab pasa al siguiente campo; Enter guarda (también desde una lista o una casilla). Atajos: Alt+D distrito, Alt+C consentimiento, Alt+R es esta persona, Alt+F agregar familiar, Alt+G guardar y siguiente.",
   "intake.identity": "Identidad",
   "intake.beneficiaryType": "Tipo de persona",
   "beneficiaryType.returned_migrant": "Persona migrante retornada",
