@@ -13,8 +13,13 @@
 //! machine (a step it refuses is dropped and kept as a conflict). The reintegration `plan` is
 //! one last-writer-wins field, goals included: two offline caseworkers who both add goals end
 //! with one plan, and the other's goals are kept in the conflict queue for a supervisor.
+//!
+//! Every merge is linear in the size of the lists (hash sets and maps, never a search of the
+//! list for each item), and no merged list grows past [`MAX_LIST_ITEMS`]: an op that would make
+//! one longer is refused whole (`list_too_long`), so no record can make the server's writer slow.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -23,6 +28,11 @@ use crate::hlc::Hlc;
 use crate::ids::DeviceId;
 use crate::op::{Action, Change, EntityKind, Op};
 use crate::referral::{ReferralStatus, ReferralStep};
+
+/// Most items a merged list (a set, a list keyed by id, a referral's history) may hold. Far
+/// above any real record (a person's vulnerabilities, skills, returns, consents; a referral's
+/// steps): only a broken or hostile device gets near it.
+pub const MAX_LIST_ITEMS: usize = 1000;
 
 /// Who set a field's current value, and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,7 +72,8 @@ pub struct Merged {
     pub conflicts: Vec<FieldConflict>,
     /// Fields of the op that lost, with the value kept (the pushing device applies them).
     pub superseded: Map<String, Value>,
-    /// Set when the op was refused as a whole (a code: `deleted`).
+    /// Set when the op was refused as a whole (a code: `deleted`; `list_too_long`: a list would
+    /// pass [`MAX_LIST_ITEMS`]).
     pub refused: Option<&'static str>,
 }
 
@@ -91,6 +102,12 @@ pub fn apply(state: &mut RecordState, op: &Op, seq: u64) -> Merged {
         Action::Create { record } => record.as_object().cloned().unwrap_or_default(),
         Action::Update { fields } => fields.clone(),
     };
+    if too_large(op.change.entity, state.value.as_ref(), &incoming) {
+        return Merged {
+            refused: Some("list_too_long"),
+            ..Merged::default()
+        };
+    }
     let existed = state.value.is_some();
     let mut current = state.value.take().unwrap_or_default();
     let mut merged = Merged::default();
@@ -198,28 +215,137 @@ fn combine(entity: EntityKind, field: &str, old: &Value, new: &Value, new_wins: 
     }
 }
 
-fn items(v: &Value) -> Vec<Value> {
-    v.as_array().cloned().unwrap_or_default()
+/// Whether writing `incoming` over `current` would leave a merged list longer than
+/// [`MAX_LIST_ITEMS`] (a list sent whole that is too long, or a union that would be).
+fn too_large(
+    entity: EntityKind,
+    current: Option<&Map<String, Value>>,
+    incoming: &Map<String, Value>,
+) -> bool {
+    incoming.iter().any(|(field, new)| {
+        let Some(new_items) = new.as_array() else {
+            return false;
+        };
+        if !is_merged_list(entity, field) {
+            return false;
+        }
+        let old = current.and_then(|c| c.get(field)).unwrap_or(&Value::Null);
+        let old_len = old.as_array().map_or(0, Vec::len);
+        if new_items.len() > MAX_LIST_ITEMS {
+            return true;
+        }
+        if old_len + new_items.len() <= MAX_LIST_ITEMS {
+            return false;
+        }
+        // Near the bound: the merged list itself decides (either side may win).
+        [true, false].into_iter().any(
+            |new_wins| match combine(entity, field, old, new, new_wins) {
+                Combined::Union(Value::Array(all), _) => all.len() > MAX_LIST_ITEMS,
+                _ => false,
+            },
+        )
+    })
 }
 
+/// The fields [`combine`] merges as lists.
+fn is_merged_list(entity: EntityKind, field: &str) -> bool {
+    matches!(
+        (entity, field),
+        (EntityKind::Referral, "history")
+            | (_, "vulnerabilities" | "skills" | "not_same_as")
+            | (EntityKind::Person, "return_events" | "consents")
+    )
+}
+
+fn items(v: &Value) -> &[Value] {
+    v.as_array().map_or(&[], Vec::as_slice)
+}
+
+/// A JSON value as a hash-set key: equal exactly when the values are `==` (an object's keys
+/// in any order; numbers as serde_json compares them).
+struct Key<'a>(&'a Value);
+
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Key<'_> {}
+
+impl Hash for Key<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        hash_value(self.0, h);
+    }
+}
+
+fn hash_value<H: Hasher>(value: &Value, h: &mut H) {
+    match value {
+        Value::Null => h.write_u8(0),
+        Value::Bool(b) => {
+            h.write_u8(1);
+            b.hash(h);
+        }
+        Value::Number(n) => {
+            h.write_u8(2);
+            n.hash(h);
+        }
+        Value::String(s) => {
+            h.write_u8(3);
+            s.hash(h);
+        }
+        Value::Array(items) => {
+            h.write_u8(4);
+            h.write_usize(items.len());
+            for item in items {
+                hash_value(item, h);
+            }
+        }
+        Value::Object(map) => {
+            h.write_u8(5);
+            h.write_usize(map.len());
+            // In key order, whatever order the map keeps them in.
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (key, value) in entries {
+                key.hash(h);
+                hash_value(value, h);
+            }
+        }
+    }
+}
+
+/// The old items, then each new item not already there (in their order).
 fn set_union(old: &Value, new: &Value) -> Combined {
-    let mut all = items(old);
+    let old = items(old);
+    let mut seen: HashSet<Key> = old.iter().map(Key).collect();
+    let mut all = old.to_vec();
     for item in items(new) {
-        if !all.contains(&item) {
-            all.push(item);
+        if seen.insert(Key(item)) {
+            all.push(item.clone());
         }
     }
     Combined::Union(Value::Array(all), Vec::new())
 }
 
 /// Items keyed by `id`: both sides' items are kept; an item both changed takes the winner's.
+/// (An item is matched with the first of the list with the same `id`; items without one
+/// match each other.)
 fn by_id(old: &Value, new: &Value, new_wins: bool) -> Combined {
-    let mut all = items(old);
+    let old = items(old);
+    let mut all = old.to_vec();
+    let mut first: HashMap<Option<Key>, usize> = HashMap::with_capacity(old.len());
+    for (i, item) in old.iter().enumerate() {
+        first.entry(item.get("id").map(Key)).or_insert(i);
+    }
     for item in items(new) {
-        match all.iter_mut().find(|o| o.get("id") == item.get("id")) {
-            Some(existing) if new_wins => *existing = item,
+        match first.get(&item.get("id").map(Key)) {
+            Some(&i) if new_wins => all[i] = item.clone(),
             Some(_) => {}
-            None => all.push(item),
+            None => {
+                first.insert(item.get("id").map(Key), all.len());
+                all.push(item.clone());
+            }
         }
     }
     Combined::Union(Value::Array(all), Vec::new())
@@ -231,8 +357,9 @@ fn referral_history(old: &Value, new: &Value) -> Combined {
     let (Some(mut steps), Some(theirs)) = (parse(old), parse(new)) else {
         return Combined::LastWriterWins;
     };
+    let mut seen: HashSet<ReferralStep> = steps.iter().cloned().collect();
     for step in theirs {
-        if !steps.contains(&step) {
+        if seen.insert(step.clone()) {
             steps.push(step);
         }
     }
@@ -452,6 +579,172 @@ mod tests {
             "the refused step is kept for a supervisor"
         );
         assert_eq!(m.conflicts[0].loser["status"], "declined");
+    }
+
+    /// The merges as they were written first (a search of the list per item): the linear
+    /// ones must give exactly the same lists.
+    mod quadratic {
+        use serde_json::Value;
+
+        fn items(v: &Value) -> Vec<Value> {
+            v.as_array().cloned().unwrap_or_default()
+        }
+
+        pub fn set_union(old: &Value, new: &Value) -> Value {
+            let mut all = items(old);
+            for item in items(new) {
+                if !all.contains(&item) {
+                    all.push(item);
+                }
+            }
+            Value::Array(all)
+        }
+
+        pub fn by_id(old: &Value, new: &Value, new_wins: bool) -> Value {
+            let mut all = items(old);
+            for item in items(new) {
+                match all.iter_mut().find(|o| o.get("id") == item.get("id")) {
+                    Some(existing) if new_wins => *existing = item,
+                    Some(_) => {}
+                    None => all.push(item),
+                }
+            }
+            Value::Array(all)
+        }
+    }
+
+    fn union_of(c: Combined) -> Value {
+        match c {
+            Combined::Union(v, dropped) => {
+                assert!(dropped.is_empty());
+                v
+            }
+            Combined::LastWriterWins => panic!("not a union"),
+        }
+    }
+
+    /// Small JSON values that collide often: numbers, strings, objects with and without ids
+    /// (keys in either order), nested lists.
+    fn small_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (0u8..4).prop_map(Value::from),
+            (0u8..4).prop_map(|n| Value::from(f64::from(n))),
+            "[ab]{0,2}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(2, 8, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                (
+                    proptest::option::of(inner.clone()),
+                    inner.clone(),
+                    any::<bool>()
+                )
+                    .prop_map(|(id, x, id_first)| {
+                        let mut text = String::from("{");
+                        let id_part = id.map(|id| format!("\"id\":{id}"));
+                        let x_part = format!("\"x\":{x}");
+                        let parts: Vec<String> = match (id_part, id_first) {
+                            (Some(i), true) => vec![i, x_part],
+                            (Some(i), false) => vec![x_part, i],
+                            (None, _) => vec![x_part],
+                        };
+                        text.push_str(&parts.join(","));
+                        text.push('}');
+                        serde_json::from_str(&text).unwrap_or(Value::Null)
+                    }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn linear_merges_give_exactly_the_lists_of_the_quadratic_ones(
+            old in proptest::collection::vec(small_value(), 0..12),
+            new in proptest::collection::vec(small_value(), 0..12),
+            new_wins: bool,
+            old_not_a_list: bool,
+        ) {
+            let old = if old_not_a_list { json!("x") } else { Value::Array(old) };
+            let new = Value::Array(new);
+            proptest::prop_assert_eq!(union_of(set_union(&old, &new)), quadratic::set_union(&old, &new));
+            proptest::prop_assert_eq!(
+                union_of(by_id(&old, &new, new_wins)),
+                quadratic::by_id(&old, &new, new_wins)
+            );
+        }
+    }
+
+    #[test]
+    fn equal_values_are_one_key_whatever_the_order_of_their_fields() {
+        let a: Value = serde_json::from_str(r#"{"id": 1, "x": [1, {"b": 2, "a": 1}]}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"x": [1, {"a": 1, "b": 2}], "id": 1}"#).unwrap();
+        let (one, one_float) = (json!(1), json!(1.0));
+        let set: HashSet<Key> = [Key(&a), Key(&b), Key(&one), Key(&one_float)]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            set.len(),
+            3,
+            "1 and 1.0 differ, as serde_json compares them"
+        );
+    }
+
+    #[test]
+    fn a_list_past_the_bound_is_refused_and_the_record_kept() {
+        let mut s = created();
+        let ids = |from: usize, n: usize| -> Value {
+            (from..from + n).map(|i| json!(format!("p{i}"))).collect()
+        };
+        let m = apply(
+            &mut s,
+            &op(
+                2,
+                200,
+                1,
+                update(json!({"not_same_as": ids(0, MAX_LIST_ITEMS)})),
+            ),
+            2,
+        );
+        assert_eq!(m.refused, None, "the bound itself is allowed");
+        let kept = s.clone();
+        // Too long alone, and too long once merged with what the record has.
+        for list in [ids(0, MAX_LIST_ITEMS + 1), ids(MAX_LIST_ITEMS, 1)] {
+            let m = apply(
+                &mut s,
+                &op(
+                    3,
+                    300,
+                    2,
+                    update(json!({"not_same_as": list, "phone": "9"})),
+                ),
+                3,
+            );
+            assert_eq!(m.refused, Some("list_too_long"));
+            assert_eq!(m.effect, None);
+            assert_eq!(s, kept, "nothing of a refused op is applied");
+        }
+        // Items it already has do not count twice.
+        let m = apply(
+            &mut s,
+            &op(3, 300, 2, update(json!({"not_same_as": ids(10, 20)}))),
+            3,
+        );
+        assert_eq!(m.refused, None);
+        // A list of the same size in a last-writer-wins field is not a merged list.
+        let m = apply(
+            &mut s,
+            &op(
+                3,
+                310,
+                2,
+                update(json!({"aliases": ids(0, MAX_LIST_ITEMS + 1)})),
+            ),
+            4,
+        );
+        assert_eq!(m.refused, None);
     }
 
     #[test]

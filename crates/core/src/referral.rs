@@ -140,7 +140,7 @@ pub struct Entrepreneurship {
 }
 
 /// One step of a referral's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 pub struct ReferralStep {
     pub status: ReferralStatus,
     pub at: DateTime<Utc>,

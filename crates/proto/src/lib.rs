@@ -23,6 +23,9 @@ use uuid::Uuid;
 pub const PROTOCOL_VERSION: u16 = 1;
 /// Default size of a push batch or a pull page, compressed.
 pub const BATCH_BYTES: usize = 64 * 1024;
+/// Most ops a push batch may hold, however small they are (the server refuses more:
+/// `too_many_ops`), so one request is a bounded amount of work under the server's write lock.
+pub const MAX_BATCH_OPS: usize = 1000;
 /// Largest body a reader accepts, compressed.
 pub const MAX_COMPRESSED: usize = 1 << 20;
 /// Largest body a reader inflates.
@@ -301,9 +304,9 @@ pub struct Batch {
     pub body: Vec<u8>,
 }
 
-/// Packs `ops` (in order) into push batches of at most `max_bytes` compressed each; an op too
-/// big for any batch goes alone. Each op is serialized once; a batch is compressed a few times
-/// at most (the ratio learnt from the previous batch sizes the first guess, each try resizes).
+/// Packs `ops` (in order) into push batches of at most `max_bytes` compressed and
+/// [`MAX_BATCH_OPS`] ops each; an op too big for any batch goes alone. Each op is serialized
+/// once; a batch is compressed a few times at most (the ratio learnt from the previous batch sizes the first guess, each try resizes).
 pub fn pack_ops(ops: &[Op], max_bytes: usize) -> Vec<Batch> {
     let jsons: Vec<Vec<u8>> = ops
         .iter()
@@ -317,7 +320,10 @@ pub fn pack_ops(ops: &[Op], max_bytes: usize) -> Vec<Batch> {
         let budget = (max_bytes as f64 * ratio * 0.95) as usize;
         let mut end = start;
         let mut raw = 0;
-        while end < jsons.len() && (end == start || raw + jsons[end].len() <= budget) {
+        while end < jsons.len()
+            && end - start < MAX_BATCH_OPS
+            && (end == start || raw + jsons[end].len() <= budget)
+        {
             raw += jsons[end].len() + 1;
             end += 1;
         }
@@ -327,7 +333,8 @@ pub fn pack_ops(ops: &[Op], max_bytes: usize) -> Vec<Batch> {
             let body = push_body(&jsons[start..end]);
             let raw_len: usize = jsons[start..end].iter().map(|j| j.len() + 1).sum();
             let fits = body.len() <= max_bytes || end - start == 1;
-            let underfull = body.len() < max_bytes * 4 / 5 && end < jsons.len();
+            let underfull =
+                body.len() < max_bytes * 4 / 5 && end < jsons.len() && end - start < MAX_BATCH_OPS;
             if fits && (!underfull || tries >= 4) {
                 ratio = (raw_len as f64 / body.len().max(1) as f64).max(1.0);
                 batches.push(Batch {
@@ -342,6 +349,7 @@ pub fn pack_ops(ops: &[Op], max_bytes: usize) -> Vec<Batch> {
             let mut new_end = start;
             let mut raw = 0;
             while new_end < jsons.len()
+                && new_end - start < MAX_BATCH_OPS
                 && (new_end == start || raw + jsons[new_end].len() < target_raw)
             {
                 raw += jsons[new_end].len() + 1;

@@ -7,7 +7,7 @@ use reintegra_core::ids::{DeviceId, UserId};
 use reintegra_core::op::{Action, Change, EntityKind, Op};
 use reintegra_proto::{
     check_version, decode, decode_json, encode, pack_ops, ErrorBody, OpResult, Outcome, ProtoError,
-    PushRequest, PushResponse, Version, MAX_DECOMPRESSED, PROTOCOL_VERSION,
+    PushRequest, PushResponse, Version, MAX_BATCH_OPS, MAX_DECOMPRESSED, PROTOCOL_VERSION,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -155,6 +155,21 @@ fn five_hundred_forms_pack_into_few_full_batches() {
     for s in &sizes[..sizes.len() - 1] {
         assert!(*s > 40 * 1024, "{sizes:?}");
     }
+}
+
+#[test]
+fn tiny_ops_never_make_a_batch_of_more_than_the_servers_op_limit() {
+    let ops: Vec<Op> = (0..2 * MAX_BATCH_OPS + 7)
+        .map(|n| {
+            let mut op = op(n as u128, 0);
+            op.change.action = Action::Delete;
+            op
+        })
+        .collect();
+    let batches = pack_ops(&ops, 1 << 20);
+    assert!(batches.iter().all(|b| b.ops.len() <= MAX_BATCH_OPS));
+    assert_eq!(batches.len(), 3);
+    assert_eq!(batches.last().map(|b| b.ops.end), Some(ops.len()));
 }
 
 proptest! {

@@ -46,6 +46,8 @@ pub enum ServerError {
     BadResolution,
     #[error("{0}")]
     Forbidden(String),
+    #[error("el lote trae {0} operaciones y el máximo es {max}: envíelas en lotes más pequeños", max = reintegra_proto::MAX_BATCH_OPS)]
+    TooManyOps(usize),
     #[error("demasiados intentos de inscripción desde esta dirección; espere {0} segundos y vuelva a intentar")]
     TooManyAttempts(u64),
     #[error("la solicitud tardó demasiado y se cortó; vuelva a intentar")]
@@ -87,6 +89,7 @@ impl ServerError {
             ServerError::BadResolution => "bad_resolution",
             ServerError::Forbidden(_) => "forbidden",
             ServerError::TooManyAttempts(_) => "too_many_attempts",
+            ServerError::TooManyOps(_) => "too_many_ops",
             ServerError::Timeout => "timeout",
             ServerError::Database(_) => "database",
             ServerError::Corrupt(_) => "corrupt",
@@ -96,7 +99,9 @@ impl ServerError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ServerError::Proto(ProtoError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            ServerError::Proto(ProtoError::TooLarge { .. }) | ServerError::TooManyOps(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ServerError::Proto(_)
             | ServerError::BadRequest(_)
             | ServerError::NotAnOffice(_)
@@ -187,6 +192,13 @@ impl From<Rejected> for Outcome {
                 "clock_ahead",
                 "el reloj de este dispositivo está adelantado: corrija la fecha y la hora y vuelva a sincronizar".to_string(),
             ),
+            Rejected::Merge("list_too_long") => (
+                "list_too_long",
+                format!(
+                    "una lista del registro pasaría de {} elementos",
+                    reintegra_core::merge::MAX_LIST_ITEMS
+                ),
+            ),
             Rejected::Merge(code) => (code, "el registro fue borrado en el servidor".to_string()),
             Rejected::Forbidden(reason) => ("forbidden", reason),
         };
@@ -246,12 +258,16 @@ mod tests {
         let codes = [
             Rejected::ClockAhead,
             Rejected::Merge("deleted"),
+            Rejected::Merge("list_too_long"),
             Rejected::Forbidden("no".into()),
         ]
         .map(|r| match r.into() {
             Outcome::Rejected { code, .. } => code,
             other => panic!("{other:?}"),
         });
-        assert_eq!(codes, ["clock_ahead", "deleted", "forbidden"]);
+        assert_eq!(
+            codes,
+            ["clock_ahead", "deleted", "list_too_long", "forbidden"]
+        );
     }
 }

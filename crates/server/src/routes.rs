@@ -154,6 +154,9 @@ async fn push(
 ) -> Result<Response, ServerError> {
     let body = read_body(request).await?;
     let req: PushRequest = proto::decode(&body)?;
+    if req.ops.len() > proto::MAX_BATCH_OPS {
+        return Err(ServerError::TooManyOps(req.ops.len()));
+    }
     let (results, seq) = db.push(&device, &req.ops).await?;
     // Compressed too: the per-op acknowledgements of a full batch are a few KB of ids.
     Ok(compressed(&PushResponse {
