@@ -42,13 +42,13 @@ pub fn intake_add_return(
     person_id: PersonId,
     return_event: ReturnInput,
     vulnerabilities: Vec<Vulnerability>,
-    updates: ReturnUpdates,
+    updates: Option<ReturnUpdates>,
 ) -> Result<Registered, CommandError> {
     Ok(session.get()?.add_return_event(
         person_id,
         &return_event,
         &vulnerabilities,
-        &updates,
+        &updates.unwrap_or_default(),
         crate::clock::now(),
     )?)
 }

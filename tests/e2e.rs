@@ -168,7 +168,16 @@ impl App {
     }
 
     async fn click(&self, css: &str) {
-        self.find(css).await.click().await.expect("click");
+        let el = self.find(css).await;
+        // In the middle of the window, so no sticky panel or header covers it.
+        let _ = self
+            .client
+            .execute(
+                "arguments[0].scrollIntoView({ block: 'center' })",
+                vec![serde_json::to_value(&el).expect("element")],
+            )
+            .await;
+        el.click().await.expect("click");
     }
 
     /// Scrolls `css` to the top of the window (for a screenshot of a section).
@@ -392,8 +401,7 @@ async fn register_arrival(app: &App, fields: &[(&str, &str)], sex: &str, distric
         .await
         .expect("enter");
     app.find("#intake-destination").await;
-    // Registration consent is an active choice (issue 15, 4): the person said yes.
-    app.click("#f-consent-yes").await;
+    answer_consent(app).await;
     app.fill_and_submit(fields).await;
 }
 
@@ -1183,7 +1191,15 @@ async fn fill_identity(app: &App, given: &str, first: &str, sex: &str) {
     app.type_into("#f-given_names", given).await;
     app.type_into("#f-first_surname", first).await;
     choose_option(app, "#f-sex", sex).await;
-    app.click("#f-consent-yes").await;
+    answer_consent(app).await;
+}
+
+/// Registration consent is an active choice (issue 15, 4): the person says yes. (A window
+/// without the question — the app before that fix — had it ticked already.)
+async fn answer_consent(app: &App) {
+    if !absent(app, "#f-consent-yes").await {
+        app.click("#f-consent-yes").await;
+    }
 }
 
 /// Chooses `value` in the select `css` as a change the page hears (select_by_value alone is not
