@@ -2,7 +2,9 @@
 //! the caseload list filters and sorts, and the returning-person check searches. It holds
 //! personal data, so it lives only while the session is unlocked (dropped at lock).
 //!
-//! At unlock ([`Cases::load`]) the persons are read and their summaries made on every core;
+//! At unlock ([`Cases::load`]) each person's summary is read from the store's sealed cache of
+//! what was derived from the form (a few hundred bytes), or made from the form on every core
+//! when the form changed since (and kept for the next unlock);
 //! the duplicate-detection index is then built on a thread of its own while the caseload is
 //! already answered, and whatever needs it (the returning-person check, the duplicate queue, a
 //! save) waits for that build ([`Dedup`]).
@@ -23,11 +25,12 @@ use reintegra_core::text::fold;
 use reintegra_core::vulnerability::Vulnerability;
 use reintegra_dedup as dedup;
 use reintegra_store::Store;
+use serde::{Deserialize, Serialize};
 
 use crate::Result;
 
 /// One person as the caseload and the returning-person check see them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CaseSummary {
     pub id: PersonId,
     pub full_name: String,
@@ -108,13 +111,40 @@ pub(crate) struct Cases {
     pub not_same: dedup::NotSamePerson,
 }
 
-/// What [`Cases::load`] keeps of one person, made on the thread that read it.
+/// What [`Cases::load`] keeps of one person, made on the thread that read it: also what the
+/// store keeps sealed for the next unlock (`Store::map_derived_persons`), so its shape is
+/// versioned.
+#[derive(Serialize, Deserialize)]
 struct Loaded {
+    /// [`LOADED_VERSION`]: a value of another version is derived again from the form.
+    v: u32,
     /// The person's id as the duplicate index names it.
     id: String,
     not_same_as: Vec<String>,
     /// `None` for a form merged into another.
     case: Option<(CaseSummary, dedup::Record)>,
+}
+
+/// The shape of [`Loaded`]: bump it when [`CaseSummary`], [`dedup::Record`] or what they
+/// are made from changes, so stores made before derive them again.
+const LOADED_VERSION: u32 = 1;
+
+impl Loaded {
+    fn of(p: &Person) -> Loaded {
+        Loaded {
+            v: LOADED_VERSION,
+            id: p.id.as_uuid().to_string(),
+            not_same_as: p
+                .not_same_as
+                .iter()
+                .map(|other| other.as_uuid().to_string())
+                .collect(),
+            case: p
+                .merged_into
+                .is_none()
+                .then(|| (CaseSummary::of(p), dedup_record(p))),
+        }
+    }
 }
 
 impl Cases {
@@ -137,18 +167,14 @@ impl Cases {
     /// them, but read and summarized on every core, with the duplicate index built afterwards
     /// on a thread of its own (see [`Dedup`]): what unlock runs.
     pub fn load(store: &Store) -> Result<Cases> {
-        let loaded = store.map_persons(|p| Loaded {
-            id: p.id.as_uuid().to_string(),
-            not_same_as: p
-                .not_same_as
-                .iter()
-                .map(|other| other.as_uuid().to_string())
-                .collect(),
-            case: p
-                .merged_into
-                .is_none()
-                .then(|| (CaseSummary::of(&p), dedup_record(&p))),
-        })?;
+        let loaded = store.map_derived_persons(
+            |p| serde_json::to_vec(&Loaded::of(p)).unwrap_or_default(),
+            |bytes| {
+                serde_json::from_slice::<Loaded>(bytes)
+                    .ok()
+                    .filter(|l| l.v == LOADED_VERSION)
+            },
+        )?;
         let mut cases = Cases {
             all: Vec::with_capacity(loaded.len()),
             slot: HashMap::with_capacity(loaded.len()),
@@ -398,8 +424,24 @@ mod tests {
             }
             store.commit(batch).unwrap();
         }
+        // First from the forms (and cached), then from the cache, then after a form changed
+        // (that one derived again): always what the plain build makes.
+        check_load_against_build(&store);
+        check_load_against_build(&store);
+        let mut changed = store.persons().unwrap()[10].clone();
+        changed.given_names = "Nombre Cambiado".into();
+        store.save_person(&changed).unwrap();
+        let loaded = check_load_against_build(&store);
+        assert_eq!(
+            loaded.get(&changed.id).map(|c| c.full_name.clone()),
+            Some(changed.full_name()),
+            "a changed form is not read from a stale cache"
+        );
+    }
+
+    fn check_load_against_build(store: &Store) -> Cases {
         let built = Cases::build(&store.persons().unwrap());
-        let loaded = Cases::load(&store).unwrap();
+        let loaded = Cases::load(store).unwrap();
 
         let debug = |c: &Cases| c.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>();
         assert_eq!(debug(&loaded), debug(&built));
@@ -428,6 +470,7 @@ mod tests {
                 format!("{:?}", built.dedup.search(&record, &opts)),
             );
         }
+        loaded
     }
 
     #[test]

@@ -16,6 +16,7 @@ use rand::SeedableRng;
 use reintegra_core::ids::{DeviceId, UserId};
 use reintegra_core::sync_state::canonical_json;
 use reintegra_core::territory::Territory;
+use reintegra_core::user::{Role, User};
 use reintegra_linksim::{Preset, Proxy};
 use reintegra_server::Background;
 use reintegra_store::{KdfParams, LockedStore, NewStore, Store};
@@ -56,6 +57,11 @@ struct Target {
     rt: tokio::runtime::Runtime,
     url: String,
     upstream: SocketAddr,
+    /// The one user every device of the run works as: a central admin, so the server accepts
+    /// their ops from any device once the first device has pushed their record.
+    admin: User,
+    /// Whether a device has carried `admin`'s record yet.
+    admin_sent: bool,
     codes: Vec<String>,
 }
 
@@ -74,6 +80,8 @@ impl Target {
                     own: Some((server, dir)),
                     rt,
                     codes: Vec::new(),
+                    admin: bench_admin(),
+                    admin_sent: false,
                 })
             }
             Some(url) => {
@@ -92,6 +100,8 @@ impl Target {
                     url: url.trim_end_matches('/').to_string(),
                     upstream,
                     codes: args.codes.clone(),
+                    admin: bench_admin(),
+                    admin_sent: false,
                 })
             }
         }
@@ -113,12 +123,16 @@ impl Target {
             NewStore {
                 device: DeviceId::new(Uuid::now_v7()),
                 login: "bench",
-                user_id: UserId::new(Uuid::now_v7()),
+                user_id: self.admin.id,
                 passphrase: PASS,
                 kdf: KdfParams::INSECURE_FAST,
             },
         )
         .map_err(|e| e.to_string())?;
+        if !std::mem::replace(&mut self.admin_sent, true) {
+            // The server learns who acts from the first device: its first admin's own record.
+            store.save_user(&self.admin).map_err(|e| e.to_string())?;
+        }
         let code = self.code()?;
         let mut settings =
             reintegra_sync::enroll(&store, &self.url, &code, "bench").map_err(|e| e.to_string())?;
@@ -135,6 +149,18 @@ impl Target {
         self.rt
             .block_on(Proxy::start(self.upstream, preset, seed))
             .map_err(|e| e.to_string())
+    }
+}
+
+fn bench_admin() -> User {
+    User {
+        id: UserId::new(Uuid::now_v7()),
+        name: "Bench".into(),
+        login: "bench".into(),
+        role: Role::Admin,
+        office_municipality: None,
+        active: true,
+        also_supervisor: true,
     }
 }
 

@@ -186,8 +186,9 @@ impl IndicatorFilter {
     }
 }
 
-/// What the indicators need of a person (kept in memory while the session is unlocked).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the indicators need of a person (kept in memory while the session is unlocked, and
+/// sealed in the store's cache of what unlock derives from each form).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonFacts {
     pub id: PersonId,
     pub sex: Option<Sex>,

@@ -16,6 +16,7 @@ mod attempts;
 mod backup;
 mod batch;
 mod crypto;
+mod derived;
 pub mod domain;
 mod engine;
 pub mod error;

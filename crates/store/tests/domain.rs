@@ -365,3 +365,48 @@ fn sharing_consent(by: reintegra_core::ids::UserId) -> reintegra_core::consent::
         by,
     )
 }
+
+/// The cache of what unlock derives from each form: derived once, then read back while the
+/// form is unchanged, derived again when it changed, and gone with a deleted person.
+#[test]
+fn derived_values_follow_their_form_and_leave_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = create(&tmp.path().join("s"));
+    seed(&store);
+    let mut ana = store.persons().unwrap().remove(0);
+    let derivations = std::sync::atomic::AtomicUsize::new(0);
+    let map = |store: &Store| {
+        store
+            .map_derived_persons(
+                |p| {
+                    derivations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    p.given_names.clone().into_bytes()
+                },
+                |bytes| String::from_utf8(bytes.to_vec()).ok(),
+            )
+            .unwrap()
+    };
+    let count = || derivations.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(map(&store), ["Ana"]);
+    assert_eq!(count(), 1, "derived from the form");
+    assert_eq!(map(&store), ["Ana"]);
+    assert_eq!(count(), 1, "read back from the cache");
+    ana.given_names = "Ana María".into();
+    store.save_person(&ana).unwrap();
+    assert_eq!(map(&store), ["Ana María"], "never a stale value");
+    assert_eq!(count(), 2);
+    // A cached value the reader no longer understands is derived again.
+    let unreadable =
+        store.map_derived_persons(|p| p.given_names.clone().into_bytes(), |_| None::<String>);
+    assert!(
+        unreadable.is_err(),
+        "a reader that never understands is an error"
+    );
+    assert!(store.has_derived(ana.id.as_uuid()).unwrap());
+    store.delete_person(ana.id).unwrap();
+    assert!(
+        !store.has_derived(ana.id.as_uuid()).unwrap(),
+        "gone with the form"
+    );
+    assert!(map(&store).is_empty());
+}
