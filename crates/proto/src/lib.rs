@@ -203,12 +203,21 @@ pub struct Conflict {
     pub resolution: Option<Value>,
 }
 
-/// `GET /v1/conflicts`.
+/// `GET /v1/conflicts?after=ID&limit=N&all=BOOL`: one page of the conflict queue, oldest first
+/// (by id). Unresolved conflicts only, unless `all=true`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConflictsResponse {
     pub v: Version,
     pub conflicts: Vec<Conflict>,
+    /// There are more: ask again with `after` = this id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<Uuid>,
 }
+
+/// Conflicts a page holds when the request does not say.
+pub const CONFLICTS_PAGE: usize = 200;
+/// Most conflicts a page holds, whatever the request asks.
+pub const MAX_CONFLICTS_PAGE: usize = 1000;
 
 /// `POST /v1/conflicts/{id}/resolve`: the value to keep (it is applied as a new op).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

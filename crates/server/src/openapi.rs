@@ -125,10 +125,32 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: HttpMethod::Get,
         path: "/v1/conflicts",
-        summary: "La cola de conflictos del alcance del dispositivo",
+        summary: "Una página de la cola de conflictos del alcance del dispositivo, del más antiguo al más nuevo (por id); solo los no resueltos salvo all=true",
         request: None,
-        response: (JSON, "ConflictsResponse {v, conflicts}"),
-        params: &[],
+        response: (
+            JSON,
+            "ConflictsResponse {v, conflicts, next?}: next es el id con que pedir la página siguiente (after=next); sin next no hay más",
+        ),
+        params: &[
+            (
+                ParameterIn::Query,
+                "after",
+                Required::False,
+                "id (UUID) del último conflicto ya leído; sin él, desde el principio",
+            ),
+            (
+                ParameterIn::Query,
+                "limit",
+                Required::False,
+                "conflictos por página: 200 si no se dice, 1000 como máximo",
+            ),
+            (
+                ParameterIn::Query,
+                "all",
+                Required::False,
+                "true: también los ya resueltos (con su resolución)",
+            ),
+        ],
         authenticated: true,
     },
     Endpoint {

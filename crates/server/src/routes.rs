@@ -241,10 +241,44 @@ async fn records(
     }))
 }
 
-async fn conflicts(State(db): State<Arc<Db>>, device: DeviceRow) -> Result<Response, ServerError> {
+#[derive(Deserialize)]
+struct ConflictsQuery {
+    after: Option<Uuid>,
+    limit: Option<usize>,
+    #[serde(default)]
+    all: bool,
+}
+
+/// A page of the conflict queue (unresolved only unless `all=true`), small enough for any
+/// device to read (its JSON stays under [`MAX_COMPRESSED`]).
+async fn conflicts(
+    State(db): State<Arc<Db>>,
+    device: DeviceRow,
+    q: Result<Query<ConflictsQuery>, QueryRejection>,
+) -> Result<Response, ServerError> {
+    let Query(q) = q.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let limit = q
+        .limit
+        .unwrap_or(proto::CONFLICTS_PAGE)
+        .clamp(1, proto::MAX_CONFLICTS_PAGE);
+    let (conflicts, more) = db
+        .conflicts(
+            &device.office,
+            q.after,
+            limit,
+            q.all,
+            MAX_COMPRESSED * 3 / 4,
+        )
+        .await?;
+    let next = if more {
+        conflicts.last().map(|c| c.id)
+    } else {
+        None
+    };
     Ok(Json(ConflictsResponse {
         v: Version::default(),
-        conflicts: db.conflicts(&device.office).await?,
+        conflicts,
+        next,
     })
     .into_response())
 }

@@ -212,10 +212,29 @@ pub fn change_endpoint(store: &Store, endpoint: &str) -> Result<SyncSettings, Sy
     Ok(settings)
 }
 
-/// The server's conflict queue for this device's office.
+/// Most pages of conflicts read in one listing (200 each by default).
+const MAX_CONFLICT_PAGES: usize = 50;
+
+/// The server's unresolved conflicts for this device's office, page after page.
 pub fn conflicts(store: &Store) -> Result<Vec<Conflict>, SyncError> {
     let (transport, _) = http_for(store)?;
-    Ok(transport.conflicts()?.conflicts)
+    all_conflicts(&transport, false)
+}
+
+/// Every page of the conflict queue (unresolved only unless `all`). A page must move forward:
+/// a server that sends the same page again, or pages without end, is not followed forever.
+pub fn all_conflicts<T: Transport>(transport: &T, all: bool) -> Result<Vec<Conflict>, SyncError> {
+    let mut out = Vec::new();
+    let mut after = None;
+    for _ in 0..MAX_CONFLICT_PAGES {
+        let page = transport.conflicts(after, all)?;
+        out.extend(page.conflicts);
+        match page.next {
+            Some(next) if Some(next) > after => after = Some(next),
+            _ => break,
+        }
+    }
+    Ok(out)
 }
 
 /// Resolves conflict `id` on the server with `value`, chosen by `author`.

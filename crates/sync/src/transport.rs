@@ -30,7 +30,8 @@ pub trait Transport {
     fn state(&self) -> Result<StateResponse, SyncError>;
     fn buckets(&self) -> Result<BucketsResponse, SyncError>;
     fn records(&self, bucket: u8) -> Result<Exchange<RecordsResponse>, SyncError>;
-    fn conflicts(&self) -> Result<ConflictsResponse, SyncError>;
+    /// One page of the conflict queue after conflict `after` (unresolved only unless `all`).
+    fn conflicts(&self, after: Option<Uuid>, all: bool) -> Result<ConflictsResponse, SyncError>;
     fn resolve(&self, id: Uuid, request: &ResolveRequest) -> Result<ResolveResponse, SyncError>;
 }
 
@@ -210,8 +211,9 @@ impl Transport for Http {
         self.get_compressed(&format!("/v1/records?bucket={bucket}"))
     }
 
-    fn conflicts(&self) -> Result<ConflictsResponse, SyncError> {
-        self.get_json("/v1/conflicts")
+    fn conflicts(&self, after: Option<Uuid>, all: bool) -> Result<ConflictsResponse, SyncError> {
+        let after = after.map(|id| format!("&after={id}")).unwrap_or_default();
+        self.get_json(&format!("/v1/conflicts?all={all}{after}"))
     }
 
     fn resolve(&self, id: Uuid, request: &ResolveRequest) -> Result<ResolveResponse, SyncError> {

@@ -19,7 +19,6 @@ use rand::{Rng, SeedableRng};
 use reintegra_core::ids::{ProviderId, ReferralId};
 use reintegra_core::referral::{Referral, ReferralStatus, ServiceType};
 use reintegra_linksim::{Preset, Proxy, Stalls};
-use reintegra_sync::Transport;
 use uuid::Uuid;
 
 fn chaotic() -> Preset {
@@ -189,13 +188,12 @@ fn run(seed: u64) {
         ops_made,
         "seed {seed}: an op lost or applied twice"
     );
-    let listed: HashSet<(Uuid, String)> = transport(&devices[2])
-        .conflicts()
-        .unwrap()
-        .conflicts
-        .into_iter()
-        .map(|c| (c.record_id, c.field))
-        .collect();
+    let listed: HashSet<(Uuid, String)> =
+        reintegra_sync::all_conflicts(&transport(&devices[2]), true)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.record_id, c.field))
+            .collect();
     let resets: u64 = proxies
         .iter()
         .map(|p| {

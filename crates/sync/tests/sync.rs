@@ -85,8 +85,12 @@ impl Transport for LoseFirstAnswer {
     fn records(&self, bucket: u8) -> Result<Exchange<reintegra_proto::RecordsResponse>, SyncError> {
         self.inner.records(bucket)
     }
-    fn conflicts(&self) -> Result<reintegra_proto::ConflictsResponse, SyncError> {
-        self.inner.conflicts()
+    fn conflicts(
+        &self,
+        after: Option<uuid::Uuid>,
+        all: bool,
+    ) -> Result<reintegra_proto::ConflictsResponse, SyncError> {
+        self.inner.conflicts(after, all)
     }
     fn resolve(
         &self,
@@ -148,7 +152,7 @@ fn concurrent_edits_of_one_field_are_a_conflict_of_different_fields_merge_and_a_
     assert_eq!(local_hash(&a), net.server_hash(&a));
     assert_eq!(local_hash(&b), net.server_hash(&b));
 
-    let conflicts = transport(&a).conflicts().unwrap().conflicts;
+    let conflicts = transport(&a).conflicts(None, false).unwrap().conflicts;
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     let c = &conflicts[0];
     assert_eq!(
@@ -199,7 +203,15 @@ fn concurrent_edits_of_one_field_are_a_conflict_of_different_fields_merge_and_a_
         );
         assert_eq!(local_hash(d), net.server_hash(d));
     }
-    let after = transport(&a).conflicts().unwrap().conflicts;
+    assert!(
+        transport(&a)
+            .conflicts(None, false)
+            .unwrap()
+            .conflicts
+            .is_empty(),
+        "a resolved conflict is no longer listed by default"
+    );
+    let after = transport(&a).conflicts(None, true).unwrap().conflicts;
     assert_eq!(after[0].resolution, Some(kept.clone()));
     let again = resolve(supervisor, &c.winner);
     assert!(matches!(again, Err(SyncError::Refused { status: 409, .. })));

@@ -58,23 +58,46 @@ impl Db {
         Ok((results, seq))
     }
 
-    /// The conflict queue of an office (unresolved first).
-    pub async fn conflicts(&self, office: &str) -> Result<Vec<Conflict>, ServerError> {
+    /// A page of an office's conflict queue: up to `limit` conflicts with an id after
+    /// `after`, oldest first (ids are UUIDv7), unresolved only unless `all`; and whether
+    /// there are more. A page also stops before its JSON passes `max_bytes` (one conflict at
+    /// least).
+    pub async fn conflicts(
+        &self,
+        office: &str,
+        after: Option<Uuid>,
+        limit: usize,
+        all: bool,
+        max_bytes: usize,
+    ) -> Result<(Vec<Conflict>, bool), ServerError> {
         let sql = format!(
-            "SELECT body, resolution FROM conflicts WHERE {VISIBLE}
-             ORDER BY resolved_at IS NOT NULL, rowid"
+            "SELECT body, resolution FROM conflicts WHERE {VISIBLE} AND id > ?2
+             AND (?3 OR resolution IS NULL) ORDER BY id LIMIT ?4"
         );
-        let rows = sqlx::query(&sql).bind(office).fetch_all(&self.pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
+        let rows = sqlx::query(&sql)
+            .bind(office)
+            .bind(after.unwrap_or(Uuid::nil()).as_bytes().to_vec())
+            .bind(all)
+            .bind(limit as i64 + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut more = rows.len() > limit;
+        let mut out = Vec::with_capacity(rows.len().min(limit));
+        let mut bytes = 0;
+        for row in rows.into_iter().take(limit) {
             let mut conflict: Conflict = from_json(row.get::<&str, _>(0))?;
             conflict.resolution = row
                 .get::<Option<&str>, _>(1)
                 .map(from_json::<Value>)
                 .transpose()?;
+            bytes += to_json(&conflict).len() + 1;
+            if bytes > max_bytes && !out.is_empty() {
+                more = true;
+                break;
+            }
             out.push(conflict);
         }
-        Ok(out)
+        Ok((out, more))
     }
 
     /// Resolves a conflict with `value` (the winner or the loser): applied as a new op that
