@@ -34,6 +34,7 @@ const COMMANDS: &[&str] = &[
     "duplicates_list",
     "duplicates_merge",
     "duplicates_not_same",
+    "indicators",
     "providers_list",
     "provider_save",
     "provider_delete",

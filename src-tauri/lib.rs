@@ -57,6 +57,7 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             supervision::duplicates_list,
             supervision::duplicates_merge,
             supervision::duplicates_not_same,
+            supervision::indicators,
             casework::providers_list,
             casework::provider_save,
             casework::provider_delete,

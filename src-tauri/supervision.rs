@@ -1,8 +1,10 @@
-//! Supervision commands: the duplicate queue (likely pairs, merge, "not the same person").
+//! Supervision commands: the duplicate queue (likely pairs, merge, "not the same person") and
+//! the indicators.
 //! Wiring only: the rules, including who may do this, are in `reintegra-api`.
 
 use reintegra_api::DuplicatePair;
 use reintegra_core::ids::PersonId;
+use reintegra_core::indicators::{IndicatorFilter, Indicators};
 use reintegra_core::person::Person;
 use tauri::State;
 
@@ -34,4 +36,12 @@ pub fn duplicates_not_same(
     Ok(session
         .get()?
         .mark_not_same_person(a, b, crate::clock::now())?)
+}
+
+#[tauri::command]
+pub fn indicators(
+    session: State<'_, AppSession>,
+    filter: IndicatorFilter,
+) -> Result<Indicators, CommandError> {
+    Ok(session.get()?.indicators(&filter, crate::clock::now())?)
 }

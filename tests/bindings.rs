@@ -15,6 +15,7 @@ use reintegra_api::{
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
 use reintegra_core::follow_up::FollowUp;
+use reintegra_core::indicators::{IndicatorFilter, Indicators};
 use reintegra_core::person::Person;
 use reintegra_core::provider::ServiceProvider;
 use reintegra_core::referral::Referral;
@@ -33,6 +34,8 @@ fn export_all(dir: &Path) {
     }
     export!(
         Department,
+        IndicatorFilter,
+        Indicators,
         Place,
         Person,
         Referral,

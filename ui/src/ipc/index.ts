@@ -26,6 +26,8 @@ import type { User } from "../bindings/User";
 import type { Vulnerability } from "../bindings/Vulnerability";
 import type { ConsentId } from "../bindings/ConsentId";
 import type { DuplicatePair } from "../bindings/DuplicatePair";
+import type { IndicatorFilter } from "../bindings/IndicatorFilter";
+import type { Indicators } from "../bindings/Indicators";
 import type { CaseNote } from "../bindings/CaseNote";
 import type { ClosureReason } from "../bindings/ClosureReason";
 import type { FollowUp } from "../bindings/FollowUp";
@@ -135,6 +137,8 @@ export const supervision = {
   /** Merges `absorbed` into `kept`: everything is kept, the absorbed form leaves the lists. */
   merge: (kept: PersonId, absorbed: PersonId): Promise<Person> => call("duplicates_merge", { kept, absorbed }),
   notSame: (a: PersonId, b: PersonId): Promise<void> => call("duplicates_not_same", { a, b }),
+  /** The indicators for a period and filters, computed in Rust over the cases the user may see. */
+  indicators: (filter: IndicatorFilter): Promise<Indicators> => call("indicators", { filter }),
 };
 
 export const directory = {

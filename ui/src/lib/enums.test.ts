@@ -24,6 +24,8 @@ const NAMESPACES: [string[], string][] = [
   [enums.CLOSURE_REASONS, "closureReason"],
   [enums.ROLES, "role"],
   [enums.MATCH_REASONS, "matchReason"],
+  [enums.AGE_GROUPS, "ageGroup"],
+  [enums.REFERRAL_STATUSES, "referralStatus"],
 ];
 
 describe("enum value lists", () => {

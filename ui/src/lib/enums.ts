@@ -3,6 +3,7 @@
 // Each list is written once, as an object with every variant of the generated binding as a key:
 // a variant added in Rust (and so in ui/src/bindings) is a type error here until it is listed, and
 // a variant removed is one too. Its texts are `t(\`<enumName>.<variant>\`)` (i18n/es.ts).
+import type { AgeGroup } from "../bindings/AgeGroup";
 import type { BeneficiaryType } from "../bindings/BeneficiaryType";
 import type { ClosureReason } from "../bindings/ClosureReason";
 import type { ContactChannel } from "../bindings/ContactChannel";
@@ -16,6 +17,7 @@ import type { MatchReason } from "../bindings/MatchReason";
 import type { PersonField } from "../bindings/PersonField";
 import type { Priority } from "../bindings/Priority";
 import type { ReceptionCenter } from "../bindings/ReceptionCenter";
+import type { ReferralStatus } from "../bindings/ReferralStatus";
 import type { ReturnModality } from "../bindings/ReturnModality";
 import type { Role } from "../bindings/Role";
 import type { ServiceType } from "../bindings/ServiceType";
@@ -105,4 +107,14 @@ export const MATCH_REASONS = variants<MatchReason>({
   similar_given_names: true, given_name_shortened: true, different_given_names: true, same_surnames: true,
   similar_surnames: true, surnames_swapped: true, second_surname_missing: true, married_name: true,
   different_surnames: true, same_district: true, same_phone: true, different_sex: true,
+});
+
+/** The age groups reports are disaggregated by (core's `AgeGroup`). */
+export const AGE_GROUPS = variants<AgeGroup>({
+  age_0_11: true, age_12_17: true, age_18_29: true, age_30_59: true, age_60_plus: true, unknown: true,
+});
+
+/** A referral's statuses, in the order of its lifecycle (core's `ReferralStatus::ALL`). */
+export const REFERRAL_STATUSES = variants<ReferralStatus>({
+  proposed: true, sent: true, accepted: true, in_progress: true, completed: true, declined: true, cancelled: true,
 });
