@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use background::Background;
-pub use db::{valid_office, Db, DeviceInfo, DeviceRow, Enrolled};
+pub use db::{parse_since, valid_office, Db, DeviceInfo, DeviceRow, Enrolled, SecurityEvent};
 pub use error::ServerError;
 pub use limits::Limits;
 

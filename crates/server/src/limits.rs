@@ -34,6 +34,10 @@ pub struct Limits {
     /// [`Limits::enroll_refill`]. A successful enrollment costs nothing.
     pub enroll_burst: u32,
     pub enroll_refill: Duration,
+    /// Refused tokens an address may send at once (each one is written to the security log);
+    /// one more every [`Limits::auth_failure_refill`]. Past it: `429 too_many_attempts`.
+    pub auth_failure_burst: u32,
+    pub auth_failure_refill: Duration,
 }
 
 impl Default for Limits {
@@ -44,6 +48,8 @@ impl Default for Limits {
             concurrent: 64,
             enroll_burst: 10,
             enroll_refill: Duration::from_secs(30),
+            auth_failure_burst: 30,
+            auth_failure_refill: Duration::from_secs(2),
         }
     }
 }
@@ -88,10 +94,10 @@ pub struct Attempts {
 }
 
 impl Attempts {
-    pub fn new(limits: &Limits) -> Attempts {
+    pub fn new(burst: u32, refill: Duration) -> Attempts {
         Attempts {
-            burst: f64::from(limits.enroll_burst.max(1)),
-            refill: limits.enroll_refill.max(Duration::from_millis(1)),
+            burst: f64::from(burst.max(1)),
+            refill: refill.max(Duration::from_millis(1)),
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -154,11 +160,7 @@ mod tests {
 
     #[test]
     fn an_address_spends_its_burst_then_waits_and_a_success_costs_nothing() {
-        let attempts = Attempts::new(&Limits {
-            enroll_burst: 2,
-            enroll_refill: Duration::from_secs(60),
-            ..Limits::default()
-        });
+        let attempts = Attempts::new(2, Duration::from_secs(60));
         let a: SocketAddr = "10.0.0.1:5000".parse().unwrap_or_else(|e| panic!("{e}"));
         let other: SocketAddr = "10.0.0.2:5000".parse().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(attempts.take(a), Ok(()));

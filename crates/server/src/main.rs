@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use reintegra_server::log::escape_control;
-use reintegra_server::{Db, Tls};
+use reintegra_server::{parse_since, Db, Tls};
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +48,13 @@ enum Command {
     },
     /// Lists the enrolled devices.
     Devices,
+    /// Prints the security log (enrollments, refused tokens, revocations, resolutions, refused
+    /// ops), oldest first: at, kind, device, office, user, detail (tab-separated).
+    SecurityLog {
+        /// From this date (YYYY-MM-DD, UTC) or instant (RFC 3339) on.
+        #[arg(long)]
+        since: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -100,6 +107,31 @@ async fn run(cli: Cli) -> Result<(), String> {
                         return Err(format!("no hay ningún dispositivo {device}"));
                     }
                     println!("dispositivo {device} dado de baja");
+                }
+                Command::SecurityLog { since } => {
+                    let since = since
+                        .as_deref()
+                        .map(parse_since)
+                        .transpose()
+                        .map_err(|e| e.to_string())?;
+                    let events = db
+                        .security_events(since.as_deref())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let field = |v: &Option<String>| escape_control(v.as_deref().unwrap_or("-"));
+                    for e in events {
+                        // What a client sent (names, reasons) is escaped: nothing printed can
+                        // forge a line or drive the terminal.
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{}",
+                            e.at,
+                            e.kind,
+                            field(&e.device),
+                            field(&e.office),
+                            field(&e.user),
+                            escape_control(&e.detail)
+                        );
+                    }
                 }
                 Command::Devices => {
                     for d in db.devices().await.map_err(|e| e.to_string())? {

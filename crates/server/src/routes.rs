@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::db::{Db, DeviceRow};
+use crate::db::{Db, DeviceRow, NewEvent, SecurityKind};
 use crate::error::ServerError;
 use crate::limits::{self, Attempts, Guard, Limits, Peer};
 
@@ -32,6 +32,7 @@ const PULL_MAX_OPS: usize = 5000;
 pub struct AppState {
     db: Arc<Db>,
     enroll_attempts: Arc<Attempts>,
+    auth_failures: Arc<Attempts>,
 }
 
 impl FromRef<AppState> for Arc<Db> {
@@ -44,7 +45,11 @@ impl FromRef<AppState> for Arc<Db> {
 pub fn router(db: Arc<Db>, limits: &Limits) -> Router {
     let app = AppState {
         db,
-        enroll_attempts: Arc::new(Attempts::new(limits)),
+        enroll_attempts: Arc::new(Attempts::new(limits.enroll_burst, limits.enroll_refill)),
+        auth_failures: Arc::new(Attempts::new(
+            limits.auth_failure_burst,
+            limits.auth_failure_refill,
+        )),
     };
     Router::new()
         .route("/v1/enroll", post(enroll))
@@ -90,6 +95,8 @@ fn compressed<T: serde::Serialize>(message: &T) -> Response {
 impl FromRequestParts<AppState> for DeviceRow {
     type Rejection = ServerError;
 
+    /// A refused token (unknown, or of a revoked device) goes to the security log, within the
+    /// address's budget of refused tokens; past it the answer is `too_many_attempts`.
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ServerError> {
         let token = parts
             .headers
@@ -97,7 +104,35 @@ impl FromRequestParts<AppState> for DeviceRow {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ServerError::NoToken)?;
-        app.db.device_by_token(token).await
+        let refused = match app.db.device_by_token(token).await {
+            Err(e @ (ServerError::UnknownDevice | ServerError::DeviceRevoked)) => e,
+            other => return other,
+        };
+        let peer = parts.extensions.get::<Peer>().map(|p| p.0);
+        if let Some(peer) = peer {
+            app.auth_failures
+                .take(peer)
+                .map_err(ServerError::TooManyAttempts)?;
+        }
+        let device = match refused {
+            ServerError::DeviceRevoked => app.db.revoked_device_of(token).await?,
+            _ => None,
+        };
+        let mut event = NewEvent::new(
+            SecurityKind::AuthFailed,
+            format!(
+                "{} en {} {}{}",
+                refused.code(),
+                parts.method,
+                parts.uri.path(),
+                from(peer)
+            ),
+        );
+        if let Some(device) = device {
+            event = event.device(device);
+        }
+        app.db.log_security(&[event]).await;
+        Err(refused)
     }
 }
 
@@ -111,20 +146,65 @@ async fn enroll(
     app.enroll_attempts
         .take(peer.0)
         .map_err(ServerError::TooManyAttempts)?;
-    let body = read_body(request).await?;
-    let req: EnrollRequest = proto::decode_json(&body)?;
-    let name = device_name(&req.device_name)?;
-    let db = &app.db;
-    let enrolled = db.enroll(&req.code, req.device_id, name, req.join).await?;
+    let mut claimed = None;
+    let attempt = async {
+        let body = read_body(request).await?;
+        let req: EnrollRequest = proto::decode_json(&body)?;
+        claimed = Some((req.device_id, req.device_name.clone()));
+        let name = device_name(&req.device_name)?;
+        let enrolled = app
+            .db
+            .enroll(&req.code, req.device_id, name, req.join)
+            .await?;
+        Ok::<_, ServerError>((req, enrolled))
+    }
+    .await;
+    // The security log: who enrolled, or who tried and why not.
+    let event = match &attempt {
+        Ok((req, enrolled)) => {
+            let event = NewEvent::new(
+                SecurityKind::Enroll,
+                format!("«{}»{}", req.device_name.trim(), from(Some(peer.0))),
+            )
+            .device(req.device_id)
+            .office(&enrolled.office);
+            match &enrolled.user {
+                Some(user) => event.user(user.id.as_uuid()),
+                None => event,
+            }
+        }
+        Err(e) => {
+            let name = claimed
+                .as_ref()
+                .map(|(_, name)| format!(" «{name}»"))
+                .unwrap_or_default();
+            let event = NewEvent::new(
+                SecurityKind::EnrollRefused,
+                format!("{}{name}{}", e.code(), from(Some(peer.0))),
+            );
+            match &claimed {
+                Some((device, _)) => event.device(device),
+                None => event,
+            }
+        }
+    };
+    app.db.log_security(&[event]).await;
+    let (_, enrolled) = attempt?;
     app.enroll_attempts.give_back(peer.0);
     Ok(Json(EnrollResponse {
         v: Version::default(),
         device_token: enrolled.token,
         office: enrolled.office,
-        server_id: db.server_id,
+        server_id: app.db.server_id,
         user: enrolled.user,
     })
     .into_response())
+}
+
+/// " desde ADDRESS", for the security log.
+fn from(peer: Option<std::net::SocketAddr>) -> String {
+    peer.map(|p| format!(" desde {}", p.ip()))
+        .unwrap_or_default()
 }
 
 /// A device name as typed, checked: 1 to 100 characters, none of them a control character

@@ -17,6 +17,7 @@ use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::authorize::{acting_user, authorize, case_office, role_may_not, Subject};
+use super::security::{NewEvent, SecurityKind};
 use super::visibility::{may_write, SERVER_ONLY, VISIBLE};
 use super::{current_seq, from_json, to_json, Db, DeviceRow};
 use crate::error::{Rejected, ServerError};
@@ -28,7 +29,18 @@ impl Db {
     /// Applies a batch of ops from `device`, each at most once, in one transaction. Ops on
     /// records outside the device's office refuse the whole batch (nothing applied); an op its
     /// author may not make is refused alone (`rejected`, code `forbidden`).
+    /// Every op refused for who sent it or what it holds goes to the security log.
     pub async fn push(
+        &self,
+        device: &DeviceRow,
+        ops: &[Op],
+    ) -> Result<(Vec<OpResult>, u64), ServerError> {
+        let pushed = self.apply_batch(device, ops).await;
+        self.log_security(&refusals(device, ops, &pushed)).await;
+        pushed
+    }
+
+    async fn apply_batch(
         &self,
         device: &DeviceRow,
         ops: &[Op],
@@ -104,7 +116,37 @@ impl Db {
     /// wins (newest HLC, current base), so every device gets it by pulling. `author` must be an
     /// active supervisor who may act from this device and works the record's current office
     /// (or is central), and the device must be able to write the record where it is now.
+    /// A resolution, and a refused one, go to the security log.
     pub async fn resolve(
+        &self,
+        device: &DeviceRow,
+        conflict_id: Uuid,
+        value: Value,
+        author: UserId,
+    ) -> Result<u64, ServerError> {
+        let resolved = self.resolve_now(device, conflict_id, value, author).await;
+        let event = |kind, detail: String| {
+            NewEvent::new(kind, detail)
+                .device(device.id)
+                .office(&device.office)
+                .user(author.as_uuid())
+        };
+        let events = match &resolved {
+            Ok(seq) => vec![event(
+                SecurityKind::ResolveConflict,
+                format!("conflicto {conflict_id} resuelto (secuencia {seq})"),
+            )],
+            Err(e @ ServerError::Forbidden(_)) => vec![event(
+                SecurityKind::OpRefused,
+                format!("resolución del conflicto {conflict_id}: {} ({e})", e.code()),
+            )],
+            Err(_) => Vec::new(),
+        };
+        self.log_security(&events).await;
+        resolved
+    }
+
+    async fn resolve_now(
         &self,
         device: &DeviceRow,
         conflict_id: Uuid,
@@ -212,6 +254,67 @@ impl Db {
         tx.commit().await?;
         Ok(seq)
     }
+}
+
+/// The security events of a push: each op refused by authorization or for its size, each op
+/// outside the device's office, and another device's op (the last two refuse the batch).
+fn refusals(
+    device: &DeviceRow,
+    ops: &[Op],
+    pushed: &Result<(Vec<OpResult>, u64), ServerError>,
+) -> Vec<NewEvent> {
+    let event = |op: &Op, detail: String| {
+        NewEvent::new(SecurityKind::OpRefused, detail)
+            .device(device.id)
+            .office(&device.office)
+            .user(op.author.as_uuid())
+    };
+    let about = |op: &Op| {
+        format!(
+            "operación {} ({} {})",
+            op.op_id,
+            kind_name(op.change.entity),
+            op.change.id
+        )
+    };
+    match pushed {
+        Ok((results, _)) => results
+            .iter()
+            .zip(ops)
+            .filter_map(|(r, op)| match &r.outcome {
+                Outcome::Rejected { code, reason }
+                    if code == "forbidden" || code == "list_too_long" =>
+                {
+                    Some(event(op, format!("{}: {code}: {reason}", about(op))))
+                }
+                _ => None,
+            })
+            .collect(),
+        Err(ServerError::OutOfScope(ids)) => ops
+            .iter()
+            .filter(|op| ids.contains(&op.op_id))
+            .map(|op| {
+                event(
+                    op,
+                    format!("{}: out_of_scope: {OUTSIDE_THE_OFFICE}", about(op)),
+                )
+            })
+            .collect(),
+        Err(e @ ServerError::OtherDevicesOp(id)) => ops
+            .iter()
+            .filter(|op| op.op_id == *id)
+            .map(|op| event(op, format!("{}: {}: {e}", about(op), e.code())))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// A record kind as the wire names it (`person`, `referral`, …).
+fn kind_name(kind: EntityKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 pub(super) struct StoredRecord {

@@ -24,6 +24,7 @@ use reintegra_core::user::User;
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::security::{NewEvent, SecurityKind};
 use super::{authorize, Db};
 use crate::error::ServerError;
 
@@ -300,13 +301,35 @@ impl Db {
     }
 
     /// Revokes a device: its token stops working. False when there is no such device.
+    /// Revoked devices go to the security log.
     pub async fn revoke_device(&self, device: &str) -> Result<bool, ServerError> {
-        let done = sqlx::query("UPDATE devices SET revoked_at = ? WHERE id = ?")
-            .bind(Utc::now().to_rfc3339())
-            .bind(device.trim())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        let office: Option<String> =
+            sqlx::query_scalar("UPDATE devices SET revoked_at = ? WHERE id = ? RETURNING office")
+                .bind(Utc::now().to_rfc3339())
+                .bind(device.trim())
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(office) = office else {
+            return Ok(false);
+        };
+        self.log_security(&[NewEvent::new(
+            SecurityKind::RevokeDevice,
+            "dado de baja por la administración (reintegra-server revoke-device)",
+        )
+        .device(device.trim())
+        .office(office)])
+            .await;
+        Ok(true)
+    }
+
+    /// The id of the revoked device a token was given to (for the security log).
+    pub async fn revoked_device_of(&self, token: &str) -> Result<Option<String>, ServerError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM devices WHERE token_hash = ? AND revoked_at IS NOT NULL",
+        )
+        .bind(hash_secret(token))
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     pub async fn devices(&self) -> Result<Vec<DeviceInfo>, ServerError> {

@@ -7,13 +7,14 @@
 //! [`Db`]'s methods are written in the module of their job: [`devices`] (enrollment codes,
 //! tokens, revoking, listing), [`apply`] (push, conflicts and their resolution; who may make
 //! each change is [`authorize`]), [`read`]
-//! (pull, state hash, buckets, records). [`visibility`] says which office sees which
-//! rows. This module opens the database and keeps the schema and the helpers they share.
+//! (pull, state hash, buckets, records), [`security`] (the security log). [`visibility`] says
+//! which office sees which rows. This module opens the database and keeps the schema and the helpers they share.
 
 mod apply;
 mod authorize;
 mod devices;
 mod read;
+mod security;
 mod visibility;
 
 use std::path::Path;
@@ -28,6 +29,7 @@ use uuid::Uuid;
 use crate::error::ServerError;
 
 pub use devices::{valid_office, DeviceInfo, DeviceRow, Enrolled};
+pub use security::{parse_since, NewEvent, SecurityEvent, SecurityKind};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +50,10 @@ CREATE TABLE IF NOT EXISTS conflicts (
     id BLOB PRIMARY KEY, kind INTEGER NOT NULL, record_id BLOB NOT NULL, office TEXT,
     body TEXT NOT NULL, resolution TEXT, resolved_at TEXT);
 CREATE INDEX IF NOT EXISTS conflicts_record ON conflicts (kind, record_id);
+CREATE TABLE IF NOT EXISTS security_events (
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, device TEXT, office TEXT,
+    user TEXT, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS security_events_at ON security_events (at);
 "#;
 
 /// Conflicts belong to their record's office as it is now (older servers left them where the
