@@ -35,6 +35,8 @@ const COMMANDS: &[&str] = &[
     "duplicates_merge",
     "duplicates_not_same",
     "indicators",
+    "office_referrals",
+    "office_follow_ups",
     "providers_list",
     "provider_save",
     "provider_delete",

@@ -58,6 +58,8 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             supervision::duplicates_merge,
             supervision::duplicates_not_same,
             supervision::indicators,
+            supervision::office_referrals,
+            supervision::office_follow_ups,
             casework::providers_list,
             casework::provider_save,
             casework::provider_delete,

@@ -1,8 +1,8 @@
 //! Supervision commands: the duplicate queue (likely pairs, merge, "not the same person") and
-//! the indicators.
+//! the indicators and the office-wide referral and follow-up lists.
 //! Wiring only: the rules, including who may do this, are in `reintegra-api`.
 
-use reintegra_api::DuplicatePair;
+use reintegra_api::{DuplicatePair, FollowUpPage, FollowUpQuery, ReferralPage, ReferralQuery};
 use reintegra_core::ids::PersonId;
 use reintegra_core::indicators::{IndicatorFilter, Indicators};
 use reintegra_core::person::Person;
@@ -44,4 +44,24 @@ pub fn indicators(
     filter: IndicatorFilter,
 ) -> Result<Indicators, CommandError> {
     Ok(session.get()?.indicators(&filter, crate::clock::now())?)
+}
+
+#[tauri::command]
+pub fn office_referrals(
+    session: State<'_, AppSession>,
+    query: ReferralQuery,
+) -> Result<ReferralPage, CommandError> {
+    Ok(session
+        .get()?
+        .office_referrals(&query, crate::clock::now())?)
+}
+
+#[tauri::command]
+pub fn office_follow_ups(
+    session: State<'_, AppSession>,
+    query: FollowUpQuery,
+) -> Result<FollowUpPage, CommandError> {
+    Ok(session
+        .get()?
+        .office_follow_ups(&query, crate::clock::now())?)
 }

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 use reintegra_api::{
     ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem, ContactInput, DeviceUser,
-    DuplicatePair, FollowUpInput, GoalInput, NewUser, NotesView, PersonDetail, ProfileInput,
-    ReferralInput, ReferralView, Registered, ReturnInput, ReturnUpdates, RoutingInput,
-    SessionState, StatusBar, Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
+    DuplicatePair, FollowUpInput, FollowUpPage, FollowUpQuery, GoalInput, NewUser, NotesView,
+    PersonDetail, ProfileInput, ReferralInput, ReferralPage, ReferralQuery, ReferralView,
+    Registered, ReturnInput, ReturnUpdates, RoutingInput, SessionState, StatusBar, Suggestion,
+    SuggestionQuery, SyncProgress, SyncView, Today,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
@@ -35,6 +36,10 @@ fn export_all(dir: &Path) {
     export!(
         Department,
         IndicatorFilter,
+        ReferralQuery,
+        ReferralPage,
+        FollowUpQuery,
+        FollowUpPage,
         Indicators,
         Place,
         Person,

@@ -15,6 +15,7 @@ mod follow_ups;
 mod indicators;
 mod intake;
 mod notes;
+mod office_lists;
 mod plan;
 mod referrals;
 mod returning;
@@ -33,6 +34,9 @@ pub use intake::{
     person_of_arrival, today_in_el_salvador, ArrivalInput, Registered, ReturnInput, ReturnUpdates,
 };
 pub use notes::NotesView;
+pub use office_lists::{
+    FollowUpPage, FollowUpQuery, FollowUpRow, ReferralPage, ReferralQuery, ReferralRow, MAX_PAGE,
+};
 pub use plan::GoalInput;
 pub use referrals::{ReferralInput, ReferralView};
 pub use reintegra_store::{KdfParams, MIN_PASSPHRASE};

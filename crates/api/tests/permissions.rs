@@ -394,6 +394,12 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
             )
             .map(drop)
         }),
+        ("office_referrals", Some(ManageReferrals), |s, _| {
+            s.office_referrals(&Default::default(), now()).map(drop)
+        }),
+        ("office_follow_ups", Some(FollowUps), |s, _| {
+            s.office_follow_ups(&Default::default(), now()).map(drop)
+        }),
         ("likely_duplicates", Some(DuplicateQueue), |s, _| {
             s.likely_duplicates(now()).map(drop)
         }),

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use reintegra_api::{
-    today_in_el_salvador, ApiError, ArrivalInput, FollowUpInput, KdfParams, NewUser, ReferralInput,
-    ReturnInput, Session,
+    today_in_el_salvador, ApiError, ArrivalInput, FollowUpInput, FollowUpQuery, KdfParams, NewUser,
+    ReferralInput, ReferralQuery, ReturnInput, Session,
 };
 use reintegra_core::follow_up::FollowUpChannel;
 use reintegra_core::indicators::{IndicatorFilter, Period};
@@ -208,4 +208,97 @@ fn indicators_from_the_store_follow_the_office_scope() {
         o.s.indicators(&other, now()),
         Err(ApiError::Forbidden)
     ));
+}
+
+#[test]
+fn office_wide_lists_are_paged_filtered_and_scoped() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = office(dir.path());
+    let later = now() + Duration::days(3);
+    let all =
+        o.s.office_referrals(&ReferralQuery::default(), later)
+            .unwrap();
+    assert_eq!(all.total, 3);
+    assert_eq!(
+        all.rows.iter().map(|r| r.days_waiting).collect::<Vec<_>>(),
+        [3, 3, 3]
+    );
+    let sent =
+        o.s.office_referrals(
+            &ReferralQuery {
+                status: Some(ReferralStatus::Sent),
+                ..Default::default()
+            },
+            later,
+        )
+        .unwrap();
+    assert_eq!(sent.total, 1);
+    assert_eq!(sent.rows[0].person, o.persons[0].id);
+    assert!(!sent.rows[0].provider_name.is_empty());
+    let vocational =
+        o.s.office_referrals(
+            &ReferralQuery {
+                service_type: Some(ServiceType::Vocational),
+                open_only: true,
+                ..Default::default()
+            },
+            later,
+        )
+        .unwrap();
+    assert_eq!(vocational.total, 1);
+    let second_page =
+        o.s.office_referrals(
+            &ReferralQuery {
+                offset: 2,
+                limit: 2,
+                ..Default::default()
+            },
+            later,
+        )
+        .unwrap();
+    assert_eq!((second_page.total, second_page.rows.len()), (3, 1));
+    let waiting = ReferralQuery {
+        min_days_waiting: Some(4),
+        ..Default::default()
+    };
+    assert_eq!(o.s.office_referrals(&waiting, later).unwrap().total, 0);
+
+    // Follow-ups were due today, tomorrow and the day after.
+    let due = |q: FollowUpQuery| o.s.office_follow_ups(&q, now()).unwrap();
+    assert_eq!(due(FollowUpQuery::default()).total, 1, "due today");
+    let week = due(FollowUpQuery {
+        within_days: 7,
+        ..Default::default()
+    });
+    assert_eq!(week.total, 3);
+    assert!(week.rows.windows(2).all(|w| w[0].due_on <= w[1].due_on));
+    let overdue =
+        o.s.office_follow_ups(
+            &FollowUpQuery {
+                overdue_only: true,
+                ..Default::default()
+            },
+            later,
+        )
+        .unwrap();
+    assert_eq!(overdue.total, 3);
+    assert_eq!(overdue.rows[0].days_overdue, 3, "most overdue first");
+
+    sign_in_as_office_supervisor(&o.s);
+    assert_eq!(
+        o.s.office_referrals(&ReferralQuery::default(), later)
+            .unwrap()
+            .total,
+        2
+    );
+    let mine =
+        o.s.office_follow_ups(
+            &FollowUpQuery {
+                within_days: 7,
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+    assert_eq!(mine.total, 2, "San Salvador's is not this office's");
 }

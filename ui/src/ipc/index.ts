@@ -28,6 +28,10 @@ import type { ConsentId } from "../bindings/ConsentId";
 import type { DuplicatePair } from "../bindings/DuplicatePair";
 import type { IndicatorFilter } from "../bindings/IndicatorFilter";
 import type { Indicators } from "../bindings/Indicators";
+import type { ReferralQuery } from "../bindings/ReferralQuery";
+import type { ReferralPage } from "../bindings/ReferralPage";
+import type { FollowUpQuery } from "../bindings/FollowUpQuery";
+import type { FollowUpPage } from "../bindings/FollowUpPage";
 import type { CaseNote } from "../bindings/CaseNote";
 import type { ClosureReason } from "../bindings/ClosureReason";
 import type { FollowUp } from "../bindings/FollowUp";
@@ -139,6 +143,10 @@ export const supervision = {
   notSame: (a: PersonId, b: PersonId): Promise<void> => call("duplicates_not_same", { a, b }),
   /** The indicators for a period and filters, computed in Rust over the cases the user may see. */
   indicators: (filter: IndicatorFilter): Promise<Indicators> => call("indicators", { filter }),
+  /** "Referencias": the office's referrals, most waiting first, one page. */
+  referrals: (query: ReferralQuery): Promise<ReferralPage> => call("office_referrals", { query }),
+  /** "Seguimientos": the office's pending follow-ups due or overdue, most overdue first. */
+  followUps: (query: FollowUpQuery): Promise<FollowUpPage> => call("office_follow_ups", { query }),
 };
 
 export const directory = {
