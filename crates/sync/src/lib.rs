@@ -51,6 +51,8 @@ pub enum SyncError {
     Protocol(#[from] ProtoError),
     #[error("«{0}» no es una dirección de servidor válida (https://…)")]
     BadEndpoint(String),
+    #[error("«{0}» usa http:// sin cifrar: solo se permite para un servidor en este mismo equipo (127.0.0.1, localhost); use https://")]
+    PlainHttp(String),
     #[error("este dispositivo no está inscrito: configure el servidor e inscríbalo con un código")]
     NotEnrolled,
     #[error(
@@ -77,6 +79,7 @@ impl SyncError {
             SyncError::ServerError(_) => "server_error",
             SyncError::Protocol(_) => "protocol",
             SyncError::BadEndpoint(_) => "bad_endpoint",
+            SyncError::PlainHttp(_) => "plain_http",
             SyncError::NotEnrolled => "not_enrolled",
             SyncError::Stuck(_) => "stuck",
             SyncError::Store(_) => "store",

@@ -48,13 +48,20 @@ pub fn normalize_endpoint(endpoint: &str) -> String {
 }
 
 impl Http {
-    /// `endpoint`: `https://host[:port]` (or `http://` for a server on this machine).
+    /// `endpoint`: `https://host[:port]`, or `http://` only for a server on this machine (a
+    /// loopback address or `localhost`): the token never travels unencrypted over a network.
     pub fn new(endpoint: &str, token: Option<String>) -> Result<Http, SyncError> {
         let endpoint = normalize_endpoint(endpoint);
         let parsed =
             reqwest::Url::parse(&endpoint).map_err(|_| SyncError::BadEndpoint(endpoint.clone()))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        let Some(host) = parsed.host_str() else {
             return Err(SyncError::BadEndpoint(endpoint));
+        };
+        match parsed.scheme() {
+            "https" => {}
+            "http" if is_loopback(host) => {}
+            "http" => return Err(SyncError::PlainHttp(endpoint)),
+            _ => return Err(SyncError::BadEndpoint(endpoint)),
         }
         let client = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(15))
@@ -118,6 +125,16 @@ impl Http {
             sent: 0,
         })
     }
+}
+
+/// Whether `host` is this machine: `localhost`, 127.0.0.0/8 or `::1` (as the server's own rule
+/// for plain HTTP).
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The body of an answer, refused past [`proto::MAX_COMPRESSED`] bytes without reading the rest

@@ -76,3 +76,60 @@ fn an_announced_huge_answer_is_refused_before_reading_it() {
     let written = server.join().unwrap();
     assert!(written < 64 << 20, "{written}");
 }
+
+/// M4, the device's side: plain `http://` is refused for any host but this machine, before a
+/// client exists (so the token is never sent unencrypted over a network); `https://` to any
+/// host and `http://` to a loopback address are fine.
+#[test]
+fn m4_plain_http_to_another_machine_is_refused_before_anything_is_sent() {
+    // A listener on every address of this machine, reached by its network address (if it
+    // has one): a device told to use it over plain HTTP never connects.
+    let listener = TcpListener::bind("0.0.0.0:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let network_ip = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.connect("192.0.2.1:9").map(|()| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified());
+    let mut refused = vec![
+        "http://10.0.0.5:8787".to_string(),
+        "http://reintegra.example.org".to_string(),
+        "http://127.0.0.1.nip.io:8787".to_string(),
+        "HTTP://192.168.1.20".to_string(),
+    ];
+    if let Some(ip) = network_ip {
+        refused.push(format!("http://{ip}:{port}"));
+    }
+    for endpoint in &refused {
+        let answer = Http::new(endpoint, Some("secreto".into()));
+        let Err(e) = answer else {
+            panic!("{endpoint} accepted");
+        };
+        assert_eq!(e.code(), "plain_http", "{endpoint}");
+        assert!(e.to_string().contains("use https://"), "{e}");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        listener.accept().is_err(),
+        "nothing connected to the listener"
+    );
+    for endpoint in [
+        "http://127.0.0.1:8787",
+        "http://127.8.9.10:1",
+        "http://localhost:8787",
+        "http://[::1]:8787",
+        "https://reintegra.example.org",
+        "https://10.0.0.5:8443",
+    ] {
+        assert!(
+            Http::new(endpoint, Some("secreto".into())).is_ok(),
+            "{endpoint}"
+        );
+    }
+    assert_eq!(
+        Http::new("ftp://10.0.0.5", None).err().map(|e| e.code()),
+        Some("bad_endpoint")
+    );
+}

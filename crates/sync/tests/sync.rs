@@ -395,3 +395,20 @@ fn the_whole_single_form_is_not_served() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 404);
 }
+
+/// M4: an enrolled device cannot be pointed at a plain-HTTP server on another machine (its
+/// token would travel unencrypted); its settings stay as they were and it keeps syncing.
+#[test]
+fn an_endpoint_over_plain_http_elsewhere_is_refused_and_the_settings_stay() {
+    let net = net();
+    let (_, office) = office_place(0);
+    let a = net.device(1, &office, &net.url());
+    let before = a.store.sync_settings().unwrap().unwrap();
+    let refused = reintegra_sync::change_endpoint(&a.store, "http://192.168.1.20:8787");
+    assert!(
+        matches!(&refused, Err(e) if e.code() == "plain_http"),
+        "{refused:?}"
+    );
+    assert_eq!(a.store.sync_settings().unwrap().unwrap(), before);
+    sync(&a).unwrap();
+}
