@@ -26,6 +26,7 @@ use reintegra_core::vulnerability::Vulnerability;
 use reintegra_dedup as dedup;
 use reintegra_store::Store;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::Result;
 
@@ -121,13 +122,14 @@ struct Loaded {
     /// The person's id as the duplicate index names it.
     id: String,
     not_same_as: Vec<String>,
-    /// `None` for a form merged into another.
-    case: Option<(CaseSummary, dedup::Record)>,
+    /// `None` for a form merged into another. The duplicate-check record stays JSON until the
+    /// index is built on its own thread: unlock does not wait for it to be read.
+    case: Option<(CaseSummary, Box<RawValue>)>,
 }
 
 /// The shape of [`Loaded`]: bump it when [`CaseSummary`], [`dedup::Record`] or what they
 /// are made from changes, so stores made before derive them again.
-const LOADED_VERSION: u32 = 1;
+const LOADED_VERSION: u32 = 2;
 
 impl Loaded {
     fn of(p: &Person) -> Loaded {
@@ -139,10 +141,11 @@ impl Loaded {
                 .iter()
                 .map(|other| other.as_uuid().to_string())
                 .collect(),
-            case: p
-                .merged_into
-                .is_none()
-                .then(|| (CaseSummary::of(p), dedup_record(p))),
+            case: p.merged_into.is_none().then(|| {
+                let record = serde_json::value::to_raw_value(&dedup_record(p))
+                    .unwrap_or_else(|_| RawValue::NULL.to_owned());
+                (CaseSummary::of(p), record)
+            }),
         }
     }
 }
@@ -194,7 +197,12 @@ impl Cases {
                 records.push(record);
             }
         }
-        cases.dedup = Dedup::in_background(records);
+        cases.dedup = Dedup::in_background(move || {
+            records
+                .iter()
+                .filter_map(|raw| serde_json::from_str(raw.get()).ok())
+                .collect()
+        });
         Ok(cases)
     }
 
@@ -251,8 +259,10 @@ pub(crate) struct Dedup {
 
 impl Dedup {
     /// Indexes `records` on a new thread, as [`Cases::upsert`] would one by one.
-    fn in_background(records: Vec<dedup::Record>) -> Dedup {
+    /// The index of `records`, built on a thread of its own (which also makes them).
+    fn in_background(records: impl FnOnce() -> Vec<dedup::Record> + Send + 'static) -> Dedup {
         let build = move || {
+            let records = records();
             let mut index = dedup::Index::new();
             for record in &records {
                 // A person the engine cannot read (no name yet) is simply not searchable.
@@ -477,7 +487,7 @@ mod tests {
     fn a_save_while_the_index_is_built_waits_for_it() {
         let records: Vec<dedup::Record> = persons().iter().map(dedup_record).collect();
         let mut cases = Cases {
-            dedup: Dedup::in_background(records),
+            dedup: Dedup::in_background(move || records),
             ..Cases::default()
         };
         let mut p = persons().pop().unwrap();
@@ -487,7 +497,7 @@ mod tests {
         assert!(cases.dedup.len() > 2_900);
         // Dropping (locking) right after a build started joins it.
         drop(Cases {
-            dedup: Dedup::in_background(persons().iter().map(dedup_record).collect()),
+            dedup: Dedup::in_background(|| persons().iter().map(dedup_record).collect()),
             ..Cases::default()
         });
     }
