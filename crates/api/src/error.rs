@@ -57,6 +57,8 @@ pub enum ApiError {
     SyncRunning,
     #[error("El período no es válido: use un año (2026), un trimestre (2026-Q3), un mes (2026-07) o dos fechas (2026-07-01..2026-07-15).")]
     InvalidPeriod,
+    #[error("No se pudo escribir el archivo de exportación: {0}")]
+    Export(String),
 }
 
 impl ApiError {
@@ -87,6 +89,7 @@ impl ApiError {
             ApiError::Sync { code, .. } => code,
             ApiError::SyncRunning => "sync_running",
             ApiError::InvalidPeriod => "invalid_period",
+            ApiError::Export(_) => "export_failed",
         }
     }
 }

@@ -11,6 +11,7 @@ mod consents;
 mod directory;
 mod duplicates;
 mod error;
+mod exports;
 mod follow_ups;
 mod indicators;
 mod intake;
@@ -29,6 +30,10 @@ mod users;
 pub use caseload::{CasePage, CaseQuery, CaseRow, CaseState, PersonDetail};
 pub use duplicates::{DuplicatePair, MAX_PAIRS};
 pub use error::ApiError;
+pub use exports::{
+    is_dangerous, write_csv, write_xlsx, Cell, ExportFile, ExportFormat, ExportRequest, ExportWhat,
+    Table, MIN_CELL,
+};
 pub use follow_ups::FollowUpInput;
 pub use intake::{
     person_of_arrival, today_in_el_salvador, ArrivalInput, Registered, ReturnInput, ReturnUpdates,

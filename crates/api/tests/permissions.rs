@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use reintegra_api::{
-    today_in_el_salvador, ApiError, ArrivalInput, CaseQuery, ContactInput, FollowUpInput,
-    GoalInput, KdfParams, NewUser, ProfileInput, ReferralInput, ReturnInput, RoutingInput, Session,
-    SuggestionQuery,
+    today_in_el_salvador, ApiError, ArrivalInput, CaseQuery, ContactInput, ExportFormat,
+    ExportRequest, ExportWhat, FollowUpInput, GoalInput, KdfParams, NewUser, ProfileInput,
+    ReferralInput, ReturnInput, RoutingInput, Session, SuggestionQuery,
 };
 use reintegra_core::consent::ConsentPurpose;
 use reintegra_core::follow_up::FollowUpChannel;
@@ -390,6 +390,32 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
                     year: 2026,
                     quarter: 4,
                 }),
+                now(),
+            )
+            .map(drop)
+        }),
+        ("export", Some(Reports), |s, _| {
+            s.export(
+                &ExportRequest {
+                    what: ExportWhat::Referrals {
+                        query: Default::default(),
+                    },
+                    format: ExportFormat::Csv,
+                    deidentified: true,
+                },
+                now(),
+            )
+            .map(drop)
+        }),
+        ("export_tables", Some(Reports), |s, _| {
+            s.export_tables(
+                &ExportRequest {
+                    what: ExportWhat::Indicators {
+                        filter: IndicatorFilter::period(Period::Year { year: 2026 }),
+                    },
+                    format: ExportFormat::Xlsx,
+                    deidentified: false,
+                },
                 now(),
             )
             .map(drop)

@@ -2,10 +2,12 @@
 //! referral and follow-up lists, and the exports.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
+use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use reintegra_api::{
-    today_in_el_salvador, ApiError, ArrivalInput, FollowUpInput, FollowUpQuery, KdfParams, NewUser,
-    ReferralInput, ReferralQuery, ReturnInput, Session,
+    today_in_el_salvador, write_csv, write_xlsx, ApiError, ArrivalInput, Cell, ExportFormat,
+    ExportRequest, ExportWhat, FollowUpInput, FollowUpQuery, KdfParams, NewUser, ReferralInput,
+    ReferralQuery, ReturnInput, Session, Table,
 };
 use reintegra_core::follow_up::FollowUpChannel;
 use reintegra_core::indicators::{IndicatorFilter, Period};
@@ -301,4 +303,199 @@ fn office_wide_lists_are_paged_filtered_and_scoped() {
         )
         .unwrap();
     assert_eq!(mine.total, 2, "San Salvador's is not this office's");
+}
+
+fn read_xlsx(bytes: &[u8]) -> Vec<(String, Vec<Vec<Data>>)> {
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names = book.sheet_names();
+    names
+        .into_iter()
+        .map(|name| {
+            let range = book.worksheet_range(&name).unwrap();
+            let rows = range.rows().map(|r| r.to_vec()).collect();
+            (name, rows)
+        })
+        .collect()
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+#[test]
+fn xlsx_round_trip_reads_back_every_cell_and_neutralises_formulas() {
+    let dangerous = [
+        "=HYPERLINK(\"http://x\",\"y\")",
+        "+1",
+        "-1+1",
+        "@SUM(A1:A9)",
+        "\tTab",
+        "\rCR",
+    ];
+    let mut rows: Vec<Vec<Cell>> = dangerous
+        .iter()
+        .map(|d| {
+            vec![
+                Cell::Text(d.to_string()),
+                Cell::Number(1.5),
+                Cell::Date(day(2026, 7, 1)),
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        Cell::Text("Peña Ñúñez".into()),
+        Cell::Number(53600.0),
+        Cell::Empty,
+    ]);
+    let tables = vec![
+        Table {
+            title: "Filtros".into(),
+            headers: vec!["Filtro".into(), "Valor".into()],
+            rows: vec![vec![
+                Cell::Text("Período".into()),
+                Cell::Text("2026-Q3".into()),
+            ]],
+        },
+        Table {
+            title: "Datos: [prueba]".into(),
+            headers: vec!["Texto".into(), "Número".into(), "Fecha".into()],
+            rows: rows.clone(),
+        },
+    ];
+    let bytes = write_xlsx(&tables).unwrap();
+    let sheets = read_xlsx(&bytes);
+    assert_eq!(sheets.len(), 2);
+    assert_eq!(sheets[1].0, "Datos prueba", "no [ ] : in a sheet name");
+    for (table, (_, read)) in tables.iter().zip(&sheets) {
+        let header: Vec<Data> = table
+            .headers
+            .iter()
+            .map(|h| Data::String(h.clone()))
+            .collect();
+        assert_eq!(read[0], header);
+        assert_eq!(read.len(), table.rows.len() + 1);
+        for (cells, got) in table.rows.iter().zip(&read[1..]) {
+            for (i, cell) in cells.iter().enumerate() {
+                let got = got.get(i).cloned().unwrap_or(Data::Empty);
+                match cell {
+                    Cell::Text(s) => assert_eq!(got, Data::String(s.clone()), "text stays text"),
+                    Cell::Number(n) => assert_eq!(got, Data::Float(*n)),
+                    Cell::Date(d) => match got {
+                        Data::DateTime(dt) => {
+                            assert_eq!(
+                                dt.as_f64(),
+                                (*d - day(1899, 12, 30)).num_days() as f64,
+                                "the Excel serial of the day"
+                            )
+                        }
+                        other => panic!("a date is a date: {other:?}"),
+                    },
+                    Cell::Empty => assert_eq!(got, Data::Empty),
+                }
+            }
+        }
+    }
+    // No cell holds a formula: the dangerous texts are strings (with Excel's quote prefix).
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
+    let formulas = book.worksheet_formula("Datos prueba").unwrap();
+    assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()));
+
+    let csv = String::from_utf8(write_csv(&tables).unwrap()).unwrap();
+    assert!(csv.starts_with('\u{feff}'));
+    for d in dangerous {
+        assert!(
+            !csv.lines().any(|l| l.starts_with(d)),
+            "{d} is not a cell start"
+        );
+    }
+    assert!(csv.contains("'+1,1.5,2026-07-01"));
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",1.5,2026-07-01"));
+    assert!(csv.contains("Peña Ñúñez,53600,"));
+}
+
+#[test]
+fn exports_respect_scope_deidentify_and_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = office(dir.path());
+    let pending = o.s.status().unwrap().pending_changes;
+    let cases = ExportRequest {
+        what: ExportWhat::Cases { filter: q3() },
+        format: ExportFormat::Xlsx,
+        deidentified: false,
+    };
+    let file = o.s.export(&cases, now()).unwrap();
+    assert_eq!(file.file_name, "casos-2026-Q3.xlsx");
+    assert_eq!(file.rows, 3);
+    assert_eq!(
+        o.s.status().unwrap().pending_changes,
+        pending + 1,
+        "one audit entry"
+    );
+    let sheets = read_xlsx(&file.bytes);
+    assert_eq!(sheets[0].0, "Filtros");
+    let names: Vec<Data> = sheets[1].1[1..].iter().map(|r| r[0].clone()).collect();
+    assert!(names.contains(&Data::String("=HYPERLINK(\"http://x\") López".into())));
+    assert!(names.contains(&Data::String("Rosa @SUM(A1)".into())));
+
+    // De-identified: no name, DUI or phone of anyone; small cells suppressed.
+    for format in [ExportFormat::Xlsx, ExportFormat::Csv] {
+        for what in [
+            ExportWhat::Cases { filter: q3() },
+            ExportWhat::Indicators { filter: q3() },
+            ExportWhat::Referrals {
+                query: Default::default(),
+            },
+            ExportWhat::FollowUps {
+                query: reintegra_api::FollowUpQuery {
+                    within_days: 30,
+                    ..Default::default()
+                },
+            },
+        ] {
+            let request = ExportRequest {
+                what,
+                format,
+                deidentified: true,
+            };
+            let file = o.s.export(&request, now()).unwrap();
+            let text = match format {
+                ExportFormat::Csv => String::from_utf8(file.bytes.clone()).unwrap(),
+                ExportFormat::Xlsx => format!("{:?}", read_xlsx(&file.bytes)),
+            };
+            for p in &o.persons {
+                for secret in [&p.given_names, &p.first_surname, &p.phone] {
+                    assert!(!text.contains(secret.as_str()), "{secret} in {request:?}");
+                }
+            }
+            assert!(file.file_name.contains("-anonimizado."));
+            if matches!(request.what, ExportWhat::Indicators { .. }) {
+                assert!(text.contains("<5"), "3 people is a small cell");
+                assert!(!text.contains("Personas atendidas en recepción\",\"personas\",3"));
+            }
+        }
+    }
+    let indicators = ExportRequest {
+        what: ExportWhat::Indicators { filter: q3() },
+        format: ExportFormat::Csv,
+        deidentified: false,
+    };
+    let csv = String::from_utf8(o.s.export(&indicators, now()).unwrap().bytes).unwrap();
+    assert!(csv.contains("Personas atendidas en recepción,personas,3"));
+    assert!(csv.contains("Usulután,Usulután Oeste,Jiquilisco,2,2"));
+
+    // The office's supervisor exports only their office, and never another's.
+    sign_in_as_office_supervisor(&o.s);
+    let file = o.s.export(&cases, now()).unwrap();
+    assert_eq!(file.rows, 2);
+    let mut other = q3();
+    other.municipality = Some(district("San Salvador").1);
+    let request = ExportRequest {
+        what: ExportWhat::Cases { filter: other },
+        format: ExportFormat::Csv,
+        deidentified: true,
+    };
+    assert!(matches!(
+        o.s.export(&request, now()),
+        Err(ApiError::Forbidden)
+    ));
 }

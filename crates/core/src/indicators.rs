@@ -726,3 +726,29 @@ pub fn quarter_of(day: NaiveDate) -> Period {
         quarter: (day.month() - 1) / 3 + 1,
     }
 }
+
+/// The persons `filter` chooses who returned or whose form was made in its period: the rows of
+/// a case-list export. `None` for an invalid period.
+pub fn cases_in<'p>(
+    filter: &IndicatorFilter,
+    persons: &[&'p PersonFacts],
+) -> Option<Vec<&'p PersonFacts>> {
+    let (from, to) = filter.period.range()?;
+    let within = |d: NaiveDate| d >= from && d <= to;
+    Some(
+        persons
+            .iter()
+            .copied()
+            .filter(|p| chosen(filter, p, from, to))
+            .filter(|p| within(p.created_on) || p.returns.iter().any(|r| within(r.0)))
+            .collect(),
+    )
+}
+
+/// A person's age group for a report over `filter`'s period (see the module's definition).
+pub fn age_group_in(filter: &IndicatorFilter, person: &PersonFacts) -> AgeGroup {
+    match filter.period.range() {
+        Some((from, to)) => age_group(person, from, to),
+        None => AgeGroup::Unknown,
+    }
+}
