@@ -2,10 +2,13 @@
 //!
 //! - `reintegra dedup --records R.jsonl --queries Q.jsonl --top 10 --out results.jsonl`
 //! - `reintegra sync --data DIR --user LOGIN [--endpoint URL] [--enroll CODE]`
+//! - `reintegra export --data DIR --user LOGIN indicators|cases --period 2026-Q3 [--office CODE]
+//!   [--deidentified] --out F.xlsx|F.csv` (also `referrals`, `follow-ups`)
 //!
 //! See docs/dedup.md and docs/sync.md. The synthetic data and the scoring of `reintegra dedup`'s
 //! results are not in the app: `reintegra-bench dedup-generate` and `dedup-score`.
 
+mod export;
 mod sync;
 
 use std::collections::HashMap;
@@ -23,7 +26,7 @@ use serde::Serialize;
 
 /// Whether `arg` (the first command-line argument) names a headless subcommand.
 pub fn is_subcommand(arg: &str) -> bool {
-    matches!(arg, "dedup" | "sync" | "help" | "--help" | "-h")
+    matches!(arg, "dedup" | "sync" | "export" | "help" | "--help" | "-h")
 }
 
 /// Runs a headless subcommand; `args` includes the program name.
@@ -99,10 +102,27 @@ enum Command {
         #[arg(long, default_value = "reintegra sync")]
         device_name: String,
     },
+    /// Exporta indicadores, casos, referencias o seguimientos a XLSX o CSV (con su entrada de
+    /// auditoría). La frase de acceso como en `sync`.
+    Export {
+        /// Carpeta de datos de la aplicación (el almacén cifrado).
+        #[arg(long)]
+        data: PathBuf,
+        /// Usuario que desbloquea el almacén (o REINTEGRA_USER).
+        #[arg(long)]
+        user: Option<String>,
+        #[command(subcommand)]
+        what: export::What,
+    },
 }
 
 fn execute(command: Command, out: &mut dyn Write) -> Result<(), String> {
+    let user_of = |user: Option<String>| {
+        user.or_else(|| std::env::var(sync::USER_ENV).ok())
+            .ok_or("falta --user (o REINTEGRA_USER): el usuario que desbloquea el almacén")
+    };
     match command {
+        Command::Export { data, user, what } => export::run(&data, &user_of(user)?, what, out),
         Command::Dedup {
             records,
             queries,

@@ -19,7 +19,7 @@ pub struct SyncArgs<'a> {
     pub device_name: &'a str,
 }
 
-fn passphrase() -> Result<String, String> {
+pub(crate) fn passphrase() -> Result<String, String> {
     match std::env::var(PASSPHRASE_ENV) {
         Ok(p) => Ok(p),
         Err(_) => rpassword::prompt_password("Frase de acceso: ")

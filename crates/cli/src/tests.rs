@@ -188,3 +188,114 @@ fn bad_lines_are_reported_with_file_line_and_reason() {
     let code = run(["reintegra", "dedup", "--records", &r].map(OsString::from));
     assert_eq!(format!("{code:?}"), format!("{:?}", ExitCode::from(2)));
 }
+
+#[test]
+fn export_writes_the_file_the_extension_names_and_refuses_a_bad_period() {
+    use reintegra_api::{ArrivalInput, KdfParams, Session};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let s = Session::open(&data, KdfParams::INSECURE_FAST).unwrap();
+    s.create_first_admin("Central", "clave-segura-de-prueba", chrono::Utc::now())
+        .unwrap();
+    let district = reintegra_core::territory::Territory::el_salvador()
+        .places()
+        .find(|p| p.district_name == "Jiquilisco")
+        .unwrap()
+        .district_code
+        .clone();
+    s.register_arrival(
+        &ArrivalInput {
+            beneficiary_type: Default::default(),
+            first_contact: Default::default(),
+            given_names: "=HYPERLINK(\"x\")".into(),
+            first_surname: "López".into(),
+            second_surname: String::new(),
+            sex: Some(reintegra_core::person::Sex::Female),
+            birth_date: None,
+            dui: String::new(),
+            other_document: None,
+            phone: "7123-4567".into(),
+            education: None,
+            occupation: String::new(),
+            origin_district: String::new(),
+            destination_district: district,
+            return_event: None,
+            vulnerabilities: vec![],
+            consent_registration: true,
+            consent_referral_sharing: false,
+            family_of: None,
+            caseworker: None,
+        },
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    s.lock(chrono::Utc::now());
+    drop(s);
+    // The only test that sets it; `reintegra sync`'s tests are in another binary.
+    std::env::set_var(sync::PASSPHRASE_ENV, "clave-segura-de-prueba");
+    let data = data.to_string_lossy().into_owned();
+    let year = chrono::Datelike::year(&chrono::Utc::now()).to_string();
+    let csv = dir.path().join("casos.csv");
+    let printed = cli(&[
+        "export",
+        "--data",
+        &data,
+        "--user",
+        "Central",
+        "cases",
+        "--period",
+        &year,
+        "--out",
+        &csv.to_string_lossy(),
+    ])
+    .unwrap();
+    assert!(printed.contains("exportado: 1 filas"), "{printed}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("'=HYPERLINK"), "{text}");
+
+    let xlsx = dir.path().join("ind.xlsx");
+    let printed = cli(&[
+        "export",
+        "--data",
+        &data,
+        "--user",
+        "Central",
+        "indicators",
+        "--period",
+        &year,
+        "--deidentified",
+        "--out",
+        &xlsx.to_string_lossy(),
+    ])
+    .unwrap();
+    assert!(printed.contains("(anonimizado)"));
+    assert!(
+        std::fs::read(&xlsx).unwrap().starts_with(b"PK"),
+        "an XLSX is a zip"
+    );
+
+    let bad = cli(&[
+        "export",
+        "--data",
+        &data,
+        "--user",
+        "Central",
+        "indicators",
+        "--period",
+        "2026-Q5",
+        "--out",
+        "x.xlsx",
+    ]);
+    assert!(bad.unwrap_err().contains("período inválido"));
+    let bad = cli(&[
+        "export",
+        "--data",
+        &data,
+        "--user",
+        "Central",
+        "referrals",
+        "--out",
+        "x.pdf",
+    ]);
+    assert!(bad.unwrap_err().contains(".xlsx o .csv"));
+}
