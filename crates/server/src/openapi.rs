@@ -134,6 +134,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         params: &[
             (
                 ParameterIn::Query,
+                "user",
+                Required::True,
+                "quien lee (UUID): un usuario activo de la oficina del dispositivo que puede resolver conflictos; si no, 403",
+            ),
+            (
+                ParameterIn::Query,
                 "after",
                 Required::False,
                 "id (UUID) del último conflicto ya leído; sin él, desde el principio",

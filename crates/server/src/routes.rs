@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use reintegra_core::ids::UserId;
 use reintegra_proto::{
     self as proto, BucketsResponse, ConflictsResponse, EnrollRequest, EnrollResponse, PullResponse,
     PushRequest, PushResponse, RecordsResponse, ResolveRequest, ResolveResponse, StateResponse,
@@ -323,6 +324,8 @@ async fn records(
 
 #[derive(Deserialize)]
 struct ConflictsQuery {
+    /// Who reads: a supervisor of the device's office.
+    user: UserId,
     after: Option<Uuid>,
     limit: Option<usize>,
     #[serde(default)]
@@ -337,6 +340,7 @@ async fn conflicts(
     q: Result<Query<ConflictsQuery>, QueryRejection>,
 ) -> Result<Response, ServerError> {
     let Query(q) = q.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    db.may_list_conflicts(&device, q.user).await?;
     let limit = q
         .limit
         .unwrap_or(proto::CONFLICTS_PAGE)

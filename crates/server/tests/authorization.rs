@@ -174,8 +174,11 @@ impl Net {
             .map(|r| r.record)
     }
 
-    fn conflicts(&self, dev: &Dev) -> Vec<Value> {
-        let answer: Value = self.get(dev, "/v1/conflicts").json().unwrap();
+    /// The conflict queue of `dev`'s office, as `reader` (a supervisor there) reads it.
+    fn conflicts(&self, dev: &Dev, reader: Uuid) -> Vec<Value> {
+        let response = self.get(dev, &format!("/v1/conflicts?user={reader}"));
+        assert_eq!(response.status().as_u16(), 200);
+        let answer: Value = response.json().unwrap();
         answer["conflicts"].as_array().unwrap().clone()
     }
 
@@ -758,7 +761,18 @@ fn h2_a_conflict_is_resolved_by_a_supervisor_of_the_records_current_office_with_
     };
     net.push_ok(&a, &[phone(&a, "7111-1111")]);
     net.push_ok(&b, &[phone(&b, "7222-2222")]);
-    let conflicts = net.conflicts(&a);
+    // The queue holds both sides' values: only a supervisor of the office reads it.
+    for (reader, why) in [
+        (caseworker, "no permite resolver conflictos"),
+        (Uuid::now_v7(), "no es un usuario conocido"),
+        (other_supervisor, "es de la oficina"),
+    ] {
+        let response = net.get(&a, &format!("/v1/conflicts?user={reader}"));
+        assert_eq!(response.status().as_u16(), 403);
+        let body: Value = response.json().unwrap();
+        assert!(body["message"].as_str().unwrap().contains(why), "{body}");
+    }
+    let conflicts = net.conflicts(&a, supervisor);
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     let c = &conflicts[0];
     let loser = c["loser"].clone();
@@ -803,10 +817,10 @@ fn h2_a_conflict_is_resolved_by_a_supervisor_of_the_records_current_office_with_
         )],
     );
     assert!(
-        net.conflicts(&a).is_empty(),
+        net.conflicts(&a, supervisor).is_empty(),
         "the old office no longer sees it"
     );
-    assert_eq!(net.conflicts(&other).len(), 1);
+    assert_eq!(net.conflicts(&other, other_supervisor).len(), 1);
     let (status, body) = net.resolve(&a, c, loser.clone(), supervisor);
     assert_eq!(
         (status, body["code"].as_str()),

@@ -209,7 +209,12 @@ fn l11_the_conflict_queue_is_paged_and_lists_only_what_is_unresolved_unless_aske
     }
 
     // By default: pages of 200, oldest first, each conflict once.
-    let (sizes, listed) = net.pages(&a, "");
+    // The queue is read by a supervisor of the office (`user`).
+    let by = |query: &str| match query {
+        "" => format!("user={supervisor}"),
+        q => format!("user={supervisor}&{q}"),
+    };
+    let (sizes, listed) = net.pages(&a, &by(""));
     assert_eq!(sizes, [200, 1]);
     let ids: Vec<&str> = listed.iter().map(|c| c["id"].as_str().unwrap()).collect();
     let mut sorted = ids.clone();
@@ -217,11 +222,11 @@ fn l11_the_conflict_queue_is_paged_and_lists_only_what_is_unresolved_unless_aske
     assert_eq!(ids, sorted, "in id order");
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 201);
     // A smaller page, and limits out of range kept in range.
-    let (sizes, _) = net.pages(&a, "limit=50");
+    let (sizes, _) = net.pages(&a, &by("limit=50"));
     assert_eq!(sizes, [50, 50, 50, 50, 1]);
-    let (sizes, _) = net.pages(&a, "limit=0");
+    let (sizes, _) = net.pages(&a, &by("limit=0"));
     assert_eq!(sizes.len(), 201, "at least one per page");
-    let (sizes, _) = net.pages(&a, "limit=1000000");
+    let (sizes, _) = net.pages(&a, &by("limit=1000000"));
     assert_eq!(sizes, [201], "at most 1000 a page");
 
     // A resolved conflict leaves the default list; all=true still shows it, with its value.
@@ -238,16 +243,16 @@ fn l11_the_conflict_queue_is_paged_and_lists_only_what_is_unresolved_unless_aske
         .send()
         .unwrap();
     assert_eq!(resolved.status().as_u16(), 200);
-    let (_, open) = net.pages(&a, "");
+    let (_, open) = net.pages(&a, &by(""));
     assert_eq!(open.len(), 200);
     assert!(open.iter().all(|c| c["id"] != first["id"]));
-    let (_, everything) = net.pages(&a, "all=true");
+    let (_, everything) = net.pages(&a, &by("all=true"));
     assert_eq!(everything.len(), 201);
     assert_eq!(everything[0]["resolution"], first["loser"]);
 
     // Nonsense is a 400, never a page.
-    for bad in ["?limit=-1", "?limit=abc", "?after=not-an-id", "?all=maybe"] {
-        let (status, body) = net.get(&a, bad);
+    for bad in ["limit=-1", "limit=abc", "after=not-an-id", "all=maybe"] {
+        let (status, body) = net.get(&a, &format!("?{}", by(bad)));
         assert_eq!(
             (status, body["code"].as_str()),
             (400, Some("bad_request")),

@@ -361,7 +361,7 @@ fn m9_every_security_event_is_in_the_servers_log_and_printed_escaped() {
     }
     let conflicts: Value = net
         .client
-        .get(format!("{}/v1/conflicts", net.url))
+        .get(format!("{}/v1/conflicts?user={supervisor}", net.url))
         .bearer_auth(&a.token)
         .send()
         .unwrap()

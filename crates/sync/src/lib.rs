@@ -218,19 +218,24 @@ pub fn change_endpoint(store: &Store, endpoint: &str) -> Result<SyncSettings, Sy
 /// Most pages of conflicts read in one listing (200 each by default).
 const MAX_CONFLICT_PAGES: usize = 50;
 
-/// The server's unresolved conflicts for this device's office, page after page.
+/// The server's unresolved conflicts for this device's office, page after page, read by the
+/// store's signed-in user (the server lists them to supervisors only).
 pub fn conflicts(store: &Store) -> Result<Vec<Conflict>, SyncError> {
     let (transport, _) = http_for(store)?;
-    all_conflicts(&transport, false)
+    all_conflicts(&transport, store.user(), false)
 }
 
 /// Every page of the conflict queue (unresolved only unless `all`). A page must move forward:
 /// a server that sends the same page again, or pages without end, is not followed forever.
-pub fn all_conflicts<T: Transport>(transport: &T, all: bool) -> Result<Vec<Conflict>, SyncError> {
+pub fn all_conflicts<T: Transport>(
+    transport: &T,
+    user: UserId,
+    all: bool,
+) -> Result<Vec<Conflict>, SyncError> {
     let mut out = Vec::new();
     let mut after = None;
     for _ in 0..MAX_CONFLICT_PAGES {
-        let page = transport.conflicts(after, all)?;
+        let page = transport.conflicts(user, after, all)?;
         out.extend(page.conflicts);
         match page.next {
             Some(next) if Some(next) > after => after = Some(next),

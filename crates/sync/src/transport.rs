@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::time::Duration;
 
+use reintegra_core::ids::UserId;
 use reintegra_proto::{
     self as proto, BucketsResponse, ConflictsResponse, EnrollRequest, EnrollResponse, ErrorBody,
     PullResponse, PushResponse, RecordsResponse, ResolveRequest, ResolveResponse, StateResponse,
@@ -31,7 +32,13 @@ pub trait Transport {
     fn buckets(&self) -> Result<BucketsResponse, SyncError>;
     fn records(&self, bucket: u8) -> Result<Exchange<RecordsResponse>, SyncError>;
     /// One page of the conflict queue after conflict `after` (unresolved only unless `all`).
-    fn conflicts(&self, after: Option<Uuid>, all: bool) -> Result<ConflictsResponse, SyncError>;
+    /// A page of the conflict queue, read by `user` (a supervisor of the device's office).
+    fn conflicts(
+        &self,
+        user: UserId,
+        after: Option<Uuid>,
+        all: bool,
+    ) -> Result<ConflictsResponse, SyncError>;
     fn resolve(&self, id: Uuid, request: &ResolveRequest) -> Result<ResolveResponse, SyncError>;
 }
 
@@ -228,9 +235,14 @@ impl Transport for Http {
         self.get_compressed(&format!("/v1/records?bucket={bucket}"))
     }
 
-    fn conflicts(&self, after: Option<Uuid>, all: bool) -> Result<ConflictsResponse, SyncError> {
+    fn conflicts(
+        &self,
+        user: UserId,
+        after: Option<Uuid>,
+        all: bool,
+    ) -> Result<ConflictsResponse, SyncError> {
         let after = after.map(|id| format!("&after={id}")).unwrap_or_default();
-        self.get_json(&format!("/v1/conflicts?all={all}{after}"))
+        self.get_json(&format!("/v1/conflicts?user={user}&all={all}{after}"))
     }
 
     fn resolve(&self, id: Uuid, request: &ResolveRequest) -> Result<ResolveResponse, SyncError> {

@@ -188,8 +188,10 @@ fn run(seed: u64) {
         ops_made,
         "seed {seed}: an op lost or applied twice"
     );
+    // The central device's queue, as a central supervisor reads it.
+    let supervisor = net.new_user(reintegra_core::user::Role::Supervisor, None);
     let listed: HashSet<(Uuid, String)> =
-        reintegra_sync::all_conflicts(&transport(&devices[2]), true)
+        reintegra_sync::all_conflicts(&transport(&devices[2]), supervisor, true)
             .unwrap()
             .into_iter()
             .map(|c| (c.record_id, c.field))

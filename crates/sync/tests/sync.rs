@@ -6,6 +6,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::*;
+use reintegra_core::ids::UserId;
 use reintegra_core::user::Role;
 use reintegra_proto::{
     pack_ops, Outcome, PullResponse, PushResponse, ResolveRequest, Version, BATCH_BYTES,
@@ -87,10 +88,11 @@ impl Transport for LoseFirstAnswer {
     }
     fn conflicts(
         &self,
+        user: UserId,
         after: Option<uuid::Uuid>,
         all: bool,
     ) -> Result<reintegra_proto::ConflictsResponse, SyncError> {
-        self.inner.conflicts(after, all)
+        self.inner.conflicts(user, after, all)
     }
     fn resolve(
         &self,
@@ -152,7 +154,18 @@ fn concurrent_edits_of_one_field_are_a_conflict_of_different_fields_merge_and_a_
     assert_eq!(local_hash(&a), net.server_hash(&a));
     assert_eq!(local_hash(&b), net.server_hash(&b));
 
-    let conflicts = transport(&a).conflicts(None, false).unwrap().conflicts;
+    // Only a supervisor of the office reads the queue (it holds both sides' values).
+    let supervisor = net.new_user(Role::Supervisor, Some(&office));
+    let caseworker = b.store.user();
+    let listed_by_caseworker = transport(&a).conflicts(caseworker, None, false);
+    assert!(
+        matches!(&listed_by_caseworker, Err(SyncError::Refused { status: 403, code, .. }) if code == "forbidden"),
+        "{listed_by_caseworker:?}"
+    );
+    let conflicts = transport(&a)
+        .conflicts(supervisor, None, false)
+        .unwrap()
+        .conflicts;
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     let c = &conflicts[0];
     assert_eq!(
@@ -169,7 +182,6 @@ fn concurrent_edits_of_one_field_are_a_conflict_of_different_fields_merge_and_a_
 
     // The office's supervisor resolves it; a caseworker may not, nor may anyone keep a value
     // that is neither of the two.
-    let supervisor = net.new_user(Role::Supervisor, Some(&office));
     let resolve = |author, value: &serde_json::Value| {
         transport(&b).resolve(
             c.id,
@@ -180,7 +192,6 @@ fn concurrent_edits_of_one_field_are_a_conflict_of_different_fields_merge_and_a_
             },
         )
     };
-    let caseworker = b.store.user();
     let refused = resolve(caseworker, &c.loser);
     assert!(
         matches!(&refused, Err(SyncError::Refused { status: 403, code, .. }) if code == "forbidden"),
@@ -205,13 +216,16 @@ fn concurrent_edits_of_one_field_are_a_conflict_of_different_fields_merge_and_a_
     }
     assert!(
         transport(&a)
-            .conflicts(None, false)
+            .conflicts(supervisor, None, false)
             .unwrap()
             .conflicts
             .is_empty(),
         "a resolved conflict is no longer listed by default"
     );
-    let after = transport(&a).conflicts(None, true).unwrap().conflicts;
+    let after = transport(&a)
+        .conflicts(supervisor, None, true)
+        .unwrap()
+        .conflicts;
     assert_eq!(after[0].resolution, Some(kept.clone()));
     let again = resolve(supervisor, &c.winner);
     assert!(matches!(again, Err(SyncError::Refused { status: 409, .. })));

@@ -70,6 +70,32 @@ impl Db {
         Ok((results, seq))
     }
 
+    /// Whether `user` may read the conflict queue from `device`: an active user of its office
+    /// who may resolve conflicts (a supervisor). The queue holds the values of both sides, so
+    /// a device alone is not enough. A refusal is logged.
+    pub async fn may_list_conflicts(
+        &self,
+        device: &DeviceRow,
+        user: UserId,
+    ) -> Result<(), ServerError> {
+        let mut tx = self.pool.begin().await?;
+        let why = match acting_user(&mut tx, device, user).await? {
+            Ok(u) if u.may(Permission::ResolveConflicts) => return Ok(()),
+            Ok(u) => role_may_not(u.role, Permission::ResolveConflicts),
+            Err(why) => why,
+        };
+        drop(tx);
+        self.log_security(&[NewEvent::new(
+            SecurityKind::OpRefused,
+            format!("lista de conflictos: {why}"),
+        )
+        .device(device.id)
+        .office(&device.office)
+        .user(user)])
+            .await;
+        Err(ServerError::Forbidden(why))
+    }
+
     /// A page of an office's conflict queue: up to `limit` conflicts with an id after
     /// `after`, oldest first (ids are UUIDv7), unresolved only unless `all`; and whether
     /// there are more. A page also stops before its JSON passes `max_bytes` (one conflict at
