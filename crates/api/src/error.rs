@@ -39,6 +39,8 @@ pub enum ApiError {
     NoConsent,
     #[error("Elija un proveedor antes de enviar la referencia.")]
     NoProvider,
+    #[error("La boleta se hace solo para una referencia que está con su proveedor (enviada, aceptada o en curso).")]
+    SlipNotWithProvider,
     #[error("La referencia no puede pasar de «{from}» a «{to}».")]
     IllegalTransition { from: String, to: String },
     #[error("Los datos de este equipo fueron escritos por una versión más nueva de Reintegra; actualice la aplicación.")]
@@ -81,6 +83,7 @@ impl ApiError {
             ApiError::Invalid(_) => "invalid",
             ApiError::NoConsent => "no_consent",
             ApiError::NoProvider => "no_provider",
+            ApiError::SlipNotWithProvider => "slip_not_with_provider",
             ApiError::IllegalTransition { .. } => "illegal_transition",
             ApiError::NewerVersion => "newer_version",
             ApiError::InUse => "in_use",
@@ -99,6 +102,7 @@ impl From<TransitionError> for ApiError {
         match e {
             TransitionError::NoConsent | TransitionError::SendNeedsConsent => ApiError::NoConsent,
             TransitionError::NoProvider => ApiError::NoProvider,
+            TransitionError::SlipNotWithProvider(_) => ApiError::SlipNotWithProvider,
             TransitionError::Illegal { from, to } => ApiError::IllegalTransition {
                 from: from.to_string(),
                 to: to.to_string(),

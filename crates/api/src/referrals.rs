@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use reintegra_core::audit::{AuditAction, RecordKind};
+use reintegra_core::calendar::today_in_el_salvador;
 use reintegra_core::ids::{PersonId, ProviderId, ReferralId};
 use reintegra_core::referral::{
     Entrepreneurship, Priority, Referral, ReferralStatus, ServiceType, UsdCents,
@@ -171,6 +172,7 @@ impl Session {
         self.with_permission(Permission::ManageReferrals, |store, user, cases| {
             let referral = store.referral(id)?.ok_or(ApiError::NotFound)?;
             let person = office_case(store, user, referral.person)?;
+            referral.may_print_slip(&person.consents, today_in_el_salvador(now))?;
             let provider_id = referral.provider.ok_or(ApiError::NoProvider)?;
             let provider = store.provider(provider_id)?.ok_or(ApiError::NotFound)?;
             let slip = referral_slip(&person, &referral, &provider);

@@ -146,6 +146,8 @@ fn a_referral_is_sent_only_with_consent_and_the_slip_holds_only_what_the_provide
         .move_referral(r.id, ReferralStatus::Sent, None, None, now())
         .unwrap_err();
     assert_eq!(err.code(), "no_consent");
+    let before_sending = s.referral_slip(r.id, now()).unwrap_err();
+    assert_eq!(before_sending.code(), "slip_not_with_provider");
     s.record_consent(
         person.id,
         ConsentPurpose::ReferralSharing {
@@ -165,6 +167,31 @@ fn a_referral_is_sent_only_with_consent_and_the_slip_holds_only_what_the_provide
     let fields: Vec<PersonField> = slip.fields.iter().map(|f| f.field).collect();
     assert_eq!(fields, provider.required_fields);
     assert!(!serde_json::to_string(&slip).unwrap().contains("Jiquilisco"));
+    // Consent withdrawn: the person's data no longer leaves on a slip.
+    let consent = s
+        .person_detail(person.id, now())
+        .unwrap()
+        .person
+        .consents
+        .iter()
+        .find(|c| matches!(c.purpose, ConsentPurpose::ReferralSharing { .. }))
+        .unwrap()
+        .id;
+    s.withdraw_consent(person.id, consent, today(), now())
+        .unwrap();
+    let withdrawn = s.referral_slip(r.id, now()).unwrap_err();
+    assert_eq!(withdrawn.code(), "no_consent");
+    s.record_consent(
+        person.id,
+        ConsentPurpose::ReferralSharing {
+            provider: Some(provider.id),
+            service_type: None,
+        },
+        today(),
+        now(),
+    )
+    .unwrap();
+    assert!(s.referral_slip(r.id, now()).is_ok());
 
     for step in [
         ReferralStatus::Accepted,

@@ -169,6 +169,9 @@ pub enum TransitionError {
     NoConsent,
     #[error("a referral is sent only with the person's consent (Referral::send)")]
     SendNeedsConsent,
+    /// A slip is made only for a referral that is with its provider.
+    #[error("no slip for a referral that is {0}")]
+    SlipNotWithProvider(ReferralStatus),
 }
 
 impl TransitionError {
@@ -179,6 +182,7 @@ impl TransitionError {
             TransitionError::BeforePreviousStep { .. } => "step_before_previous",
             TransitionError::NoProvider => "no_provider",
             TransitionError::NoConsent | TransitionError::SendNeedsConsent => "no_consent",
+            TransitionError::SlipNotWithProvider(_) => "slip_not_with_provider",
         }
     }
 }
@@ -304,6 +308,28 @@ impl Referral {
             return Err(TransitionError::NoConsent);
         }
         self.step(ReferralStatus::Sent, at, by, note)
+    }
+
+    /// Whether its slip may be made on `day`: only a referral that went to its provider and is
+    /// still with them (sent, accepted, in progress), and only while the person consents to
+    /// sharing with that provider or service — a slip is the person's data leaving the app.
+    pub fn may_print_slip(
+        &self,
+        consents: &[Consent],
+        day: NaiveDate,
+    ) -> Result<(), TransitionError> {
+        let provider = self.provider.ok_or(TransitionError::NoProvider)?;
+        let status = self.status();
+        if !matches!(
+            status,
+            ReferralStatus::Sent | ReferralStatus::Accepted | ReferralStatus::InProgress
+        ) {
+            return Err(TransitionError::SlipNotWithProvider(status));
+        }
+        if !consent::may_share(consents, provider, self.service_type, day) {
+            return Err(TransitionError::NoConsent);
+        }
+        Ok(())
     }
 
     /// Checks a referral as stored or received from sync: required fields, entrepreneurship
