@@ -466,13 +466,13 @@ async fn intake_returning_person_caseload_edit_and_restart() {
     app.click("#nav-cases").await;
     app.wait_text("#cases-count", "2 casos").await;
     app.type_into("#cases-search", "jose martinez").await;
-    app.wait_text("#cases-count", "1 casos").await;
+    app.wait_text("#cases-count", "1 caso").await;
     app.wait_text("#cases-table", "José Luis Martínez Peña")
         .await;
     app.type_into("#cases-search", "012345678").await;
     app.wait_text("#cases-table", "María José Hernández Rivas")
         .await;
-    app.wait_text("#cases-count", "1 casos").await;
+    app.wait_text("#cases-count", "1 caso").await;
     // Empty the search the way a person does (a bare clear() fires no input event).
     let search = app.find("#cases-search").await;
     search.clear().await.expect("clear");
@@ -482,12 +482,12 @@ async fn intake_returning_person_caseload_edit_and_restart() {
 
     // Open the returning person: two returns; edit the phone.
     app.type_into("#cases-search", "pena").await;
-    app.wait_text("#cases-count", "1 casos").await;
+    app.wait_text("#cases-count", "1 caso").await;
     app.click("#cases-table .case-open").await;
     app.wait_text("#person-name", "José Luis Martínez Peña")
         .await;
     app.wait_text("main h2", "Identidad").await;
-    let returns = app.wait_text("#person-returns", "US").await;
+    let returns = app.wait_text("#person-returns", "Estados Unidos").await;
     assert_eq!(
         returns.matches("GAMI").count(),
         2,
@@ -500,7 +500,7 @@ async fn intake_returning_person_caseload_edit_and_restart() {
     app.fill_and_submit(&[("#e-phone", "7000-1111")]).await;
     app.wait_text("#person-notice", "Cambios guardados").await;
     app.wait_text("#person-phone", "7000-1111").await;
-    app.wait_text("#person-history", "phone").await;
+    app.wait_text("#person-history", "Teléfono").await;
     app.quit().await;
 
     // Restart: the sign-in screen offers this device's users by initials only (no name is
@@ -559,7 +559,7 @@ async fn every_section_of_the_single_form_is_editable() {
 
     app.click("#nav-cases").await;
     app.type_into("#cases-search", "kevin").await;
-    app.wait_text("#cases-count", "1 casos").await;
+    app.wait_text("#cases-count", "1 caso").await;
     app.click("#cases-table .case-open").await;
     app.wait_text("#person-origin", "Jiquilisco").await;
     app.wait_text("#person-occupation", "albañil").await;
@@ -587,7 +587,7 @@ async fn every_section_of_the_single_form_is_editable() {
     app.click("#return-add").await;
     app.fill_and_submit(&[("#r-date", "01/06/2025"), ("#r-country_from", "mx")])
         .await;
-    app.wait_text("#person-returns", "MX").await;
+    app.wait_text("#person-returns", "México").await;
 
     // Consent: record one for follow-up contact, then withdraw it.
     app.click("#consent-add").await;
@@ -596,7 +596,7 @@ async fn every_section_of_the_single_form_is_editable() {
         .await;
     app.click("#consent-list li:last-child button").await;
     app.wait_text("#consent-list", "retirado el").await;
-    app.wait_text("#person-history", "consents").await;
+    app.wait_text("#person-history", "Consentimientos").await;
     app.screenshot("person.png").await;
     app.quit().await;
 }
@@ -681,7 +681,7 @@ async fn supervisor_merges_a_duplicate_and_marks_another_pair_as_different_peopl
     app.click("#nav-cases").await;
     app.wait_text("#cases-count", "3 casos").await;
     app.type_into("#cases-search", "martinez").await;
-    app.wait_text("#cases-count", "1 casos").await;
+    app.wait_text("#cases-count", "1 caso").await;
     app.click("#cases-table .case-open").await;
     let returns = app.wait_text("#person-returns", "GAMI").await;
     assert_eq!(returns.matches("GAMI").count(), 2, "{returns:?}");
@@ -713,7 +713,7 @@ async fn caseworker_plans_refers_with_consent_follows_up_and_sees_hoy() {
     app.wait_text("#intake-saved", "Kevin López").await;
     app.click("#nav-cases").await;
     app.type_into("#cases-search", "kevin").await;
-    app.wait_text("#cases-count", "1 casos").await;
+    app.wait_text("#cases-count", "1 caso").await;
     app.click("#cases-table .case-open").await;
 
     // Plan: needs assessment and an economic goal.
@@ -1561,6 +1561,268 @@ async fn intake_shortcuts_and_the_first_focus_make_the_keyboard_walk_short() {
     app.quit().await;
 }
 
+/// Issue 15, 6: no raw or English text in the Spanish UI — the country is picked from a
+/// searchable list and shown by its Spanish name, "1 caso", a DUI never wraps, history lines
+/// name fields in Spanish and show El Salvador's time.
+#[tokio::test]
+async fn intake_and_case_speak_spanish_countries_counts_fields_and_times() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    app.find("#intake-form").await;
+    let country = app.find("#f-country_from").await;
+    assert_eq!(
+        country.prop("value").await.expect("value").as_deref(),
+        Some("Estados Unidos")
+    );
+    app.type_into("#f-country_from", "guat").await;
+    app.wait_text("#f-country-results", "Guatemala").await;
+    app.find("#f-country_from")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .expect("enter");
+    let country = app.find("#f-country_from").await;
+    assert_eq!(
+        country.prop("value").await.expect("value").as_deref(),
+        Some("Guatemala")
+    );
+    assert!(
+        absent(&app, "#intake-saved").await,
+        "Enter in the list only chose"
+    );
+    register_arrival(
+        &app,
+        &[
+            ("#f-given_names", "Kevin"),
+            ("#f-first_surname", "López"),
+            ("#f-dui", "01234567-8"),
+        ],
+        "Hombre",
+        "jiquilisco",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Kevin López").await;
+
+    app.click("#nav-cases").await;
+    app.wait_exact("#cases-count", "1 caso").await;
+    let wrap = app
+        .client
+        .execute(
+            "return getComputedStyle(document.querySelector('#cases-table td.dui')).whiteSpace",
+            vec![],
+        )
+        .await
+        .expect("style");
+    assert_eq!(wrap.as_str(), Some("nowrap"));
+    app.click("#cases-table .case-open").await;
+    let returns = app.wait_text("#person-returns", "Guatemala").await;
+    assert!(!returns.contains(" GT "), "{returns}");
+    app.click("#edit-contact").await;
+    app.fill_and_submit(&[("#e-phone", "7000-1111")]).await;
+    app.wait_text("#person-phone", "7000-1111").await;
+    let history = app.wait_text("#person-history", "Teléfono").await;
+    assert!(!history.contains("phone"), "{history}");
+    assert!(
+        history.contains(&sv_date_in(0)),
+        "El Salvador's day: {history}"
+    );
+    app.quit().await;
+}
+
+/// The serious and critical accessibility violations axe-core finds on what the window shows now
+/// (axe-core from ui/node_modules, injected through WebDriver), one line each.
+async fn axe_violations(app: &App) -> Vec<String> {
+    let loaded = app
+        .client
+        .execute("return typeof window.axe !== 'undefined';", vec![])
+        .await
+        .expect("axe check");
+    if loaded.as_bool() != Some(true) {
+        let source =
+            std::fs::read_to_string(repo_root().join("ui/node_modules/axe-core/axe.min.js"))
+                .expect("axe-core is a devDependency of ui/ (npm ci)");
+        app.client
+            .execute(&format!("{source}\n;return true;"), vec![])
+            .await
+            .expect("inject axe-core");
+    }
+    // The screen settles (fonts, transitions) before it is checked.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let found = app
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+               .then((r) => done(r.violations
+                 .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                 .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 4)
+                   .map((n) => n.target.join(' ')).join(' | ')}`)))
+               .catch((e) => done([`axe failed: ${e}`]));",
+            vec![],
+        )
+        .await
+        .expect("axe run");
+    found
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks the screen with axe-core and keeps what it found under `name`.
+async fn check_screen(app: &App, name: &str, problems: &mut Vec<String>) {
+    for v in axe_violations(app).await {
+        problems.push(format!("{name}: {v}"));
+    }
+}
+
+/// Issue 15, 7: an automated accessibility check (axe-core, WCAG 2.1 A/AA rules) of every screen
+/// and state a worker meets; any serious or critical violation fails.
+#[tokio::test]
+async fn every_screen_passes_an_automated_accessibility_check() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    let mut problems = Vec::new();
+    app.find("#setup-form").await;
+    check_screen(&app, "first run", &mut problems).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+
+    // Every section of the menu, as the admin (who sees them all) finds it.
+    let mut ids = Vec::new();
+    for button in app
+        .client
+        .find_all(Locator::Css("nav button"))
+        .await
+        .expect("nav")
+    {
+        ids.push(button.attr("id").await.expect("id").unwrap_or_default());
+    }
+    assert!(ids.len() >= 6, "{ids:?}");
+    for id in &ids {
+        app.click(&format!("#{id}")).await;
+        app.find("main h1").await;
+        check_screen(&app, id, &mut problems).await;
+    }
+
+    // Reception: the empty form, its errors, the returning panel, the differences.
+    app.click("#nav-reception").await;
+    app.find("#intake-form").await;
+    app.click("#intake-save-new").await;
+    app.find("#intake-error-summary").await;
+    check_screen(&app, "intake with errors", &mut problems).await;
+    register_arrival(
+        &app,
+        &[
+            ("#f-given_names", "Kevin"),
+            ("#f-first_surname", "López"),
+            ("#f-birth_date", "10/10/1988"),
+        ],
+        "Hombre",
+        "jiquilisco",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Kevin López").await;
+    app.type_into("#f-given_names", "kevin").await;
+    app.type_into("#f-first_surname", "lopez").await;
+    app.type_into("#f-birth_date", "10/10/1988").await;
+    app.type_into("#f-phone", "7999-0000").await;
+    app.type_into("#f-country_from", "mex").await;
+    app.wait_text("#returning-panel", "Kevin López").await;
+    check_screen(
+        &app,
+        "intake with a suggestion and a country list",
+        &mut problems,
+    )
+    .await;
+    app.find("#f-country_from")
+        .await
+        .send_keys(&ENTER.to_string())
+        .await
+        .expect("enter");
+    app.click("#returning-panel .choose").await;
+    app.find("#returning-differences").await;
+    check_screen(&app, "returning differences", &mut problems).await;
+    app.click("#returning-cancel").await;
+
+    // The person's page, with a plan, a referral and its slip.
+    app.click("#nav-cases").await;
+    app.wait_text("#cases-table", "Kevin").await;
+    app.click("#cases-table .case-open").await;
+    app.find("#plan").await;
+    check_screen(&app, "person", &mut problems).await;
+    app.find("#ref-provider")
+        .await
+        .send_keys("Atenci")
+        .await
+        .expect("provider");
+    app.type_into("#ref-reason", "Ansiedad desde el retorno")
+        .await;
+    app.click("#referral-create").await;
+    app.click("li.referral .move-sent").await;
+    app.find("#consent-gate").await;
+    check_screen(&app, "consent gate", &mut problems).await;
+    app.click("#consent-gate-record").await;
+    app.wait_text("li.referral .status", "enviada").await;
+    app.click("li.referral .slip").await;
+    app.wait_text("#referral-slip", "Kevin").await;
+    check_screen(&app, "referral slip", &mut problems).await;
+    // The slip is a modal dialog: focus inside, Tab stays inside, Esc closes it.
+    assert_eq!(focused_id(&app).await, "slip-print");
+    let kb = Keyboard::new(&app);
+    kb.keys(&format!("{TAB}{TAB}")).await;
+    assert_eq!(
+        focused_id(&app).await,
+        "slip-print",
+        "Tab wraps inside the dialog"
+    );
+    kb.keys("\u{E00C}").await;
+    for _ in 0..20 {
+        if absent(&app, "#referral-slip").await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(absent(&app, "#referral-slip").await, "Esc closes the slip");
+
+    // At 200 % text the intake still fits the window (nothing to scroll sideways).
+    choose_option(&app, "#text-size", "2").await;
+    app.click("#nav-reception").await;
+    app.find("#intake-form").await;
+    let fits = app
+        .client
+        .execute(
+            "const m = document.querySelector('main'); \
+             return [getComputedStyle(document.documentElement).fontSize, \
+                     m.scrollWidth <= m.clientWidth + 1, \
+                     document.documentElement.scrollWidth <= window.innerWidth + 1];",
+            vec![],
+        )
+        .await
+        .expect("fits");
+    assert_eq!(fits, json!(["30px", true, true]), "200 % text fits");
+    check_screen(&app, "intake at 200 %", &mut problems).await;
+    app.screenshot("intake-200.png").await;
+    choose_option(&app, "#text-size", "1").await;
+
+    // The sign-in screen.
+    app.click("#session-lock").await;
+    app.find("#unlock-form").await;
+    check_screen(&app, "sign-in", &mut problems).await;
+    app.quit().await;
+    assert!(
+        problems.is_empty(),
+        "serious accessibility violations:\n{}",
+        problems.join("\n")
+    );
+}
+
 /// Runs blocking work (a second device's sync over reqwest) off the test's runtime.
 async fn on_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(move || std::thread::spawn(work).join().expect("thread"))
@@ -1682,7 +1944,7 @@ async fn device_enrolls_syncs_and_sees_a_concurrent_edit_in_the_conflict_list() 
     // ...while this one, not having pulled that, changes it too. Syncing lists the conflict.
     app.click("#nav-cases").await;
     app.type_into("#cases-search", "rosa").await;
-    app.wait_text("#cases-count", "1 casos").await;
+    app.wait_text("#cases-count", "1 caso").await;
     app.click("#cases-table .case-open").await;
     app.click("#edit-contact").await;
     app.fill_and_submit(&[("#e-phone", "7111-1111")]).await;

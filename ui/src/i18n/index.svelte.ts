@@ -50,3 +50,9 @@ export function tField(code: string): string {
   const dict: Record<string, string> = dictionaries[state.lang];
   return dict[`field.${code}`] ?? code;
 }
+
+/** A field of the form (as Rust names it in the history: `return_events`) in words; the name if unknown. */
+export function tFormField(name: string): string {
+  const dict: Record<string, string> = dictionaries[state.lang];
+  return dict[`formField.${name}`] ?? name;
+}

@@ -18,6 +18,7 @@ import type { DocumentKind } from "../bindings/DocumentKind";
 import type { Education } from "../bindings/Education";
 import type { OtherDocument } from "../bindings/OtherDocument";
 import type { ReturnUpdates } from "../bindings/ReturnUpdates";
+import { countryCodeOf } from "./countries";
 
 export interface Draft {
   beneficiary_type: BeneficiaryType;
@@ -209,7 +210,7 @@ export function checkReturn(ret: ReturnText, todayIso: string): Partial<Record<k
   const date = parseDate(ret.date);
   if (!date) errors.date = ret.date.trim() === "" ? "required" : "date_format";
   else if (date > todayIso) errors.date = "date_in_future";
-  if (!/^[A-Za-z]{2}$/.test(ret.country_from.trim())) errors.country_from = "invalid_country";
+  if (countryCodeOf(ret.country_from) === null) errors.country_from = "invalid_country";
   if (custodyDaysOf(ret.custody_days) === undefined) errors.custody_days = "invalid_number";
   return errors;
 }
@@ -259,11 +260,16 @@ export function otherDocumentOf(draft: Pick<Draft, "other_doc_kind" | "other_doc
   return { kind: draft.other_doc_kind, number: draft.other_doc_number.trim() };
 }
 
+/** The country code to send for what was typed (Rust checks it again). */
+export function countryOf(text: string): string {
+  return countryCodeOf(text) ?? text.trim().toUpperCase();
+}
+
 export function returnOf(draft: Draft): ReturnInput {
   return {
     date: parseDate(draft.return_date) ?? "",
     modality: draft.modality,
-    country_from: draft.country_from.trim().toUpperCase(),
+    country_from: countryOf(draft.country_from),
     reception_center: draft.reception_center,
     custody_days: custodyDaysOf(draft.custody_days) ?? null,
     travelled: draft.travelled,
