@@ -1823,6 +1823,108 @@ async fn every_screen_passes_an_automated_accessibility_check() {
     );
 }
 
+/// The pages of a PDF (its page objects).
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf);
+    text.match_indices("/Type /Page")
+        .filter(|(i, _)| !text[i + "/Type /Page".len()..].starts_with('s'))
+        .count()
+}
+
+/// Issue 15, 8: the referral slip prints only the slip — one page, no navigation — checked by
+/// printing the real window to PDF (WebDriver's Print Page, which WebKitWebDriver implements).
+#[tokio::test]
+async fn referral_slip_prints_alone_on_one_page() {
+    use fantoccini::wd::PrintConfiguration;
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    register_arrival(
+        &app,
+        &[("#f-given_names", "Kevin"), ("#f-first_surname", "López")],
+        "Hombre",
+        "jiquilisco",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Kevin López").await;
+    app.click("#nav-cases").await;
+    app.wait_text("#cases-table", "Kevin").await;
+    app.click("#cases-table .case-open").await;
+    app.find("#ref-provider")
+        .await
+        .send_keys("Atenci")
+        .await
+        .expect("provider");
+    app.type_into("#ref-reason", "Ansiedad desde el retorno")
+        .await;
+    app.click("#referral-create").await;
+    app.click("li.referral .move-sent").await;
+    app.click("#consent-gate-record").await;
+    app.wait_text("li.referral .status", "enviada").await;
+
+    app.click("li.referral .slip").await;
+    app.wait_text("#referral-slip", "Kevin").await;
+
+    // WebDriver's Print Page, where the driver has it; WebKitWebDriver answers "unknown command"
+    // (WebKit does not implement it), and then the print styles are applied to the real window
+    // instead and what would print is measured.
+    match app.client.print(PrintConfiguration::default()).await {
+        Ok(pdf) => {
+            assert!(pdf.starts_with(b"%PDF"), "a PDF");
+            let dir = repo_root().join("target/screenshots");
+            std::fs::create_dir_all(&dir).expect("dir");
+            std::fs::write(dir.join("referral-slip.pdf"), &pdf).expect("write pdf");
+            assert_eq!(pdf_pages(&pdf), 1, "the slip prints on one page");
+        }
+        Err(e) => {
+            let unknown = format!("{e:?}");
+            assert!(
+                unknown.contains("UnknownCommand"),
+                "print failed: {unknown}"
+            );
+        }
+    }
+    let printed = app
+        .client
+        .execute(
+            "for (const sheet of [...document.styleSheets]) {
+               for (const rule of [...sheet.cssRules]) {
+                 if (rule instanceof CSSMediaRule && rule.media.mediaText.includes('print')) {
+                   sheet.insertRule(rule.cssText.replace(/^@media print/, '@media all'), sheet.cssRules.length);
+                 }
+               }
+             }
+             const shown = (css) => { const e = document.querySelector(css); return !!e && e.getClientRects().length > 0; };
+             const slip = document.querySelector('#referral-slip').getBoundingClientRect();
+             return { nav: shown('nav'), main: shown('main'), status: shown('#status-bar'),
+                      slip: shown('#referral-slip'), buttons: shown('#slip-print'),
+                      height: Math.round(slip.height) };",
+            vec![],
+        )
+        .await
+        .expect("print styles");
+    app.screenshot("referral-slip-print.png").await;
+    assert_eq!(printed["nav"], json!(false), "no navigation: {printed}");
+    assert_eq!(
+        printed["main"],
+        json!(false),
+        "nothing behind the slip: {printed}"
+    );
+    assert_eq!(printed["status"], json!(false), "{printed}");
+    assert_eq!(printed["slip"], json!(true), "{printed}");
+    assert_eq!(
+        printed["buttons"],
+        json!(false),
+        "no buttons on paper: {printed}"
+    );
+    // One A4 page at 96 px per inch is 1123 px tall; 2 cm of margins leave about 1040.
+    let height = printed["height"].as_u64().expect("height");
+    assert!(height <= 1040, "the slip fits one page: {height} px");
+    app.quit().await;
+}
+
 /// Runs blocking work (a second device's sync over reqwest) off the test's runtime.
 async fn on_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(move || std::thread::spawn(work).join().expect("thread"))
