@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use reintegra_core::audit::{AuditAction, AuditEntry, RecordKind};
 use reintegra_core::calendar::today_in_el_salvador;
+use reintegra_core::consent;
 use reintegra_core::ids::{PersonId, UserId};
 use reintegra_core::permission::Permission;
 use reintegra_core::person::{CaseFlag, Person};
@@ -17,7 +18,7 @@ use ts_rs::TS;
 use crate::access::{case_of, sees_case};
 use crate::cases::CaseSummary;
 use crate::unit_of_work::{Audit, Work};
-use crate::{Result, Session};
+use crate::{ApiError, Result, Session};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -26,6 +27,9 @@ pub enum CaseState {
     Open,
     Closed,
     Any,
+    /// Only the restricted forms (no registration consent: `consent::restricted`), which no
+    /// other state lists; for supervisors, who decide their erasure.
+    Restricted,
 }
 
 /// The caseload's filters. Empty fields do not filter.
@@ -148,10 +152,14 @@ pub(crate) fn query_cases<'a>(
         .collect();
     let dui = dui_digits(&q.text);
     let mut hits: Vec<&CaseSummary> = cases
-        .filter(|c| match q.state {
-            CaseState::Open => c.open,
-            CaseState::Closed => !c.open,
-            CaseState::Any => true,
+        .filter(|c| {
+            let restricted = consent::restricted(&c.consents, today);
+            match q.state {
+                CaseState::Open => c.open && !restricted,
+                CaseState::Closed => !c.open && !restricted,
+                CaseState::Any => !restricted,
+                CaseState::Restricted => restricted,
+            }
         })
         .filter(|c| {
             q.municipality
@@ -203,6 +211,9 @@ impl Session {
     /// The caseload, sorted by priority (vulnerabilities, then days since return without a plan).
     pub fn caseload(&self, query: &CaseQuery, today: NaiveDate) -> Result<CasePage> {
         self.with_permission(Permission::ReadCases, |store, user, cases| {
+            if query.state == CaseState::Restricted && !user.may(Permission::DuplicateQueue) {
+                return Err(ApiError::Forbidden);
+            }
             let mut visible = Vec::new();
             for case in cases.iter() {
                 if sees_case(store, user, case, today)? {

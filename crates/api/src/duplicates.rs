@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use reintegra_core::audit::{changed_fields, AuditAction};
+use reintegra_core::consent;
 use reintegra_core::ids::PersonId;
 use reintegra_core::person::Person;
 use reintegra_dedup as dedup;
@@ -44,10 +45,16 @@ fn likely_pairs(cases: &Cases, today: NaiveDate) -> Vec<DuplicatePair> {
         not_same: Some(&cases.not_same),
     };
     let person = |id: &str| id.parse::<uuid::Uuid>().ok().map(PersonId::new);
+    // A restricted form is not offered for merging (it waits for its erasure decision).
+    let open_to_merge = |id: Option<PersonId>| {
+        id.and_then(|id| cases.get(&id))
+            .is_some_and(|c| !consent::restricted(&c.consents, today))
+    };
     cases
         .dedup
         .likely_pairs(&opts)
         .into_iter()
+        .filter(|pair| open_to_merge(person(&pair.a)) && open_to_merge(person(&pair.b)))
         .filter_map(|pair| {
             let reasons = pair.reasons;
             Some(DuplicatePair {

@@ -39,6 +39,10 @@ pub enum ApiError {
     NoConsent,
     #[error("Elija un proveedor antes de enviar la referencia.")]
     NoProvider,
+    #[error("La persona no tiene consentimiento de registro vigente: su ficha está restringida (sin referencias nuevas ni exportaciones con su nombre) hasta que lo dé de nuevo o se decida borrarla.")]
+    Restricted,
+    #[error("La persona retiró su consentimiento para ser contactada: no se programan visitas ni llamadas (sí una cita en la oficina).")]
+    ContactWithdrawn,
     #[error("La boleta se hace solo para una referencia que está con su proveedor (enviada, aceptada o en curso).")]
     SlipNotWithProvider,
     #[error("La referencia no puede pasar de «{from}» a «{to}».")]
@@ -84,6 +88,8 @@ impl ApiError {
             ApiError::NoConsent => "no_consent",
             ApiError::NoProvider => "no_provider",
             ApiError::SlipNotWithProvider => "slip_not_with_provider",
+            ApiError::Restricted => "restricted",
+            ApiError::ContactWithdrawn => "contact_withdrawn",
             ApiError::IllegalTransition { .. } => "illegal_transition",
             ApiError::NewerVersion => "newer_version",
             ApiError::InUse => "in_use",

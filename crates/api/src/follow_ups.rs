@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use reintegra_core::audit::AuditAction;
+use reintegra_core::consent;
 use reintegra_core::follow_up::{FollowUp, FollowUpChannel};
 use reintegra_core::ids::{FollowUpId, PersonId, ReferralId};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,11 @@ impl Session {
     ) -> Result<FollowUp> {
         self.with_permission(Permission::FollowUps, |store, user, cases| {
             let person = office_case(store, user, input.person)?;
+            if input.channel.contacts_the_person()
+                && consent::follow_up_contact_withdrawn(&person.consents, today_in_el_salvador(now))
+            {
+                return Err(ApiError::ContactWithdrawn);
+            }
             let mut follow_up = FollowUp::new(
                 FollowUpId::new(Uuid::now_v7()),
                 input.person,

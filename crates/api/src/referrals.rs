@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use reintegra_core::audit::{AuditAction, RecordKind};
 use reintegra_core::calendar::today_in_el_salvador;
+use reintegra_core::consent;
 use reintegra_core::ids::{PersonId, ProviderId, ReferralId};
 use reintegra_core::referral::{
     Entrepreneurship, Priority, Referral, ReferralStatus, ServiceType, UsdCents,
@@ -73,7 +74,10 @@ impl Session {
 
     pub fn create_referral(&self, input: &ReferralInput, now: DateTime<Utc>) -> Result<Referral> {
         self.with_permission(Permission::ManageReferrals, |store, user, cases| {
-            office_case(store, user, input.person)?;
+            let person = office_case(store, user, input.person)?;
+            if consent::restricted(&person.consents, today_in_el_salvador(now)) {
+                return Err(ApiError::Restricted);
+            }
             let mut referral = Referral::propose(
                 ReferralId::new(Uuid::now_v7()),
                 input.person,

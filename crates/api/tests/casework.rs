@@ -338,3 +338,92 @@ fn notes_are_kept_with_author_and_sensitivity() {
     assert!(view.notes[0].sensitive, "newest first");
     assert_eq!(views_of(&s), 1, "showing a sensitive note is audited");
 }
+
+fn consent_id(
+    s: &Session,
+    person: &Person,
+    purpose: ConsentPurpose,
+) -> reintegra_core::ids::ConsentId {
+    s.person_detail(person.id, now())
+        .unwrap()
+        .person
+        .consents
+        .iter()
+        .find(|c| c.purpose == purpose && c.withdrawn_on.is_none())
+        .unwrap()
+        .id
+}
+
+/// #17.1: withdrawing registration consent restricts the form: out of the caseload (even by
+/// name), no new referral, and listed to supervisors as restricted; given again, it is back.
+#[test]
+fn a_form_without_registration_consent_is_restricted() {
+    use reintegra_api::{CaseQuery, CaseState};
+    let dir = tempfile::tempdir().unwrap();
+    let (s, person) = setup(dir.path());
+    let listed = |state: CaseState| {
+        s.caseload(
+            &CaseQuery {
+                text: "kevin".into(),
+                state,
+                ..Default::default()
+            },
+            today(),
+        )
+        .unwrap()
+        .rows
+        .len()
+    };
+    assert_eq!(
+        (listed(CaseState::Open), listed(CaseState::Restricted)),
+        (1, 0)
+    );
+    let registration = consent_id(&s, &person, ConsentPurpose::Registration);
+    s.withdraw_consent(person.id, registration, today(), now())
+        .unwrap();
+    assert_eq!(listed(CaseState::Open), 0, "gone from the caseload");
+    assert_eq!(listed(CaseState::Any), 0);
+    assert_eq!(listed(CaseState::Restricted), 1, "a supervisor's list");
+    let refused = s
+        .create_referral(&referral(&person, ServiceType::Psychosocial, None), now())
+        .unwrap_err();
+    assert_eq!(refused.code(), "restricted");
+    s.record_consent(person.id, ConsentPurpose::Registration, today(), now())
+        .unwrap();
+    assert_eq!(
+        (listed(CaseState::Open), listed(CaseState::Restricted)),
+        (1, 0)
+    );
+    assert!(s
+        .create_referral(&referral(&person, ServiceType::Psychosocial, None), now())
+        .is_ok());
+}
+
+/// #17.1: once the person withdraws follow-up contact, no call or visit is scheduled (an
+/// office appointment still is).
+#[test]
+fn withdrawn_contact_consent_stops_calls_and_visits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, person) = setup(dir.path());
+    let schedule = |channel| {
+        s.schedule_follow_up(
+            &FollowUpInput {
+                person: person.id,
+                due_on: today() + Duration::days(7),
+                channel,
+                referral: None,
+            },
+            now(),
+        )
+    };
+    assert!(schedule(FollowUpChannel::Phone).is_ok(), "never refused");
+    s.record_consent(person.id, ConsentPurpose::FollowUpContact, today(), now())
+        .unwrap();
+    let contact = consent_id(&s, &person, ConsentPurpose::FollowUpContact);
+    s.withdraw_consent(person.id, contact, today(), now())
+        .unwrap();
+    for channel in [FollowUpChannel::Phone, FollowUpChannel::Visit] {
+        assert_eq!(schedule(channel).unwrap_err().code(), "contact_withdrawn");
+    }
+    assert!(schedule(FollowUpChannel::Office).is_ok());
+}

@@ -91,6 +91,25 @@ pub fn may_share(
         .any(|c| c.is_active(on) && c.covers_sharing(provider, service_type))
 }
 
+/// Whether the form is restricted on `on`: the person has no active consent to be registered
+/// (withdrawn, or never given). A restricted form leaves the caseload and the duplicate queue
+/// (intake still finds it by DUI, so the person is not registered twice), takes no new
+/// referral, and is listed to supervisors to decide its erasure.
+pub fn restricted(consents: &[Consent], on: NaiveDate) -> bool {
+    !has_active(consents, ConsentPurpose::Registration, on)
+}
+
+/// Whether the person withdrew being contacted for follow-up (a follow-up-contact consent
+/// was given and none holds on `on`): no contact follow-up may be scheduled then.
+pub fn follow_up_contact_withdrawn(consents: &[Consent], on: NaiveDate) -> bool {
+    let of_contact = |c: &&Consent| c.purpose == ConsentPurpose::FollowUpContact;
+    consents
+        .iter()
+        .filter(of_contact)
+        .any(|c| c.withdrawn_on.is_some_and(|w| w <= on))
+        && !has_active(consents, ConsentPurpose::FollowUpContact, on)
+}
+
 /// Whether some active consent on `on` is for `purpose` exactly (registration, follow-up
 /// contact, or a specific sharing consent).
 pub fn has_active(consents: &[Consent], purpose: ConsentPurpose, on: NaiveDate) -> bool {
@@ -130,6 +149,40 @@ mod tests {
         c.withdrawn_on = Some(date(2025, 4, 1));
         assert!(c.is_active(date(2025, 3, 31)));
         assert!(!c.is_active(date(2025, 4, 1)));
+    }
+
+    #[test]
+    fn a_form_is_restricted_without_registration_consent_and_contact_stops_when_withdrawn() {
+        let on = date(2025, 5, 1);
+        let mut registration = consent(ConsentPurpose::Registration, date(2025, 1, 1));
+        assert!(restricted(&[], on), "never given");
+        assert!(!restricted(std::slice::from_ref(&registration), on));
+        registration.withdrawn_on = Some(on);
+        assert!(restricted(&[registration], on), "withdrawn that day");
+
+        let mut contact = consent(ConsentPurpose::FollowUpContact, date(2025, 1, 1));
+        assert!(
+            !follow_up_contact_withdrawn(&[], on),
+            "never asked is not a refusal"
+        );
+        assert!(!follow_up_contact_withdrawn(
+            std::slice::from_ref(&contact),
+            on
+        ));
+        contact.withdrawn_on = Some(date(2025, 6, 1));
+        assert!(
+            !follow_up_contact_withdrawn(std::slice::from_ref(&contact), on),
+            "not yet"
+        );
+        assert!(follow_up_contact_withdrawn(
+            std::slice::from_ref(&contact),
+            date(2025, 6, 1)
+        ));
+        let again = consent(ConsentPurpose::FollowUpContact, date(2025, 7, 1));
+        assert!(
+            !follow_up_contact_withdrawn(&[contact, again], date(2025, 7, 1)),
+            "given again"
+        );
     }
 
     #[test]

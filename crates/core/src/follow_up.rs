@@ -16,6 +16,14 @@ pub enum FollowUpChannel {
     Office,
 }
 
+impl FollowUpChannel {
+    /// The program reaches out (a visit, a call), which needs the person's follow-up-contact
+    /// consent not to be withdrawn; at the office the person comes by themself.
+    pub fn contacts_the_person(self) -> bool {
+        matches!(self, FollowUpChannel::Visit | FollowUpChannel::Phone)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct FollowUp {
     pub id: FollowUpId,
