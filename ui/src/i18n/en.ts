@@ -33,6 +33,7 @@ export const en: Messages = {
   "territory.results": "Search results",
   "error.generic": "Something went wrong. Please try again.",
   "error.ipc": "Could not talk to the application.",
+  "common.loading": "Loading…",
   "session.setupTitle": "Welcome to Reintegra",
   "session.setupIntro":
     "This device has no data yet. Create the first user (administrator); their passphrase protects and encrypts this device's data.",
@@ -433,6 +434,7 @@ export const en: Messages = {
   "today.sentOn": "sent on",
   "today.noWaiting": "No referral is waiting for an answer.",
   "dir.title": "Service directory",
+  "dir.none": "No providers in the directory yet: add the first one below.",
   "dir.example": "example",
   "dir.needs": "Data it needs",
   "dir.remove": "Remove",

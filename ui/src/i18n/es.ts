@@ -34,6 +34,7 @@ export const es = {
   "territory.results": "Resultados de la búsqueda",
   "error.generic": "Ocurrió un error inesperado. Intente de nuevo.",
   "error.ipc": "No se pudo comunicar con la aplicación.",
+  "common.loading": "Cargando…",
   "session.setupTitle": "Bienvenida a Reintegra",
   "session.setupIntro":
     "Este equipo todavía no tiene datos. Cree el primer usuario (administrador); su contraseña protege y cifra los datos de este equipo.",
@@ -434,6 +435,7 @@ export const es = {
   "today.sentOn": "enviada el",
   "today.noWaiting": "Ninguna referencia espera respuesta.",
   "dir.title": "Directorio de servicios",
+  "dir.none": "Todavía no hay proveedores en el directorio: agregue el primero abajo.",
   "dir.example": "ejemplo",
   "dir.needs": "Datos que necesita",
   "dir.remove": "Quitar",
