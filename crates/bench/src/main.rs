@@ -11,6 +11,7 @@ mod dedup_files;
 mod intake;
 mod latency;
 mod store;
+mod supervision;
 mod sync;
 mod today;
 mod unlock;
@@ -45,6 +46,9 @@ enum Bench {
     Sync(sync::Args),
     /// Sign-in of a second user on a 100k-person store until the caseload is answered.
     Unlock(unlock::Args),
+    /// Indicators with two filters, the office referral list's first page and the XLSX export
+    /// of every case, on 100k persons / 300k referrals.
+    Supervision(supervision::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Bench::Today(args) => today::run(args),
         Bench::Sync(args) => sync::run(args),
         Bench::Unlock(args) => unlock::run(args),
+        Bench::Supervision(args) => supervision::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
