@@ -2,9 +2,7 @@
 //! the caseload list filters and sorts, and the returning-person check searches. It holds
 //! personal data, so it lives only while the session is unlocked (dropped at lock).
 //!
-//! At unlock ([`Cases::load`]) each person's summary is read from the store's sealed cache of
-//! what was derived from the form (a few hundred bytes), or made from the form on every core
-//! when the form changed since (and kept for the next unlock);
+//! At unlock ([`Cases::load`]) the persons are read and their summaries made on every core;
 //! the duplicate-detection index is then built on a thread of its own while the caseload is
 //! already answered, and whatever needs it (the returning-person check, the duplicate queue, a
 //! save) waits for that build ([`Dedup`]).
@@ -25,13 +23,11 @@ use reintegra_core::text::fold;
 use reintegra_core::vulnerability::Vulnerability;
 use reintegra_dedup as dedup;
 use reintegra_store::Store;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::Result;
 
 /// One person as the caseload and the returning-person check see them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub(crate) struct CaseSummary {
     pub id: PersonId,
     pub full_name: String,
@@ -112,42 +108,13 @@ pub(crate) struct Cases {
     pub not_same: dedup::NotSamePerson,
 }
 
-/// What [`Cases::load`] keeps of one person, made on the thread that read it: also what the
-/// store keeps sealed for the next unlock (`Store::map_derived_persons`), so its shape is
-/// versioned.
-#[derive(Serialize, Deserialize)]
+/// What [`Cases::load`] keeps of one person, made on the thread that read it.
 struct Loaded {
-    /// [`LOADED_VERSION`]: a value of another version is derived again from the form.
-    v: u32,
     /// The person's id as the duplicate index names it.
     id: String,
     not_same_as: Vec<String>,
-    /// `None` for a form merged into another. The duplicate-check record stays JSON until the
-    /// index is built on its own thread: unlock does not wait for it to be read.
-    case: Option<(CaseSummary, Box<RawValue>)>,
-}
-
-/// The shape of [`Loaded`]: bump it when [`CaseSummary`], [`dedup::Record`] or what they
-/// are made from changes, so stores made before derive them again.
-const LOADED_VERSION: u32 = 2;
-
-impl Loaded {
-    fn of(p: &Person) -> Loaded {
-        Loaded {
-            v: LOADED_VERSION,
-            id: p.id.as_uuid().to_string(),
-            not_same_as: p
-                .not_same_as
-                .iter()
-                .map(|other| other.as_uuid().to_string())
-                .collect(),
-            case: p.merged_into.is_none().then(|| {
-                let record = serde_json::value::to_raw_value(&dedup_record(p))
-                    .unwrap_or_else(|_| RawValue::NULL.to_owned());
-                (CaseSummary::of(p), record)
-            }),
-        }
-    }
+    /// `None` for a form merged into another.
+    case: Option<(CaseSummary, dedup::Record)>,
 }
 
 impl Cases {
@@ -170,14 +137,18 @@ impl Cases {
     /// them, but read and summarized on every core, with the duplicate index built afterwards
     /// on a thread of its own (see [`Dedup`]): what unlock runs.
     pub fn load(store: &Store) -> Result<Cases> {
-        let loaded = store.map_derived_persons(
-            |p| serde_json::to_vec(&Loaded::of(p)).unwrap_or_default(),
-            |bytes| {
-                serde_json::from_slice::<Loaded>(bytes)
-                    .ok()
-                    .filter(|l| l.v == LOADED_VERSION)
-            },
-        )?;
+        let loaded = store.map_persons(|p| Loaded {
+            id: p.id.as_uuid().to_string(),
+            not_same_as: p
+                .not_same_as
+                .iter()
+                .map(|other| other.as_uuid().to_string())
+                .collect(),
+            case: p
+                .merged_into
+                .is_none()
+                .then(|| (CaseSummary::of(&p), dedup_record(&p))),
+        })?;
         let mut cases = Cases {
             all: Vec::with_capacity(loaded.len()),
             slot: HashMap::with_capacity(loaded.len()),
@@ -197,12 +168,7 @@ impl Cases {
                 records.push(record);
             }
         }
-        cases.dedup = Dedup::in_background(move || {
-            records
-                .iter()
-                .filter_map(|raw| serde_json::from_str(raw.get()).ok())
-                .collect()
-        });
+        cases.dedup = Dedup::in_background(records);
         Ok(cases)
     }
 
@@ -259,10 +225,8 @@ pub(crate) struct Dedup {
 
 impl Dedup {
     /// Indexes `records` on a new thread, as [`Cases::upsert`] would one by one.
-    /// The index of `records`, built on a thread of its own (which also makes them).
-    fn in_background(records: impl FnOnce() -> Vec<dedup::Record> + Send + 'static) -> Dedup {
+    fn in_background(records: Vec<dedup::Record>) -> Dedup {
         let build = move || {
-            let records = records();
             let mut index = dedup::Index::new();
             for record in &records {
                 // A person the engine cannot read (no name yet) is simply not searchable.
@@ -434,24 +398,8 @@ mod tests {
             }
             store.commit(batch).unwrap();
         }
-        // First from the forms (and cached), then from the cache, then after a form changed
-        // (that one derived again): always what the plain build makes.
-        check_load_against_build(&store);
-        check_load_against_build(&store);
-        let mut changed = store.persons().unwrap()[10].clone();
-        changed.given_names = "Nombre Cambiado".into();
-        store.save_person(&changed).unwrap();
-        let loaded = check_load_against_build(&store);
-        assert_eq!(
-            loaded.get(&changed.id).map(|c| c.full_name.clone()),
-            Some(changed.full_name()),
-            "a changed form is not read from a stale cache"
-        );
-    }
-
-    fn check_load_against_build(store: &Store) -> Cases {
         let built = Cases::build(&store.persons().unwrap());
-        let loaded = Cases::load(store).unwrap();
+        let loaded = Cases::load(&store).unwrap();
 
         let debug = |c: &Cases| c.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>();
         assert_eq!(debug(&loaded), debug(&built));
@@ -480,14 +428,13 @@ mod tests {
                 format!("{:?}", built.dedup.search(&record, &opts)),
             );
         }
-        loaded
     }
 
     #[test]
     fn a_save_while_the_index_is_built_waits_for_it() {
         let records: Vec<dedup::Record> = persons().iter().map(dedup_record).collect();
         let mut cases = Cases {
-            dedup: Dedup::in_background(move || records),
+            dedup: Dedup::in_background(records),
             ..Cases::default()
         };
         let mut p = persons().pop().unwrap();
@@ -497,7 +444,7 @@ mod tests {
         assert!(cases.dedup.len() > 2_900);
         // Dropping (locking) right after a build started joins it.
         drop(Cases {
-            dedup: Dedup::in_background(|| persons().iter().map(dedup_record).collect()),
+            dedup: Dedup::in_background(persons().iter().map(dedup_record).collect()),
             ..Cases::default()
         });
     }

@@ -112,7 +112,10 @@ fn a_registration_syncs_to_another_device_and_shows_up_in_its_caseload() {
         3,
         "both devices seeded the same sample providers: sync does not multiply them"
     );
-    assert!(a.sync_conflicts().unwrap().is_empty(), "read by a supervisor the server knows");
+    assert!(
+        a.sync_conflicts().unwrap().is_empty(),
+        "read by a supervisor the server knows"
+    );
 }
 
 #[test]

@@ -12,8 +12,8 @@ use crate::engine::{Record, Saved, Store};
 use crate::error::{guarded, tx_error, Error, Result};
 use crate::index::{self, Entry, IndexKey};
 use crate::layout::{
-    change_entry, change_key, derived_key, now_ms, opid_key, outbox_key, record_key, seal_record,
-    summary_key, META_HLC, META_SEQ,
+    change_entry, change_key, now_ms, opid_key, outbox_key, record_key, seal_record, summary_key,
+    META_HLC, META_SEQ,
 };
 
 enum Write {
@@ -245,7 +245,6 @@ impl Store {
                         None => {
                             tx.remove(p.rkey.as_slice())?;
                             tx.remove(p.skey.as_slice())?;
-                            tx.remove(&derived_key(p.id))?;
                         }
                     }
                     if let Some(old_seq) = p.old_seq {

@@ -267,29 +267,19 @@ impl Store {
     /// opened (decrypted, inflated, decoded) on every core, up to 4, while this thread reads
     /// them from disk, and each person is handed to `f` on the thread that opened it.
     pub fn map_persons<T: Send>(&self, f: impl Fn(Person) -> T + Sync) -> Result<Vec<T>> {
-        self.map_sealed_persons(|key, sealed| Ok(f(self.open_person(key, sealed)?)))
-    }
-
-    /// A person from its stored key and sealed value.
-    pub(crate) fn open_person(&self, key: &[u8], sealed: &[u8]) -> Result<Person> {
-        let (_, json) = open_record(&self.keys, key, sealed)?;
-        serde_json::from_slice(&json)
-            .map_err(|e| Error::Corrupt(format!("a stored record does not read back: {e}")))
-    }
-
-    /// `open` of every stored person (its record key and sealed value), in the order of
-    /// [`Store::persons`], on every core (up to 4) while this thread reads from disk.
-    pub(crate) fn map_sealed_persons<T: Send>(
-        &self,
-        open_one: impl Fn(&[u8], &[u8]) -> Result<T> + Sync,
-    ) -> Result<Vec<T>> {
         /// Records per piece of work handed to a thread.
         const CHUNK: usize = 256;
         type Sealed = Vec<(sled::IVec, sled::IVec)>;
         let open = |chunk: Sealed| -> Result<Vec<T>> {
             chunk
                 .iter()
-                .map(|(key, sealed)| open_one(key, sealed))
+                .map(|(key, sealed)| {
+                    let (_, json) = open_record(&self.keys, key, sealed)?;
+                    let person = serde_json::from_slice(&json).map_err(|e| {
+                        Error::Corrupt(format!("a stored record does not read back: {e}"))
+                    })?;
+                    Ok(f(person))
+                })
                 .collect()
         };
         let records = self.db.scan_prefix(record_prefix(EntityKind::Person));

@@ -46,8 +46,6 @@ pub(crate) const P_OUTBOX: u8 = b'o';
 pub(crate) const P_OPID: u8 = b'p';
 pub(crate) const P_CHANGE: u8 = b'c';
 pub(crate) const P_QUARANTINE: u8 = b'q';
-/// Sealed values the api derives from a person, cached per person (derived.rs).
-pub(crate) const P_DERIVED: u8 = b'd';
 
 /// The first key after the outbox (an exclusive range end).
 pub(crate) const OUTBOX_END: [u8; 1] = [P_OUTBOX + 1];
@@ -108,14 +106,6 @@ pub(crate) fn slot_key(login_hash: &[u8; 32]) -> Vec<u8> {
     let mut k = Vec::with_capacity(33);
     k.push(P_SLOT);
     k.extend_from_slice(login_hash);
-    k
-}
-
-/// `d` + a person's id: the value derived from their form.
-pub(crate) fn derived_key(id: Uuid) -> [u8; 17] {
-    let mut k = [0u8; 17];
-    k[0] = P_DERIVED;
-    k[1..].copy_from_slice(id.as_bytes());
     k
 }
 

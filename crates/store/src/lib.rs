@@ -16,7 +16,6 @@ mod attempts;
 mod backup;
 mod batch;
 mod crypto;
-mod derived;
 pub mod domain;
 mod engine;
 pub mod error;

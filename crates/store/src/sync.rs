@@ -21,9 +21,9 @@ use crate::engine::Store;
 use crate::error::{guarded, Error, Result};
 use crate::index::{self, Entry};
 use crate::layout::{
-    be_u64, change_entry, change_key, derived_key, now_ms, open_record, opid_key, outbox_key,
-    parse_record_key, quarantine_key, record_key, record_prefix, seal_record, summary_key,
-    META_HLC, META_LAST_SYNC, META_PULL, META_SEQ, META_SYNC, P_OUTBOX, P_QUARANTINE, P_RECORD,
+    be_u64, change_entry, change_key, now_ms, open_record, opid_key, outbox_key, parse_record_key,
+    quarantine_key, record_key, record_prefix, seal_record, summary_key, META_HLC, META_LAST_SYNC,
+    META_PULL, META_SEQ, META_SYNC, P_OUTBOX, P_QUARANTINE, P_RECORD,
 };
 
 /// Where and as whom this device syncs. The token is a secret: kept sealed.
@@ -385,7 +385,6 @@ impl Store {
                     _ => {
                         batch.remove(plan.rkey.as_slice());
                         batch.remove(skey.as_slice());
-                        batch.remove(&derived_key(plan.id));
                         index_updates.push((plan.id, old_index, Vec::new()));
                     }
                 }
