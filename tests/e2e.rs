@@ -2171,7 +2171,7 @@ async fn admin_creates_a_team_and_each_role_sees_only_its_own_screens() {
     app.wait_text("#intake-saved", "Kevin López").await;
     app.screenshot("home-reception.png").await;
     app.click("#nav-cases").await;
-    app.wait_text("#cases-count", "1 casos").await;
+    app.wait_text("#cases-count", "1 caso").await;
     app.click("#cases-table .case-open").await;
     app.wait_text("main", "Kevin").await;
     let plan = app
@@ -2192,12 +2192,14 @@ async fn admin_creates_a_team_and_each_role_sees_only_its_own_screens() {
             "nav-reception",
             "nav-cases",
             "nav-directory",
-            "nav-sync"
+            "nav-sync",
+            "nav-officeReferrals",
+            "nav-officeFollowUps"
         ]
     );
     app.screenshot("home-caseworker.png").await;
     app.click("#nav-cases").await;
-    app.wait_text("#cases-count", "1 casos").await;
+    app.wait_text("#cases-count", "1 caso").await;
     app.click("#cases-table .case-open").await;
     app.find("#plan").await;
     app.quit().await;
