@@ -111,6 +111,13 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
+/// `len` random bytes (noise that overwrites a secret).
+pub(crate) fn random_vec(len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    rand::rngs::OsRng.fill_bytes(&mut out);
+    out
+}
+
 pub(crate) fn random_secret() -> Secret {
     let mut s = Zeroizing::new([0u8; 32]);
     rand::rngs::OsRng.fill_bytes(s.as_mut());

@@ -10,7 +10,8 @@
 //!   refused. Backups: [`Store::backup`] / [`restore`].
 //! - Modules by job (see the README): `layout` (the on-disk layout and the record codec),
 //!   `index`, `engine` (the record layer), `batch` (writes), `outbox`, `domain`, `sync`,
-//!   `migrate`, `keyring` (create / open / unlock, users), `backup`.
+//!   `migrate`, `keyring` (create / open / unlock, users), `backup`, `erase` (crypto-erase of
+//!   a revoked device's store).
 
 mod attempts;
 mod backup;
@@ -18,6 +19,7 @@ mod batch;
 mod crypto;
 pub mod domain;
 mod engine;
+mod erase;
 pub mod error;
 mod index;
 mod keyring;
@@ -33,6 +35,7 @@ pub use backup::{restore, BackupInfo};
 pub use batch::Batch;
 pub use crypto::KdfParams;
 pub use engine::{Record, Saved, Store};
+pub use erase::{erased_marker, finish_erase, forget_erased, ERASED_MARKER};
 pub use error::{Error, Result};
 pub use keyring::{check_passphrase, LockedStore, NewStore, SlotChoice, MIN_PASSPHRASE};
 pub use layout::SCHEMA_VERSION;
