@@ -70,11 +70,10 @@ impl SyncError {
             SyncError::Offline(_) => "offline",
             SyncError::Network(_) => "network",
             SyncError::Certificate(_) => "certificate",
-            SyncError::Refused { code, .. }
-                if code == "device_revoked" || code == "unknown_device" =>
-            {
-                "device_revoked"
-            }
+            // Only the server's explicit answer to this device's own token: `unknown_device`
+            // (a restored server, another server at the address) never erases anything.
+            SyncError::Refused { .. } if self.is_revocation() => "device_revoked",
+            SyncError::Refused { code, .. } if code == "unknown_device" => "unknown_device",
             SyncError::Refused { .. } => "refused",
             SyncError::ServerError(_) => "server_error",
             SyncError::Protocol(_) => "protocol",
@@ -84,6 +83,12 @@ impl SyncError {
             SyncError::Stuck(_) => "stuck",
             SyncError::Store(_) => "store",
         }
+    }
+
+    /// The server said, answering this device's token, that the device was revoked: it must
+    /// push nothing more and erase its store (`docs/sync.md`, "Revocation").
+    pub fn is_revocation(&self) -> bool {
+        matches!(self, SyncError::Refused { status: 401, code, .. } if code == "device_revoked")
     }
 
     /// Worth retrying after a pause (the link or the server may come back).

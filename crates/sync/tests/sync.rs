@@ -263,8 +263,35 @@ fn a_revoked_device_is_told_so() {
     assert!(net
         .block_on(async move { db.revoke_device(&id).await })
         .unwrap());
+    // A change made before the device hears of it is never sent.
+    let (district, _) = office_place(0);
+    a.store
+        .save_person(&new_person("Revocada", &district))
+        .unwrap();
+    let (ops_before, pending) = (net.op_count(), a.store.outbox_len());
     let err = sync(&a).unwrap_err();
     assert_eq!(err.code(), "device_revoked");
+    assert!(
+        err.is_revocation(),
+        "an explicit revocation: the device erases"
+    );
+    assert_eq!(net.op_count(), ops_before, "nothing more was pushed");
+    assert_eq!(a.store.outbox_len(), pending);
+}
+
+/// A server that does not know the token (restored from an older copy, or another server at
+/// the address) answers `unknown_device`: never read as a revocation.
+#[test]
+fn an_unknown_device_is_not_a_revocation() {
+    let (net, other) = (common::net(), common::net());
+    let (_, office) = office_place(0);
+    let a = net.device(1, &office, &net.url());
+    let mut settings = a.store.sync_settings().unwrap().unwrap();
+    settings.endpoint = other.url();
+    a.store.set_sync_settings(Some(&settings)).unwrap();
+    let err = sync(&a).unwrap_err();
+    assert_eq!(err.code(), "unknown_device");
+    assert!(!err.is_revocation());
 }
 
 #[test]
