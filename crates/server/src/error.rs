@@ -46,6 +46,9 @@ pub enum ServerError {
     BadResolution,
     #[error("{0}")]
     Forbidden(String),
+    /// A value that would leave a record its kind cannot read ([`crate::validate`]).
+    #[error("{0}")]
+    Invalid(String),
     #[error("el lote trae {0} operaciones y el máximo es {max}: envíelas en lotes más pequeños", max = reintegra_proto::MAX_BATCH_OPS)]
     TooManyOps(usize),
     #[error("demasiados intentos de inscripción desde esta dirección; espere {0} segundos y vuelva a intentar")]
@@ -87,6 +90,7 @@ impl ServerError {
             ServerError::NotFound => "not_found",
             ServerError::AlreadyResolved => "already_resolved",
             ServerError::BadResolution => "bad_resolution",
+            ServerError::Invalid(_) => "invalid",
             ServerError::Forbidden(_) => "forbidden",
             ServerError::TooManyAttempts(_) => "too_many_attempts",
             ServerError::TooManyOps(_) => "too_many_ops",
@@ -107,6 +111,7 @@ impl ServerError {
             | ServerError::NotAnOffice(_)
             | ServerError::OtherDevicesOp(_)
             | ServerError::BadResolution
+            | ServerError::Invalid(_)
             | ServerError::CodeForJoining
             | ServerError::CodeForFirstDevice
             | ServerError::NoSuchUser(_) => StatusCode::BAD_REQUEST,
@@ -183,6 +188,8 @@ pub enum Rejected {
     /// Its author may not make this change (unknown or inactive user, another office, a role
     /// without the permission, or a change nobody may make): why, in words.
     Forbidden(String),
+    /// What it holds is not a record of its kind, or passes a bound ([`crate::validate`]).
+    Invalid(String),
 }
 
 impl From<Rejected> for Outcome {
@@ -201,6 +208,7 @@ impl From<Rejected> for Outcome {
             ),
             Rejected::Merge(code) => (code, "el registro fue borrado en el servidor".to_string()),
             Rejected::Forbidden(reason) => ("forbidden", reason),
+            Rejected::Invalid(reason) => ("invalid", reason),
         };
         Outcome::Rejected {
             code: code.into(),
@@ -260,6 +268,7 @@ mod tests {
             Rejected::Merge("deleted"),
             Rejected::Merge("list_too_long"),
             Rejected::Forbidden("no".into()),
+            Rejected::Invalid("no".into()),
         ]
         .map(|r| match r.into() {
             Outcome::Rejected { code, .. } => code,
@@ -267,7 +276,13 @@ mod tests {
         });
         assert_eq!(
             codes,
-            ["clock_ahead", "deleted", "list_too_long", "forbidden"]
+            [
+                "clock_ahead",
+                "deleted",
+                "list_too_long",
+                "forbidden",
+                "invalid"
+            ]
         );
     }
 }

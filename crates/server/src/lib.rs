@@ -14,6 +14,7 @@ mod limits;
 pub mod log;
 pub mod openapi;
 mod routes;
+pub mod validate;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -16,6 +16,8 @@ use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+mod records;
+
 struct Net {
     server: Background,
     url: String,
@@ -263,8 +265,25 @@ fn op_at(
             node: dev.id.as_uuid().as_u64_pair().1,
         },
         base_seq,
-        change: Change { entity, id, action },
+        change: Change {
+            entity,
+            id,
+            action: match action {
+                Action::Create { record } => Action::Create {
+                    record: records::full(&kind_name(entity), id, &record),
+                },
+                other => other,
+            },
+        },
     }
+}
+
+fn kind_name(entity: EntityKind) -> String {
+    serde_json::to_value(entity)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn create(dev: &Dev, author: Uuid, entity: EntityKind, id: Uuid, record: Value) -> Op {
@@ -366,7 +385,7 @@ fn h1_the_author_must_be_active_of_the_devices_office_and_have_the_permission() 
                 reception,
                 EntityKind::Person,
                 registered,
-                json!({"return_events": [{"id": Uuid::now_v7()}], "updated_at": "2026-12-01T10:00:00Z"}),
+                json!({"return_events": [records::return_event(Uuid::now_v7())], "updated_at": "2026-12-01T10:00:00Z"}),
             ),
             "applied",
         ),

@@ -11,6 +11,8 @@ use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+mod records;
+
 struct Net {
     server: Background,
     url: String,
@@ -116,10 +118,10 @@ fn op(
     body: Value,
     base: u64,
 ) -> Value {
-    let key = if action == "create" {
-        "record"
+    let (key, body) = if action == "create" {
+        ("record", records::full(entity, id, &body))
     } else {
-        "fields"
+        ("fields", body)
     };
     json!({
         "op_id": Uuid::now_v7(), "author": author, "device": dev.id, "base_seq": base,

@@ -14,6 +14,8 @@ use reqwest::blocking::Client;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+mod records;
+
 const HEADER_READ: Duration = Duration::from_secs(2);
 const REQUEST: Duration = Duration::from_secs(4);
 
@@ -152,10 +154,10 @@ impl Net {
 /// An op of `dev` on the user record `id` (`create` with the record, or `update` with fields).
 fn op(dev: &Dev, author: Uuid, id: Uuid, action: &str, body: Value) -> Value {
     let now = chrono::Utc::now().timestamp_millis();
-    let key = if action == "create" {
-        "record"
+    let (key, body) = if action == "create" {
+        ("record", records::full("user", id, &body))
     } else {
-        "fields"
+        ("fields", body)
     };
     json!({
         "op_id": Uuid::now_v7(), "author": author, "device": dev.id,

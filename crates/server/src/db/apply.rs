@@ -21,6 +21,7 @@ use super::security::{NewEvent, SecurityKind};
 use super::visibility::{may_write, SERVER_ONLY, VISIBLE};
 use super::{current_seq, from_json, to_json, Db, DeviceRow};
 use crate::error::{Rejected, ServerError};
+use crate::validate;
 
 const OUTSIDE_THE_OFFICE: &str =
     "ese registro pertenece a una oficina fuera del alcance de este dispositivo";
@@ -255,7 +256,15 @@ impl Db {
         authorize(&mut tx, device, &subject)
             .await?
             .map_err(ServerError::Forbidden)?;
+        validate::op(&op).map_err(|why| ServerError::Invalid(why.0))?;
         let merged = merge::apply(&mut state, &op, seq);
+        if let Some(code) = merged.refused {
+            return Err(ServerError::Invalid(format!(
+                "la resolución no se puede aplicar ({code})"
+            )));
+        }
+        validate::record(op.change.entity, op.change.id, state.value.as_ref())
+            .map_err(|why| ServerError::Invalid(why.0))?;
         let office = office_of(&mut tx, op.change.entity, &state).await?;
         // Not an echo: the resolving device gets the value by pulling, like every other.
         write_applied(
@@ -309,7 +318,7 @@ fn refusals(
             .zip(ops)
             .filter_map(|(r, op)| match &r.outcome {
                 Outcome::Rejected { code, reason }
-                    if code == "forbidden" || code == "list_too_long" =>
+                    if code == "forbidden" || code == "list_too_long" || code == "invalid" =>
                 {
                     Some(event(op, format!("{}: {code}: {reason}", about(op))))
                 }
@@ -398,6 +407,15 @@ async fn apply_one(
     };
     if let Err(reason) = authorize(tx, device, &subject).await? {
         return Ok(Some(Rejected::Forbidden(reason).into()));
+    }
+    // What it sent, the record as it asks to leave it and as the merge leaves it must read
+    // back as its kind on every device (after the scope and the author: those refusals say
+    // more).
+    if let Err(why) = validate::op(op)
+        .and_then(|()| validate::record(kind, op.change.id, after.as_ref()))
+        .and_then(|_| validate::record(kind, op.change.id, state.value.as_ref()))
+    {
+        return Ok(Some(Rejected::Invalid(why.0).into()));
     }
     *seq += 1;
     let echo = merged.effect.as_ref() == Some(&op.change);
