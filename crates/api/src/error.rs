@@ -65,6 +65,8 @@ pub enum ApiError {
     InvalidPeriod,
     #[error("No se pudo escribir el archivo de exportación: {0}")]
     Export(String),
+    #[error("No se puede importar el archivo: {0}")]
+    ImportUnreadable(String),
 }
 
 impl ApiError {
@@ -99,6 +101,7 @@ impl ApiError {
             ApiError::SyncRunning => "sync_running",
             ApiError::InvalidPeriod => "invalid_period",
             ApiError::Export(_) => "export_failed",
+            ApiError::ImportUnreadable(_) => "import_unreadable",
         }
     }
 }

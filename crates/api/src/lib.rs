@@ -13,6 +13,7 @@ mod duplicates;
 mod error;
 mod exports;
 mod follow_ups;
+mod imports;
 mod indicators;
 mod intake;
 mod notes;
@@ -35,6 +36,10 @@ pub use exports::{
     Table, MIN_CELL,
 };
 pub use follow_ups::FollowUpInput;
+pub use imports::{
+    error_report as import_error_report, ImportColumn, ImportField, ImportMapping, ImportPreview,
+    ImportRow, ImportSource, RowOutcome, CONFIDENT_MATCH,
+};
 pub use intake::{
     person_of_arrival, today_in_el_salvador, ArrivalInput, Registered, ReturnInput, ReturnUpdates,
 };

@@ -91,7 +91,11 @@ impl Session {
     /// Opens (without unlocking) the store in `dir`, or notes that this device has none yet.
     pub fn open(dir: impl Into<PathBuf>, kdf: KdfParams) -> Result<Session> {
         let dir = dir.into();
-        let state = if holds_anything(&dir) {
+        let state = if reintegra_store::erased_marker(&dir).is_some() {
+            // Revoked and erased (revocation.rs): finish an erase that was cut; nothing to open.
+            reintegra_store::finish_erase(&dir)?;
+            State::NoStore
+        } else if holds_anything(&dir) {
             State::Locked(LockedStore::open(&dir)?)
         } else {
             State::NoStore
@@ -428,6 +432,17 @@ impl Session {
             State::Unlocked { store, user, cases } => f(store, user, cases),
             State::NoStore => Err(ApiError::NotSetUp),
             State::Locked(_) => Err(ApiError::Locked),
+        }
+    }
+}
+
+impl Session {
+    /// Ends the session for an erase (revocation.rs): the store handle, its keys and the cases
+    /// leave the session; the handle is returned so the caller can wait for it to be the last.
+    pub(crate) fn close_for_erase(&self) -> Option<Arc<Store>> {
+        match std::mem::replace(&mut *self.state(), State::NoStore) {
+            State::Unlocked { store, .. } => Some(store),
+            _ => None,
         }
     }
 }

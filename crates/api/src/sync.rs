@@ -297,6 +297,8 @@ impl Session {
                 }
                 self.sync_view()
             }
+            // The server revoked this device: nothing more is pushed, the store is erased.
+            Err(e) if e.is_revocation() => Err(crate::revocation::erase_revoked(self, store, now)),
             Err(e) => {
                 self.set_sync_error(Some(SyncFailure {
                     code: e.code().to_string(),

@@ -45,6 +45,8 @@ pub enum RecordKind {
     FamilyGroup,
     /// An export has no record of its own; its id is the audit entry's.
     Export,
+    /// An import of a spreadsheet (its forms have their own entries); the id is the entry's.
+    Import,
     /// The audit log itself.
     Audit,
 }

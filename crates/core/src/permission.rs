@@ -31,6 +31,8 @@ pub enum Permission {
     ResolveConflicts,
     /// Indicators and exports for reports.
     Reports,
+    /// Import an office's spreadsheet of persons and returns (many forms in one batch).
+    ImportData,
     /// Add, change and remove service providers.
     EditDirectory,
     /// Users of this device and the office: create, reset, deactivate.
@@ -42,7 +44,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::RegisterArrivals,
         Permission::ReadCases,
         Permission::EditCases,
@@ -53,6 +55,7 @@ impl Permission {
         Permission::DuplicateQueue,
         Permission::ResolveConflicts,
         Permission::Reports,
+        Permission::ImportData,
         Permission::EditDirectory,
         Permission::ManageUsers,
         Permission::ManageDevice,

@@ -47,11 +47,18 @@ impl Store {
     /// deleted. Needs the only handle on the store (the files are deleted).
     pub fn erase(self, marker: &[u8]) -> Result<()> {
         let dir = self.dir.clone();
-        self.destroy_keys()?;
-        write_marker(&dir, marker)?;
+        self.begin_erase(marker)?;
         // The data and index keys are zeroized as the last handle drops.
         drop(self);
         shred_dir(&dir, true)
+    }
+
+    /// The part of [`Store::erase`] that works while other handles still hold the store: the
+    /// keys on disk are destroyed and the marker written; the files are deleted by
+    /// [`finish_erase`] (at the next start at the latest).
+    pub fn begin_erase(&self, marker: &[u8]) -> Result<()> {
+        self.destroy_keys()?;
+        write_marker(&self.dir, marker)
     }
 
     /// Destroys what unlocks the store (slots, salt, store id) and the sealed token, flushed.
