@@ -4,11 +4,14 @@
 //! - `reintegra sync --data DIR --user LOGIN [--endpoint URL] [--enroll CODE]`
 //! - `reintegra export --data DIR --user LOGIN indicators|cases --period 2026-Q3 [--office CODE]
 //!   [--deidentified] --out F.xlsx|F.csv` (also `referrals`, `follow-ups`)
+//! - `reintegra import --data DIR --user LOGIN FILE.xlsx|FILE.csv [--mapping M.toml] [--dry-run]
+//!   [--errors OUT.xlsx]` (docs/import.md)
 //!
 //! See docs/dedup.md and docs/sync.md. The synthetic data and the scoring of `reintegra dedup`'s
 //! results are not in the app: `reintegra-bench dedup-generate` and `dedup-score`.
 
 mod export;
+mod import;
 mod sync;
 
 use std::collections::HashMap;
@@ -26,7 +29,10 @@ use serde::Serialize;
 
 /// Whether `arg` (the first command-line argument) names a headless subcommand.
 pub fn is_subcommand(arg: &str) -> bool {
-    matches!(arg, "dedup" | "sync" | "export" | "help" | "--help" | "-h")
+    matches!(
+        arg,
+        "dedup" | "sync" | "export" | "import" | "help" | "--help" | "-h"
+    )
 }
 
 /// Runs a headless subcommand; `args` includes the program name.
@@ -114,6 +120,18 @@ enum Command {
         #[command(subcommand)]
         what: export::What,
     },
+    /// Importa personas y retornos de una planilla XLSX o CSV de la oficina, en un solo lote
+    /// (con auditoría). La frase de acceso como en `sync`.
+    Import {
+        /// Carpeta de datos de la aplicación (el almacén cifrado).
+        #[arg(long)]
+        data: PathBuf,
+        /// Usuario que desbloquea el almacén (o REINTEGRA_USER).
+        #[arg(long)]
+        user: Option<String>,
+        #[command(flatten)]
+        args: import::ImportArgs,
+    },
 }
 
 fn execute(command: Command, out: &mut dyn Write) -> Result<(), String> {
@@ -123,6 +141,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<(), String> {
     };
     match command {
         Command::Export { data, user, what } => export::run(&data, &user_of(user)?, what, out),
+        Command::Import { data, user, args } => import::run(&data, &user_of(user)?, args, out),
         Command::Dedup {
             records,
             queries,

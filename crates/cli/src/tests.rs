@@ -299,3 +299,95 @@ fn export_writes_the_file_the_extension_names_and_refuses_a_bad_period() {
     ]);
     assert!(bad.unwrap_err().contains(".xlsx o .csv"));
 }
+
+#[test]
+fn import_reads_a_csv_with_a_mapping_lists_refused_rows_and_writes_one_batch() {
+    use reintegra_api::{CaseQuery, KdfParams, Session};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let s = Session::open(&data, KdfParams::INSECURE_FAST).unwrap();
+    s.create_first_admin("Central", "clave-segura-de-prueba", chrono::Utc::now())
+        .unwrap();
+    s.lock(chrono::Utc::now());
+    drop(s);
+    // The same value as the export test sets (tests of this binary may run at once).
+    std::env::set_var(sync::PASSPHRASE_ENV, "clave-segura-de-prueba");
+    let csv = write(
+        dir.path(),
+        "oficina.csv",
+        "Listado de la oficina;;;;;\n\
+         Nombre;Apellidos;Sexo;Municipio;Fecha;Pais;Acepta\n\
+         Marta;Rivas;F;Jiquilisco;15/07/2026;USA;si\n\
+         Pedro;Díaz;X;Jiquilisco;16/07/2026;USA;si\n\
+         @SUM(A1);López;F;Jiquilisco;16/07/2026;USA;si\n",
+    );
+    let mapping = write(
+        dir.path(),
+        "mapeo.toml",
+        "header_row = 2\n\n[columns]\n\"Nombre\" = \"given_names\"\n\"Apellidos\" = \"first_surname\"\n\"Municipio\" = \"destination_district\"\n\"Acepta\" = \"consent_registration\"\n",
+    );
+    let data_s = data.to_string_lossy().into_owned();
+    let errors = dir.path().join("errores.xlsx");
+    let args = |dry: bool| {
+        let mut a = vec![
+            "import".to_string(),
+            "--data".into(),
+            data_s.clone(),
+            "--user".into(),
+            "Central".into(),
+            csv.clone(),
+            "--mapping".into(),
+            mapping.clone(),
+            "--errors".into(),
+            errors.to_string_lossy().into_owned(),
+        ];
+        if dry {
+            a.push("--dry-run".into());
+        }
+        a
+    };
+    let run_with = |a: Vec<String>| cli(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let printed = run_with(args(true)).unwrap();
+    assert!(printed.contains("filas leídas: 3"), "{printed}");
+    assert!(printed.contains("fichas nuevas: 1"), "{printed}");
+    assert!(printed.contains("rechazadas: 2"), "{printed}");
+    assert!(
+        printed.contains("fila 4: Sexo: «X» no se entiende"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("fila 5: Nombres:") && printed.contains("fórmula"),
+        "{printed}"
+    );
+    assert!(printed.contains("prueba: no se escribió nada"), "{printed}");
+    assert!(std::fs::read(&errors).unwrap().starts_with(b"PK"));
+
+    let printed = run_with(args(false)).unwrap();
+    assert!(
+        printed.contains("importación escrita en un solo lote"),
+        "{printed}"
+    );
+    let s = Session::open(&data, KdfParams::INSECURE_FAST).unwrap();
+    s.unlock("Central", "clave-segura-de-prueba", chrono::Utc::now())
+        .unwrap();
+    let today = reintegra_api::today_in_el_salvador(chrono::Utc::now());
+    assert_eq!(s.caseload(&CaseQuery::default(), today).unwrap().total, 1);
+    drop(s);
+
+    // A file it cannot read: an error (non-zero exit), nothing written.
+    let bad = write(dir.path(), "notas.txt.docx", "hola");
+    let e = cli(&["import", "--data", &data_s, "--user", "Central", &bad]).unwrap_err();
+    assert!(e.contains(".xlsx o .csv"), "{e}");
+    let e = cli(&[
+        "import",
+        "--data",
+        &data_s,
+        "--user",
+        "Central",
+        "--mapping",
+        &csv,
+        &csv,
+    ])
+    .unwrap_err();
+    assert!(e.contains("el mapeo"), "{e}");
+}
