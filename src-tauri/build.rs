@@ -14,6 +14,8 @@ const COMMANDS: &[&str] = &[
     "session_unlock",
     "session_unlock_slot",
     "session_lock",
+    "session_revoked",
+    "session_forget_revocation",
     "status_bar",
     "intake_register",
     "intake_add_return",

@@ -7,6 +7,7 @@ mod commands;
 mod error;
 mod intake;
 mod preferences;
+mod revocation;
 mod session;
 mod supervision;
 mod sync;
@@ -37,6 +38,8 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             session::session_unlock,
             session::session_unlock_slot,
             session::session_lock,
+            revocation::session_revoked,
+            revocation::session_forget_revocation,
             session::status_bar,
             intake::intake_register,
             intake::intake_add_return,

@@ -10,8 +10,8 @@ use reintegra_api::{
     ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem, ContactInput, DeviceUser,
     DuplicatePair, FollowUpInput, FollowUpPage, FollowUpQuery, GoalInput, NewUser, NotesView,
     PersonDetail, ProfileInput, ReferralInput, ReferralPage, ReferralQuery, ReferralView,
-    Registered, ReturnInput, ReturnUpdates, RoutingInput, SessionState, StatusBar, Suggestion,
-    SuggestionQuery, SyncProgress, SyncView, Today,
+    Registered, ReturnInput, ReturnUpdates, RevokedNotice, RoutingInput, SessionState, StatusBar,
+    Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
@@ -52,6 +52,7 @@ fn export_all(dir: &Path) {
         AuditEntry,
         ValidationErrors,
         SessionState,
+        RevokedNotice,
         DeviceUser,
         StatusBar,
         ArrivalInput,

@@ -5,6 +5,7 @@ import type { Department } from "../bindings/Department";
 import type { Place } from "../bindings/Place";
 import type { Language } from "../i18n/messages";
 import type { SessionState } from "../bindings/SessionState";
+import type { RevokedNotice } from "../bindings/RevokedNotice";
 import type { DeviceUser } from "../bindings/DeviceUser";
 import type { StatusBar } from "../bindings/StatusBar";
 import type { ArrivalInput } from "../bindings/ArrivalInput";
@@ -117,6 +118,10 @@ export const session = {
   unlockSlot: (slot: string, passphrase: string): Promise<SessionState> =>
     call("session_unlock_slot", { slot, passphrase }),
   lock: (): Promise<SessionState> => call("session_lock"),
+  /** The notice left when the server revoked this device and its store was erased. */
+  revoked: (): Promise<RevokedNotice | null> => call("session_revoked"),
+  /** Leaves the revoked screen to set the device up again from nothing. */
+  forgetRevocation: (): Promise<SessionState> => call("session_forget_revocation"),
   statusBar: (): Promise<StatusBar> => call("status_bar"),
 };
 
