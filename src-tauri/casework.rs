@@ -170,7 +170,8 @@ pub fn note_add(
         .add_note(person_id, &text, sensitive, now())?)
 }
 
-#[tauri::command]
+// Off the window's thread: it may wait for the cases read behind the screen.
+#[tauri::command(async)]
 pub fn today_list(session: State<'_, AppSession>, waiting_days: Option<u32>) -> Answer<Today> {
     Ok(session
         .get()?

@@ -53,7 +53,8 @@ pub fn intake_add_return(
     )?)
 }
 
-#[tauri::command]
+// Off the window's thread: it may wait for the cases read behind the screen.
+#[tauri::command(async)]
 pub fn intake_suggestions(
     session: State<'_, AppSession>,
     query: SuggestionQuery,
@@ -61,7 +62,8 @@ pub fn intake_suggestions(
     Ok(session.get()?.returning_suggestions(&query, today())?)
 }
 
-#[tauri::command]
+// Off the window's thread: it may wait for the cases read behind the screen.
+#[tauri::command(async)]
 pub fn caseload(
     session: State<'_, AppSession>,
     query: CaseQuery,

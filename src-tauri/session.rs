@@ -46,7 +46,8 @@ pub fn session_create_first_admin(
 }
 
 /// A new laptop of an office that already works: set up with a code made for one user.
-#[tauri::command]
+// Off the window's thread: deriving the key takes about a second.
+#[tauri::command(async)]
 pub fn session_join_office(
     session: State<'_, AppSession>,
     endpoint: String,
@@ -71,7 +72,8 @@ pub fn session_device_users(
     Ok(session.get()?.device_users())
 }
 
-#[tauri::command]
+// Off the window's thread: deriving the key takes about a second.
+#[tauri::command(async)]
 pub fn session_unlock(
     session: State<'_, AppSession>,
     name: String,
@@ -83,7 +85,8 @@ pub fn session_unlock(
 }
 
 /// Signs in as the user chosen from the list (their slot), without typing a login.
-#[tauri::command]
+// Off the window's thread: deriving the key takes about a second.
+#[tauri::command(async)]
 pub fn session_unlock_slot(
     session: State<'_, AppSession>,
     slot: String,
@@ -94,7 +97,8 @@ pub fn session_unlock_slot(
         .unlock_slot(&slot, &passphrase, crate::clock::now())?)
 }
 
-#[tauri::command]
+// Off the window's thread: it may wait for the cases read behind the screen.
+#[tauri::command(async)]
 pub fn session_lock(session: State<'_, AppSession>) -> Result<SessionState, CommandError> {
     Ok(session.get()?.lock(crate::clock::now()))
 }

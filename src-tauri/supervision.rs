@@ -11,7 +11,8 @@ use tauri::State;
 use crate::error::CommandError;
 use crate::session::AppSession;
 
-#[tauri::command]
+// Off the window's thread: it may wait for the cases read behind the screen.
+#[tauri::command(async)]
 pub fn duplicates_list(session: State<'_, AppSession>) -> Result<Vec<DuplicatePair>, CommandError> {
     Ok(session.get()?.likely_duplicates(crate::clock::now())?)
 }
@@ -38,7 +39,8 @@ pub fn duplicates_not_same(
         .mark_not_same_person(a, b, crate::clock::now())?)
 }
 
-#[tauri::command]
+// Off the window's thread: it may wait for the cases read behind the screen.
+#[tauri::command(async)]
 pub fn indicators(
     session: State<'_, AppSession>,
     filter: IndicatorFilter,

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::access::{case_of, sees_case};
+use crate::case_loading::CasesRead;
 use crate::cases::CaseSummary;
 use crate::unit_of_work::{Audit, Work};
 use crate::{ApiError, Result, Session};
@@ -77,6 +78,9 @@ pub struct CasePage {
     /// How many cases match (the rows are the first `limit`).
     pub total: u32,
     pub rows: Vec<CaseRow>,
+    /// Right after unlock, while every case is still being read: the page holds only the
+    /// cases read so far, and says how far the read got (ask again).
+    pub still_reading: Option<CasesRead>,
 }
 
 /// One person, whole: the form, flags, the audit trail, and names for the ids it holds.
@@ -204,23 +208,27 @@ pub(crate) fn query_cases<'a>(
     CasePage {
         total,
         rows: hits.into_iter().map(|c| row(c, today)).collect(),
+        still_reading: None,
     }
 }
 
 impl Session {
     /// The caseload, sorted by priority (vulnerabilities, then days since return without a plan).
     pub fn caseload(&self, query: &CaseQuery, today: NaiveDate) -> Result<CasePage> {
-        self.with_permission(Permission::ReadCases, |store, user, cases| {
+        self.with_cases_so_far(Permission::ReadCases, |store, user, cases, read| {
             if query.state == CaseState::Restricted && !user.may(Permission::DuplicateQueue) {
                 return Err(ApiError::Forbidden);
             }
             let mut visible = Vec::new();
-            for case in cases.iter() {
+            for case in cases {
                 if sees_case(store, user, case, today)? {
                     visible.push(case);
                 }
             }
-            Ok(query_cases(visible.into_iter(), query, today))
+            Ok(CasePage {
+                still_reading: read,
+                ..query_cases(visible.into_iter(), query, today)
+            })
         })
     }
 

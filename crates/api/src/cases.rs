@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 
 use chrono::NaiveDate;
@@ -108,13 +109,49 @@ pub(crate) struct Cases {
     pub not_same: dedup::NotSamePerson,
 }
 
-/// What [`Cases::load`] keeps of one person, made on the thread that read it.
+/// What [`Cases::load`] keeps of one person besides its summary, made on the thread that read it.
 struct Loaded {
     /// The person's id as the duplicate index names it.
     id: String,
     not_same_as: Vec<String>,
-    /// `None` for a form merged into another.
-    case: Option<(CaseSummary, dedup::Record)>,
+    /// `None` for a form merged into another (it has no summary either).
+    record: Option<dedup::Record>,
+}
+
+/// The caseload summaries [`Cases::load`] has made so far, in no particular order: what the
+/// caseload answers from while unlock's read of every person goes on (`case_loading.rs`).
+#[derive(Default)]
+pub(crate) struct ReadSoFar {
+    summaries: Mutex<Vec<CaseSummary>>,
+    /// Set when the summaries have been taken into the [`Cases`] being assembled.
+    taken: AtomicBool,
+}
+
+impl ReadSoFar {
+    pub fn with_capacity(persons: usize) -> ReadSoFar {
+        ReadSoFar {
+            summaries: Mutex::new(Vec::with_capacity(persons)),
+            taken: AtomicBool::new(false),
+        }
+    }
+
+    /// The summaries made so far (the read goes on while this is held); empty once taken.
+    pub fn summaries(&self) -> MutexGuard<'_, Vec<CaseSummary>> {
+        self.summaries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the read is over and the summaries have moved into the cases being assembled.
+    pub fn taken(&self) -> bool {
+        self.taken.load(Ordering::Acquire)
+    }
+
+    fn take(&self) -> Vec<CaseSummary> {
+        let mut summaries = self.summaries();
+        self.taken.store(true, Ordering::Release);
+        std::mem::take(&mut *summaries)
+    }
 }
 
 impl Cases {
@@ -134,46 +171,52 @@ impl Cases {
     }
 
     /// Every person's case from the store, as [`Cases::build`] of `store.persons()` makes
-    /// them, but read and summarized on every core, with the duplicate index built afterwards
-    /// on a thread of its own (see [`Dedup`]): what unlock runs.
-    pub fn load(store: &Store) -> Result<Cases> {
-        let loaded = store.map_persons(|p| Loaded {
-            id: p.id.as_uuid().to_string(),
-            not_same_as: p
-                .not_same_as
-                .iter()
-                .map(|other| other.as_uuid().to_string())
-                .collect(),
-            case: p
-                .merged_into
-                .is_none()
-                .then(|| (CaseSummary::of(&p), dedup_record(&p))),
+    /// them, but read and summarized on every core, each summary shown in `so_far` as soon as
+    /// it is made, with the duplicate index built afterwards on a thread of its own (see
+    /// [`Dedup`]): what unlock runs, behind the screen (`case_loading.rs`).
+    pub fn load(store: &Store, so_far: &ReadSoFar) -> Result<Cases> {
+        let loaded = store.map_persons(|p| {
+            let record = p.merged_into.is_none().then(|| {
+                so_far.summaries().push(CaseSummary::of(&p));
+                dedup_record(&p)
+            });
+            Loaded {
+                id: p.id.as_uuid().to_string(),
+                not_same_as: p
+                    .not_same_as
+                    .iter()
+                    .map(|other| other.as_uuid().to_string())
+                    .collect(),
+                record,
+            }
         })?;
-        let mut cases = Cases {
-            all: Vec::with_capacity(loaded.len()),
-            slot: HashMap::with_capacity(loaded.len()),
-            dedup: Dedup::default(),
-            not_same: dedup::NotSamePerson::new(),
-        };
-        let mut records = Vec::with_capacity(loaded.len());
-        // Each person once, in the store's order: `upsert` of each, without the removals (a
-        // merged form was never added) and with the index left for later.
+        // The store's order is the ids' order (UUIDs are its keys): sorted, the summaries line
+        // up with the records, which came in the store's order.
+        let mut all = so_far.take();
+        all.sort_unstable_by_key(|c| c.id);
+        let slot = all.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+        let mut not_same = dedup::NotSamePerson::new();
+        let mut records = Vec::with_capacity(all.len());
         for person in loaded {
             for other in &person.not_same_as {
-                cases.not_same.insert(&person.id, other);
+                not_same.insert(&person.id, other);
             }
-            if let Some((summary, record)) = person.case {
-                cases.slot.insert(summary.id, cases.all.len());
-                cases.all.push(summary);
-                records.push(record);
-            }
+            records.extend(person.record);
         }
-        cases.dedup = Dedup::in_background(records);
-        Ok(cases)
+        Ok(Cases {
+            all,
+            slot,
+            dedup: Dedup::in_background(records),
+            not_same,
+        })
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &CaseSummary> {
         self.all.iter()
+    }
+
+    pub fn summaries(&self) -> &[CaseSummary] {
+        &self.all
     }
 
     pub fn get(&self, id: &PersonId) -> Option<&CaseSummary> {
@@ -399,7 +442,7 @@ mod tests {
             store.commit(batch).unwrap();
         }
         let built = Cases::build(&store.persons().unwrap());
-        let loaded = Cases::load(&store).unwrap();
+        let loaded = Cases::load(&store, &ReadSoFar::default()).unwrap();
 
         let debug = |c: &Cases| c.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>();
         assert_eq!(debug(&loaded), debug(&built));

@@ -5,6 +5,7 @@
 //! Time comes in as a parameter; ids are made here (UUIDv7).
 
 mod access;
+mod case_loading;
 mod caseload;
 mod cases;
 mod consents;
@@ -28,6 +29,7 @@ mod today;
 mod unit_of_work;
 mod users;
 
+pub use case_loading::CasesRead;
 pub use caseload::{CasePage, CaseQuery, CaseRow, CaseState, PersonDetail};
 pub use duplicates::{DuplicatePair, MAX_PAIRS};
 pub use error::ApiError;

@@ -15,7 +15,9 @@ use serde::Serialize;
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::cases::Cases;
+use crate::access::require;
+use crate::case_loading::{CaseMemory, CasesRead, PARTIAL_AFTER};
+use crate::cases::{CaseSummary, Cases};
 use crate::unit_of_work::{Audit, Work};
 use crate::{ApiError, Result};
 
@@ -75,8 +77,9 @@ enum State {
     Unlocked {
         store: Arc<Store>,
         user: User,
-        /// Every case in memory (caseload, returning-person check); dropped at lock.
-        cases: Box<Cases>,
+        /// Every case in memory (caseload, returning-person check), read behind the screen
+        /// after unlock; dropped at lock.
+        cases: CaseMemory,
     },
 }
 
@@ -167,7 +170,7 @@ impl Session {
         *state = State::Unlocked {
             store: Arc::new(store),
             user: user.clone(),
-            cases,
+            cases: CaseMemory::Ready(cases),
         };
         Ok(SessionState::of(false, Some(user)))
     }
@@ -195,12 +198,13 @@ impl Session {
             .map_err(crate::sync::sync_error)?;
         let joined = self.set_up_joined(device, &settings, &user, passphrase, now);
         match joined {
-            Ok((store, cases)) => {
+            Ok((store, user)) => {
                 let signed_in = SessionState::signed_in(&store, &user);
+                let store = Arc::new(store);
                 *state = State::Unlocked {
-                    store: Arc::new(store),
+                    cases: CaseMemory::read_in_background(store.clone()),
+                    store,
                     user,
-                    cases,
                 };
                 Ok(signed_in)
             }
@@ -219,7 +223,7 @@ impl Session {
         user: &User,
         passphrase: &str,
         now: DateTime<Utc>,
-    ) -> Result<(Store, Box<Cases>)> {
+    ) -> Result<(Store, User)> {
         let store = LockedStore::create(
             &self.dir,
             NewStore {
@@ -242,18 +246,14 @@ impl Session {
             Some(user) if user.active => user,
             _ => return Err(ApiError::WrongCredentials),
         };
-        let mut cases = Box::new(Cases::load(&store)?);
-        let mut work = Work::new(&store, &user, now);
-        work.audit(
-            RecordKind::User,
-            user.id.into(),
-            Audit::new(
-                AuditAction::SignIn,
-                "Equipo unido a la oficina; primer inicio de sesión",
-            ),
+        audit_session(
+            &store,
+            &user,
+            now,
+            AuditAction::SignIn,
+            "Equipo unido a la oficina; primer inicio de sesión",
         )?;
-        work.commit(&mut cases)?;
-        Ok((store, cases))
+        Ok((store, user))
     }
 
     /// The users who can sign in here, as the locked screen may show them: initials and an
@@ -312,25 +312,18 @@ impl Session {
         // Slots made before the sign-in screen showed initials get theirs now.
         store.label_slot(user.login(), &initials(&user.name))?;
         store.upgrade_indexes()?;
-        // Read on every core; the duplicate index finishes on its own thread (cases.rs).
-        let mut cases = Box::new(Cases::load(&store)?);
-        let mut work = Work::new(&store, &user, now);
-        let failed = store.failed_unlocks_before();
-        let summary = match failed {
+        let summary = match store.failed_unlocks_before() {
             0 => "Inicio de sesión".to_string(),
             n => format!("Inicio de sesión tras {n} intentos fallidos en este equipo"),
         };
-        work.audit(
-            RecordKind::User,
-            user.id.into(),
-            Audit::new(AuditAction::SignIn, &summary),
-        )?;
-        work.commit(&mut cases)?;
+        audit_session(&store, &user, now, AuditAction::SignIn, &summary)?;
         let signed_in = SessionState::signed_in(&store, &user);
+        // The screen is usable now; the cases are read behind it (case_loading.rs).
+        let store = Arc::new(store);
         *state = State::Unlocked {
-            store: Arc::new(store),
+            cases: CaseMemory::read_in_background(store.clone()),
+            store,
             user,
-            cases,
         };
         Ok(signed_in)
     }
@@ -339,26 +332,11 @@ impl Session {
     /// session is harmless.
     pub fn lock(&self, now: DateTime<Utc>) -> SessionState {
         let mut state = self.state();
-        if let State::Unlocked { store, user, cases } = &mut *state {
-            let mut work = Work::new(store, user, now);
+        if let State::Unlocked { store, user, .. } = &*state {
             // Locking must never fail: an entry that cannot be written is not worth staying open.
-            let _ = work
-                .audit(
-                    RecordKind::User,
-                    user.id.into(),
-                    Audit::new(AuditAction::Lock, "Sesión bloqueada"),
-                )
-                .and_then(|()| work.commit(cases));
+            let _ = audit_session(store, user, now, AuditAction::Lock, "Sesión bloqueada");
         }
-        if let State::Unlocked { .. } = &*state {
-            if let State::Unlocked { store, .. } = std::mem::replace(&mut *state, State::NoStore) {
-                // A sync in flight keeps its handle (and the keys) until it ends.
-                *state = State::Locked(match Arc::try_unwrap(store) {
-                    Ok(store) => store.lock(),
-                    Err(shared) => shared.relock(),
-                });
-            }
-        }
+        relock(&mut state);
         SessionState::of(matches!(*state, State::NoStore), None)
     }
 
@@ -401,13 +379,17 @@ impl Session {
         &self.sync
     }
 
-    /// Rebuilds the in-memory cases from the store (after a sync wrote records).
+    /// Reads the in-memory cases again from the store (after a sync wrote records), behind
+    /// the screen as at unlock.
     pub(crate) fn reload_cases(&self) -> Result<()> {
-        self.with_unlocked(|store, _, cases| {
-            // Like unlock: read on every core, the duplicate index in the background.
-            *cases = Cases::load(store)?;
-            Ok(())
-        })
+        match &mut *self.state() {
+            State::Unlocked { store, cases, .. } => {
+                *cases = CaseMemory::read_in_background(store.clone());
+                Ok(())
+            }
+            State::NoStore => Err(ApiError::NotSetUp),
+            State::Locked(_) => Err(ApiError::Locked),
+        }
     }
 
     /// Runs `f` on the unlocked store, its user and the in-memory cases (one at a time).
@@ -424,14 +406,63 @@ impl Session {
         })
     }
 
+    /// Runs `f`, if the signed-in user has `permission`, on the cases there are now: all of
+    /// them, or while unlock's read still runs those read so far and how far it got.
+    pub(crate) fn with_cases_so_far<T>(
+        &self,
+        permission: Permission,
+        f: impl FnOnce(&Store, &User, &[CaseSummary], Option<CasesRead>) -> Result<T>,
+    ) -> Result<T> {
+        let reading = match &*self.state() {
+            State::Unlocked { cases, .. } => cases.still_reading(),
+            _ => None,
+        };
+        if let Some(end) = reading {
+            end.wait_at_most(PARTIAL_AFTER);
+        }
+        let mut state = self.state();
+        let State::Unlocked { store, user, cases } = &mut *state else {
+            return Err(not_unlocked(&state));
+        };
+        if store.unlocked_with_first_passphrase() {
+            return Err(ApiError::PassphraseChangeRequired);
+        }
+        require(user, permission)?;
+        match cases.so_far(|summaries, read| f(store, user, summaries, read)) {
+            Ok(answer) => answer,
+            Err(e) => {
+                relock(&mut state);
+                Err(e)
+            }
+        }
+    }
+
+    /// Like [`Session::with_unlocked`], also for a user who must still change a first
+    /// passphrase. Waits (without holding the session) for the cases read at unlock.
     pub(crate) fn with_unlocked_even_first_passphrase<T>(
         &self,
         f: impl FnOnce(&Store, &User, &mut Cases) -> Result<T>,
     ) -> Result<T> {
-        match &mut *self.state() {
-            State::Unlocked { store, user, cases } => f(store, user, cases),
-            State::NoStore => Err(ApiError::NotSetUp),
-            State::Locked(_) => Err(ApiError::Locked),
+        loop {
+            let mut state = self.state();
+            let State::Unlocked { cases, .. } = &*state else {
+                return Err(not_unlocked(&state));
+            };
+            if let Some(end) = cases.still_reading() {
+                drop(state);
+                end.wait();
+                continue;
+            }
+            let State::Unlocked { store, user, cases } = &mut *state else {
+                unreachable!("matched just above");
+            };
+            match cases.settle() {
+                Ok(cases) => return f(store, user, cases),
+                Err(e) => {
+                    relock(&mut state);
+                    return Err(e);
+                }
+            }
         }
     }
 }
@@ -449,4 +480,45 @@ impl Session {
 
 fn holds_anything(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
+}
+
+/// `locked` or `not_set_up`, for a command that needs the session unlocked.
+fn not_unlocked(state: &State) -> ApiError {
+    match state {
+        State::NoStore => ApiError::NotSetUp,
+        _ => ApiError::Locked,
+    }
+}
+
+/// Locks an unlocked session: the cases (waiting for their read) and the keys leave memory.
+fn relock(state: &mut State) {
+    if let State::Unlocked { .. } = state {
+        if let State::Unlocked { store, cases, .. } = std::mem::replace(state, State::NoStore) {
+            // The read behind the screen holds the store too: it ends first.
+            drop(cases);
+            // A sync in flight keeps its handle (and the keys) until it ends.
+            *state = State::Locked(match Arc::try_unwrap(store) {
+                Ok(store) => store.lock(),
+                Err(shared) => shared.relock(),
+            });
+        }
+    }
+}
+
+/// Writes one audit entry about the session itself (sign-in, lock).
+fn audit_session(
+    store: &Store,
+    user: &User,
+    now: DateTime<Utc>,
+    action: AuditAction,
+    summary: &str,
+) -> Result<()> {
+    let mut work = Work::new(store, user, now);
+    work.audit(
+        RecordKind::User,
+        user.id.into(),
+        Audit::new(action, summary),
+    )?;
+    // No person is saved here, so no case changes.
+    work.commit(&mut Cases::default())
 }
