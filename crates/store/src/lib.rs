@@ -10,7 +10,7 @@
 //!   refused. Backups: [`Store::backup`] / [`restore`].
 //! - Modules by job (see the README): `layout` (the on-disk layout and the record codec),
 //!   `index`, `engine` (the record layer), `batch` (writes), `outbox`, `domain`, `sync`,
-//!   `migrate`, `keyring` (create / open / unlock, users), `backup`, `erase` (crypto-erase of
+//!   `held` (pulled records this build cannot read, kept aside verbatim), `migrate`, `keyring` (create / open / unlock, users), `backup`, `erase` (crypto-erase of
 //!   a revoked device's store).
 
 mod attempts;
@@ -21,6 +21,7 @@ pub mod domain;
 mod engine;
 mod erase;
 pub mod error;
+mod held;
 mod index;
 mod keyring;
 mod layout;
@@ -37,6 +38,7 @@ pub use crypto::KdfParams;
 pub use engine::{Record, Saved, Store};
 pub use erase::{erased_marker, finish_erase, forget_erased, ERASED_MARKER};
 pub use error::{Error, Result};
+pub use held::Held;
 pub use keyring::{check_passphrase, LockedStore, NewStore, SlotChoice, MIN_PASSPHRASE};
 pub use layout::SCHEMA_VERSION;
 pub use outbox::{OutboxEntry, RecentChange};

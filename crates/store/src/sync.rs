@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 use crate::domain::index_keys_of;
 use crate::engine::Store;
 use crate::error::{guarded, Error, Result};
+use crate::held::Held;
 use crate::index::{self, Entry};
 use crate::layout::{
     be_u64, change_entry, change_key, now_ms, open_record, opid_key, outbox_key, parse_record_key,
@@ -252,6 +253,17 @@ impl Store {
                 }
             }
             let mut all = parallel_map(&sealed, |(key, value)| self.read_record(key, value))?;
+            // A held record counts as the server has it (`crate::held`).
+            let held = self.held_map()?;
+            if !held.is_empty() {
+                let mut held = held;
+                for (entity, id, value) in all.iter_mut() {
+                    if let Some(v) = held.remove(&(*entity, *id)) {
+                        *value = v;
+                    }
+                }
+                all.extend(held.into_iter().map(|((entity, id), v)| (entity, id, v)));
+            }
             let person_office: HashMap<Uuid, String> = all
                 .iter()
                 .filter_map(
@@ -306,7 +318,7 @@ impl Store {
 
     /// Writes remote changes (no outbox ops), keeping pending local edits, in one batch with
     /// the cursor; observes the newest remote HLC so later local edits order after it.
-    fn apply_remote(
+    pub(crate) fn apply_remote(
         &self,
         changes: Vec<Change>,
         observe: Option<Hlc>,
@@ -315,6 +327,8 @@ impl Store {
         guarded(|| {
             let mut w = self.write_lock();
             let pending = self.pending()?;
+            // Records held because they do not read: a change applies to the held JSON.
+            let mut held = self.held_map()?;
             let mut seq = w.seq;
             // 1. What each record becomes (in order: a page may touch a record twice).
             let mut planned: Vec<Planned> = Vec::with_capacity(changes.len());
@@ -323,8 +337,12 @@ impl Store {
             for change in changes {
                 let key = (change.entity, change.id);
                 let rkey = record_key(change.entity, change.id);
+                let was_held = held.remove(&key);
                 let (old_seq, old) = match written.get(&key) {
                     Some(&at) => (planned[at].new_seq, planned[at].new.clone()),
+                    None if was_held.is_some() => {
+                        (self.read_raw(&rkey)?.map(|(s, _)| s), was_held.clone())
+                    }
                     None => match self.read_raw(&rkey)? {
                         Some((s, bytes)) => (
                             Some(s),
@@ -346,7 +364,10 @@ impl Store {
                     (Action::Update { .. }, None) => continue,
                     (action, _) => Change { action, ..change }.apply(old.clone()),
                 };
-                if new == old {
+                let was_held = was_held.is_some()
+                    || written.get(&key).is_some_and(|&at| planned[at].held_before);
+                // A held record is written again even unchanged: it may read now.
+                if new == old && !was_held {
                     continue;
                 }
                 let new_seq = new.as_ref().map(|_| {
@@ -361,6 +382,7 @@ impl Store {
                     old_seq,
                     new_seq,
                     new,
+                    held_before: was_held,
                 });
             }
             // 2. Index entries and sealed records, on every core (the costly part).
@@ -368,14 +390,32 @@ impl Store {
             // 3. One batch with the cursor.
             let mut batch = sled::Batch::default();
             let mut index_updates = Vec::with_capacity(planned.len());
+            // Records held by a write of this batch (a later one of the page may read).
+            let mut held_now = HashSet::new();
             for (plan, sealed) in planned.iter().zip(sealed) {
+                // It does not read: held aside, the local copy left as it was.
+                if let Some(Seal::Held(why)) = sealed {
+                    let (key, entry) = self.seal_held(&Held {
+                        entity: plan.entity,
+                        id: plan.id,
+                        record: plan.new.clone().unwrap_or_default(),
+                        reason: why,
+                    })?;
+                    batch.insert(&key, entry);
+                    held_now.insert((plan.entity, plan.id));
+                    continue;
+                }
                 let skey = summary_key(plan.entity, plan.id);
                 let old_index = self.read_summary(&skey)?;
                 if let Some(s) = plan.old_seq {
                     batch.remove(&change_key(s));
                 }
+                let hkey = crate::held::held_key(plan.entity, plan.id);
                 match (sealed, plan.new_seq) {
-                    (Some((record, new_index)), Some(new_seq)) => {
+                    (Some(Seal::Record(record, new_index)), Some(new_seq)) => {
+                        if plan.held_before || held_now.remove(&(plan.entity, plan.id)) {
+                            batch.remove(&hkey);
+                        }
                         batch.insert(plan.rkey.as_slice(), record);
                         batch.insert(skey.as_slice(), index::encode(&new_index));
                         let log = change_entry(plan.entity, plan.id);
@@ -383,6 +423,7 @@ impl Store {
                         index_updates.push((plan.id, old_index, new_index));
                     }
                     _ => {
+                        batch.remove(&hkey);
                         batch.remove(plan.rkey.as_slice());
                         batch.remove(skey.as_slice());
                         index_updates.push((plan.id, old_index, Vec::new()));
@@ -415,18 +456,23 @@ impl Store {
     }
 
     /// The sealed record and index entries of each planned write (None for a delete).
-    fn seal_all(&self, planned: &[Planned]) -> Result<Vec<Option<Sealed>>> {
+    fn seal_all(&self, planned: &[Planned]) -> Result<Vec<Option<Seal>>> {
         parallel_map(planned, |plan| self.seal_one(plan))
     }
 
-    fn seal_one(&self, plan: &Planned) -> Result<Option<Sealed>> {
+    fn seal_one(&self, plan: &Planned) -> Result<Option<Seal>> {
         let (Some(value), Some(seq)) = (&plan.new, plan.new_seq) else {
             return Ok(None);
         };
-        let entries = index::entries(&self.keys, &index_keys_of(plan.entity, value)?);
+        // Only decoding can fail here: a record this build cannot read is held, not fatal.
+        let keys = match index_keys_of(plan.entity, value) {
+            Ok(keys) => keys,
+            Err(e) => return Ok(Some(Seal::Held(e.to_string()))),
+        };
+        let entries = index::entries(&self.keys, &keys);
         let json =
             Zeroizing::new(serde_json::to_vec(value).map_err(|e| Error::Invalid(e.to_string()))?);
-        Ok(Some((
+        Ok(Some(Seal::Record(
             seal_record(&self.keys, &plan.rkey, seq, &json)?,
             entries,
         )))
@@ -442,10 +488,16 @@ struct Planned {
     /// The record's new change-log position (None: deleted).
     new_seq: Option<u64>,
     new: Option<Value>,
+    /// The record was held before this write (`crate::held`).
+    held_before: bool,
 }
 
-/// A record ready to write: sealed bytes and its index entries.
-type Sealed = (Vec<u8>, Vec<Entry>);
+/// A record ready to write: sealed bytes and its index entries; or, when it does not read as
+/// its kind, why (it is held: `crate::held`).
+enum Seal {
+    Record(Vec<u8>, Vec<Entry>),
+    Held(String),
+}
 
 /// Below this many items, one thread is faster than starting others.
 const PARALLEL_MIN: usize = 128;

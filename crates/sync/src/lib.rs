@@ -506,6 +506,8 @@ pub fn sync<T: Transport + Sync>(
     on_progress: &mut dyn FnMut(&Progress),
 ) -> Result<Report, SyncError> {
     let (mut run, settings) = Run::new(store, transport, options, on_progress)?;
+    // Records held because this build could not read them: it may now (an upgrade).
+    run.report.records_changed += store.retry_held()? as u32;
     run.push()?;
     run.pull()?;
     if options.verify || run.report.progress.changes_pulled > 0 {

@@ -4,6 +4,13 @@
 //! every device and the server have equal state hashes, every op was applied exactly once, and
 //! every concurrent same-field edit is in the conflict list.
 //!
+//! A fourth, "poison" device of the same office pushes hostile ops every round straight to
+//! the server (H5): records that do not decode (a number for the sex, a number for a list, a
+//! record with another id), a list past the bound, and records with enum values no build
+//! knows (a new person's, and one written over a person the others hold). The bad ones are
+//! refused one by one; the unknown values are applied and kept, every other device holds what
+//! it cannot read, and no device's pull sticks: every cursor reaches the server's sequence.
+//!
 //! `SYNC_CHAOS_SEEDS=N` runs N seeds (default 3) for long runs.
 #![allow(clippy::unwrap_used)]
 
@@ -16,9 +23,14 @@ use chrono::{TimeZone, Utc};
 use common::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use reintegra_core::ids::{ProviderId, ReferralId};
+use reintegra_core::hlc::Hlc;
+use reintegra_core::ids::{ProviderId, ReferralId, UserId};
+use reintegra_core::op::{Action, Change, EntityKind, Op};
 use reintegra_core::referral::{Referral, ReferralStatus, ServiceType};
 use reintegra_linksim::{Preset, Proxy, Stalls};
+use reintegra_proto::{Outcome, PushRequest, Version};
+use reintegra_sync::Transport;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 fn chaotic() -> Preset {
@@ -74,8 +86,11 @@ fn run(seed: u64) {
             )
         })
         .collect();
+    let poison = net.device(4, &office, &net.url());
     // The admin's ops (the users) went up before the storm.
     let setup_ops = net.op_count();
+    let mut poison_applied = 0u64;
+    let mut poison_refused = 0u64;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut ops_made = 0u64;
     let mut count = |saved: reintegra_store::Saved| ops_made += u64::from(saved.op_id.is_some());
@@ -150,6 +165,41 @@ fn run(seed: u64) {
                 }
             }
         }
+        // The poison device's batch.
+        // A person the server has (one only on a device would be out of scope).
+        let known: Vec<Uuid> = devices[0]
+            .store
+            .persons()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id.as_uuid())
+            .filter(|id| {
+                let bucket = reintegra_core::sync_state::bucket_of(*id);
+                let records = transport(&poison).records(bucket).unwrap().message.records;
+                records.iter().any(|r| r.id == *id)
+            })
+            .collect();
+        let target = pick(&mut rng, &known);
+        let ops = hostile(&poison, &district, round, target);
+        let answer = transport(&poison)
+            .push(reintegra_proto::encode(&PushRequest {
+                v: Version::default(),
+                ops,
+            }))
+            .unwrap();
+        for r in answer.message.results {
+            match r.outcome {
+                Outcome::Applied { .. } => poison_applied += 1,
+                Outcome::Rejected { code, .. } => {
+                    assert!(
+                        code == "invalid" || code == "list_too_long",
+                        "seed {seed}: {code}"
+                    );
+                    poison_refused += 1;
+                }
+                Outcome::Duplicate => panic!("seed {seed}: a new op is no duplicate"),
+            }
+        }
         // The links misbehave; devices sync when they can.
         for (i, d) in devices.iter().enumerate() {
             let offline = rng.gen_bool(0.2);
@@ -169,7 +219,17 @@ fn run(seed: u64) {
             sync(d).unwrap();
         }
     }
+    let server_seq = transport(&devices[2]).state().unwrap().seq;
     for (i, d) in devices.iter().enumerate() {
+        assert_eq!(
+            d.store.pull_cursor(),
+            server_seq,
+            "seed {seed}: device {i}'s pull stuck"
+        );
+        assert!(
+            !d.store.held().unwrap().is_empty(),
+            "seed {seed}: device {i} holds the records it cannot read"
+        );
         assert_eq!(d.store.outbox_len(), 0, "seed {seed}: device {i} outbox");
         assert!(
             d.store.quarantined().unwrap().is_empty(),
@@ -185,9 +245,10 @@ fn run(seed: u64) {
     assert_eq!(local_hash(&devices[0]), local_hash(&devices[1]));
     assert_eq!(
         net.op_count() - setup_ops,
-        ops_made,
+        ops_made + poison_applied,
         "seed {seed}: an op lost or applied twice"
     );
+    assert_eq!(poison_refused, 10 * 4, "seed {seed}: every bad op refused");
     // The central device's queue, as a central supervisor reads it.
     let supervisor = net.new_user(reintegra_core::user::Role::Supervisor, None);
     let listed: HashSet<(Uuid, String)> =
@@ -223,4 +284,63 @@ fn pick<T: Clone>(rng: &mut StdRng, items: &[T]) -> Option<T> {
     } else {
         Some(items[rng.gen_range(0..items.len())].clone())
     }
+}
+
+/// The poison device's ops of a round: four that must be refused and two with enum values no
+/// build knows (a new person; and `target`, a person the others hold, if any).
+fn hostile(poison: &Device, district: &str, round: u32, target: Option<Uuid>) -> Vec<Op> {
+    let device = poison.store.device();
+    let op = |n: u32, id: Uuid, action: Action| Op {
+        op_id: Uuid::now_v7(),
+        author: UserId::new(Uuid::from_u128(5)),
+        device,
+        hlc: Hlc {
+            wall_ms: u64::try_from(Utc::now().timestamp_millis()).unwrap(),
+            counter: round * 10 + n,
+            node: device.as_uuid().as_u64_pair().1,
+        },
+        base_seq: 0,
+        change: Change {
+            entity: EntityKind::Person,
+            id,
+            action,
+        },
+    };
+    let person = |edit: Value| {
+        let p = new_person(&format!("Veneno {round}"), district);
+        let mut record = serde_json::to_value(&p).unwrap();
+        for (k, v) in edit.as_object().unwrap() {
+            record[k] = v.clone();
+        }
+        (p.id.as_uuid(), Action::Create { record })
+    };
+    let mut ops = Vec::new();
+    for (n, edit) in [
+        json!({"sex": 7}),
+        json!({"skills": vec!["x"; 1001]}),
+        json!({"return_events": "ninguno"}),
+        json!({"sex": "intersex", "vulnerabilities": ["pregnant", "climate_displaced"]}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (id, action) = person(edit);
+        ops.push(op(n as u32, id, action));
+    }
+    // A record that says it is another one.
+    let (_, action) = person(json!({}));
+    ops.push(op(5, Uuid::now_v7(), action));
+    if let Some(id) = target {
+        ops.push(op(
+            6,
+            id,
+            Action::Update {
+                fields: json!({"education": "doctorate_in_the_future"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            },
+        ));
+    }
+    ops
 }
