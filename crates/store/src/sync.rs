@@ -564,3 +564,77 @@ fn keep_local_edits(
     };
     Some(Change { action, ..change })
 }
+
+impl Store {
+    /// Scope over time (`docs/sync.md`, "Scope"): removes, without outbox ops, the records this
+    /// device's `office` no longer serves — persons routed to another office (and everything
+    /// attached to them), and referrals, follow-ups and notes of persons this device does not
+    /// hold — except a case with anything still in the outbox, which stays until that has
+    /// synced (nothing unsynced is lost). A person of no known office (`""`) stays: it is this
+    /// device's to correct. A device of every office keeps everything. Returns how many records
+    /// went.
+    pub fn drop_out_of_scope(&self, office: &str) -> Result<usize> {
+        if office == sync_state::ALL_OFFICES {
+            return Ok(0);
+        }
+        let gone = guarded(|| {
+            let mut sealed = Vec::new();
+            for item in self.db.scan_prefix([P_RECORD]) {
+                let (key, value) = item?;
+                if !key.starts_with(&record_prefix(EntityKind::Audit)) {
+                    sealed.push((key, value));
+                }
+            }
+            let all = parallel_map(&sealed, |(key, value)| self.read_record(key, value))?;
+            let pending = self.pending()?;
+            // Each record's case (its person) and the case's office as this device has it.
+            let case_of = |entity: EntityKind, id: Uuid, value: &Value| match sync_state::scope_of(
+                entity, value,
+            ) {
+                Scope::Office(o) if entity == EntityKind::Person => Some((id, Some(o))),
+                Scope::Office(_) => Some((id, Some(String::new()))),
+                Scope::OfPerson(p) => Some((p, None)),
+                Scope::Everyone | Scope::ServerOnly => None,
+            };
+            let person_office: HashMap<Uuid, String> = all
+                .iter()
+                .filter_map(|(entity, id, value)| match case_of(*entity, *id, value) {
+                    Some((person, Some(o))) if *entity == EntityKind::Person => Some((person, o)),
+                    _ => None,
+                })
+                .collect();
+            let busy: HashSet<Uuid> = all
+                .iter()
+                .filter(|(entity, id, _)| pending.contains_key(&(*entity, *id)))
+                .filter_map(|(entity, id, value)| case_of(*entity, *id, value).map(|(p, _)| p))
+                .collect();
+            let mut gone = Vec::new();
+            for (entity, id, value) in &all {
+                let Some((person, own)) = case_of(*entity, *id, value) else {
+                    continue;
+                };
+                if busy.contains(&person) {
+                    continue;
+                }
+                let leaves = match own.or_else(|| person_office.get(&person).cloned()) {
+                    Some(o) if o.is_empty() => false,
+                    Some(o) => !sync_state::office_sees(office, Some(&o)),
+                    // A child of a person this device does not hold.
+                    None => true,
+                };
+                if leaves {
+                    gone.push(Change {
+                        entity: *entity,
+                        id: *id,
+                        action: Action::Delete,
+                    });
+                }
+            }
+            Ok(gone)
+        })?;
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        self.apply_remote(gone, None, None)
+    }
+}

@@ -513,6 +513,9 @@ pub fn sync<T: Transport + Sync>(
     if options.verify || run.report.progress.changes_pulled > 0 {
         run.repair(&settings.office)?;
     }
+    // What this device no longer serves (a case re-routed elsewhere, a new office) leaves it
+    // once its own changes for it have gone up.
+    run.report.records_changed += store.drop_out_of_scope(&settings.office)? as u32;
     store.set_last_sync_ms(now_ms)?;
     run.progress("done");
     Ok(run.report)

@@ -472,14 +472,21 @@ async fn office_after(
     }
 }
 
-/// A record moved to `office`: its conflicts go with it, and a re-routed case takes its
-/// referrals, follow-ups and notes along (with their conflicts).
+/// A record moved to `office`: its conflicts and its past ops go with it, and a re-routed
+/// case takes its referrals, follow-ups and notes along (with their conflicts and ops). A
+/// device of the old office pulls nothing more of it, old or new; one of the new office pulls
+/// what it has not seen yet (and gets the rest whole by repair).
 async fn move_office(
     tx: &mut Transaction<'_, Sqlite>,
     kind: EntityKind,
     id: Uuid,
     office: Option<&str>,
 ) -> Result<(), ServerError> {
+    sqlx::query("UPDATE ops SET office = ?1 WHERE record = ?2")
+        .bind(office)
+        .bind(id.as_bytes().to_vec())
+        .execute(&mut **tx)
+        .await?;
     sqlx::query("UPDATE conflicts SET office = ? WHERE kind = ? AND record_id = ?")
         .bind(office)
         .bind(i64::from(kind.code()))
@@ -496,6 +503,17 @@ async fn move_office(
         sqlx::query(
             "UPDATE conflicts SET office = ?1 WHERE (kind, record_id) IN
                (SELECT kind, id FROM records WHERE person = ?2 AND kind IN (?3, ?4, ?5))",
+        )
+        .bind(office)
+        .bind(id.as_bytes().to_vec())
+        .bind(children[0])
+        .bind(children[1])
+        .bind(children[2])
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE ops SET office = ?1 WHERE record IN
+               (SELECT id FROM records WHERE person = ?2 AND kind IN (?3, ?4, ?5))",
         )
         .bind(office)
         .bind(id.as_bytes().to_vec())
@@ -533,7 +551,8 @@ async fn write_applied(
         ..op.clone()
     });
     sqlx::query(
-        "INSERT INTO ops (seq, op_id, device, office, echo, effect) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ops (seq, op_id, device, office, echo, effect, record)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(seq as i64)
     .bind(op.op_id.as_bytes().to_vec())
@@ -541,6 +560,7 @@ async fn write_applied(
     .bind(office)
     .bind(echo)
     .bind(effect.as_ref().map(to_json))
+    .bind(op.change.id.as_bytes().to_vec())
     .execute(&mut **tx)
     .await?;
     save_record(tx, op.change.entity, op.change.id, state, office).await

@@ -66,6 +66,15 @@ WHERE EXISTS (
     AND r.office IS NOT conflicts.office);
 "#;
 
+/// Each op names its record (`ops.record`), so the ops of a case that moves to another office
+/// move with it (`apply::move_office`): a device of the old office, even one enrolled later,
+/// never pulls them. Ops written before the column existed get it from their effect.
+const OPS_BY_RECORD: &str = r#"
+UPDATE ops SET record = unhex(replace(json_extract(effect, '$.change.id'), '-', ''))
+WHERE record IS NULL AND effect IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ops_record ON ops (record);
+"#;
+
 pub struct Db {
     pool: SqlitePool,
     write: Mutex<()>,
@@ -92,6 +101,8 @@ impl Db {
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
         sqlx::raw_sql(REALIGN_CONFLICTS).execute(&pool).await?;
         add_column(&pool, "enroll_codes", "user_id", "BLOB").await?;
+        add_column(&pool, "ops", "record", "BLOB").await?;
+        sqlx::raw_sql(OPS_BY_RECORD).execute(&pool).await?;
         let server_id = match sqlx::query("SELECT value FROM meta WHERE key = 'server_id'")
             .fetch_optional(&pool)
             .await?
