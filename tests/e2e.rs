@@ -1319,6 +1319,10 @@ async fn intake_add_return_keeps_a_changed_phone_and_destination() {
         differs.contains("San Pablo Tacachico") && differs.contains("Ilopango"),
         "{differs}"
     );
+    assert!(
+        differs.contains("7123-4567 → 7999-0000"),
+        "the phone on file next to the new one: {differs}"
+    );
     app.screenshot("intake-returning-differs.png").await;
     app.click("#returning-confirm").await;
     app.wait_text("#intake-saved", "datos actualizados").await;

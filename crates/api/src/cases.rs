@@ -37,6 +37,8 @@ pub(crate) struct CaseSummary {
     pub dui: Option<String>,
     /// The DUI's nine digits (searches type it with or without the dash).
     pub dui_digits: String,
+    /// The phone on the form (the returning-person panel shows it next to a new one).
+    pub phone: String,
     pub birth_date: Option<BirthDate>,
     pub destination_district: String,
     pub municipality: Option<String>,
@@ -69,6 +71,7 @@ impl CaseSummary {
                 .as_ref()
                 .map(|d| d.as_str().chars().filter(char::is_ascii_digit).collect())
                 .unwrap_or_default(),
+            phone: p.phone.clone(),
             birth_date: p.birth_date,
             destination_district: p.destination_district.clone(),
             municipality: p.office().map(String::from),

@@ -35,6 +35,8 @@ pub struct Suggestion {
     pub full_name: String,
     pub birth_date: Option<BirthDate>,
     pub dui: Option<String>,
+    /// The phone on the form, to show next to a new one typed at intake ("" for none).
+    pub phone: String,
     pub destination_district: String,
     pub destination_name: String,
     pub returns: u32,
@@ -126,6 +128,7 @@ pub(crate) fn suggestion(
             full_name: c.full_name.clone(),
             birth_date: c.birth_date,
             dui: c.dui.clone(),
+            phone: c.phone.clone(),
             destination_district: c.destination_district.clone(),
             destination_name: Territory::el_salvador()
                 .place(&c.destination_district)
@@ -142,6 +145,7 @@ pub(crate) fn suggestion(
             full_name: String::new(),
             birth_date: None,
             dui: None,
+            phone: String::new(),
             destination_district: String::new(),
             destination_name: String::new(),
             returns: 0,

@@ -7,7 +7,11 @@ import type { PersonId } from "./PersonId";
 /**
  * A person already registered who may be the one arriving.
  */
-export type Suggestion = { id: PersonId, full_name: string, birth_date: BirthDate | null, dui: string | null, destination_district: string, destination_name: string, returns: number, last_return: string | null, flags: Array<CaseFlag>, 
+export type Suggestion = { id: PersonId, full_name: string, birth_date: BirthDate | null, dui: string | null, 
+/**
+ * The phone on the form, to show next to a new one typed at intake ("" for none).
+ */
+phone: string, destination_district: string, destination_name: string, returns: number, last_return: string | null, flags: Array<CaseFlag>, 
 /**
  * In (0, 1]: 1 for the same DUI.
  */

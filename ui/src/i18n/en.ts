@@ -166,7 +166,7 @@ export const en: Messages = {
   "returning.differs": "What was typed differs from the form of",
   "returning.differsHint": "Tick what to keep on the form; anything not ticked is discarded.",
   "returning.keepPhone": "Keep the new phone",
-  "returning.keepPhoneDetail": "replaces the one on the form",
+  "returning.noPhone": "(no phone)",
   "returning.keepDestination": "Change the destination",
   "returning.confirm": "Add return",
   "returning.cancel": "Back to the form",

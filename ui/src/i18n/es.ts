@@ -167,7 +167,7 @@ export const es = {
   "returning.differs": "Lo escrito difiere de la ficha de",
   "returning.differsHint": "Marque lo que quiere guardar en la ficha; lo no marcado se descarta.",
   "returning.keepPhone": "Guardar el teléfono nuevo",
-  "returning.keepPhoneDetail": "reemplaza el de la ficha",
+  "returning.noPhone": "(sin teléfono)",
   "returning.keepDestination": "Cambiar el destino",
   "returning.confirm": "Agregar retorno",
   "returning.cancel": "Volver al formulario",

@@ -203,12 +203,16 @@ describe("today", () => {
 });
 
 describe("a returning person with new details", () => {
-  it("offers a typed phone and a destination other than the form's", () => {
-    const same = returnDifferencesOf({ phone: " ", destination_district: "SV-A" }, "SV-A");
+  it("offers a typed phone and a destination other than the form's, with what the form has", () => {
+    const onFile = { destination_district: "SV-A", phone: "7123-4567" };
+    const same = returnDifferencesOf({ phone: " ", destination_district: "SV-A" }, onFile);
     expect(hasDifferences(same)).toBe(false);
-    expect(returnDifferencesOf({ phone: "", destination_district: "" }, "SV-A").destination).toBeNull();
-    const d = returnDifferencesOf({ phone: " 7999-0000 ", destination_district: "SV-B" }, "SV-A");
-    expect(d).toEqual({ phone: "7999-0000", destination: { before: "SV-A", after: "SV-B" } });
+    expect(hasDifferences(returnDifferencesOf({ phone: "71234567", destination_district: "SV-A" }, onFile))).toBe(false);
+    expect(returnDifferencesOf({ phone: "", destination_district: "" }, onFile).destination).toBeNull();
+    const d = returnDifferencesOf({ phone: " 7999-0000 ", destination_district: "SV-B" }, onFile);
+    expect(d).toEqual({ phone: { before: "7123-4567", after: "7999-0000" }, destination: { before: "SV-A", after: "SV-B" } });
+    const noPhoneBefore = returnDifferencesOf({ phone: "7999-0000", destination_district: "SV-A" }, { ...onFile, phone: "" });
+    expect(noPhoneBefore.phone).toEqual({ before: "", after: "7999-0000" });
     expect(returnUpdatesOf(d, { phone: true, destination: true })).toEqual({ phone: "7999-0000", destination_district: "SV-B" });
     expect(returnUpdatesOf(d, { phone: false, destination: true })).toEqual({ phone: null, destination_district: "SV-B" });
     expect(returnUpdatesOf(d, { phone: false, destination: false })).toEqual({ phone: null, destination_district: null });

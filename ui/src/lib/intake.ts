@@ -342,20 +342,30 @@ export function toggle<T>(list: T[], value: T): T[] {
 
 /** What was typed for a returning person that the form may not hold: a phone (the panel does
  *  not know the form's, so any typed phone is offered) and a destination other than the form's. */
+/** What the worker typed that differs from the form on file (`before`: "" when it had none). */
 export interface ReturnDifferences {
-  phone: string | null;
+  phone: { before: string; after: string } | null;
   destination: { before: string; after: string } | null;
+}
+
+/** Digits only: "7123-4567" and "71234567" are the same phone. */
+function phoneDigits(phone: string): string {
+  return phone.replace(/\D/g, "");
 }
 
 export function returnDifferencesOf(
   draft: Pick<Draft, "phone" | "destination_district">,
-  existingDestination: string,
+  existing: { destination_district: string; phone: string },
 ): ReturnDifferences {
   const phone = draft.phone.trim();
   const dest = draft.destination_district;
+  const samePhone = phoneDigits(phone) === phoneDigits(existing.phone);
   return {
-    phone: phone === "" ? null : phone,
-    destination: dest !== "" && dest !== existingDestination ? { before: existingDestination, after: dest } : null,
+    phone: phone === "" || samePhone ? null : { before: existing.phone, after: phone },
+    destination:
+      dest !== "" && dest !== existing.destination_district
+        ? { before: existing.destination_district, after: dest }
+        : null,
   };
 }
 
@@ -366,7 +376,7 @@ export function hasDifferences(d: ReturnDifferences): boolean {
 /** The updates sent with the new return: only what differs and the worker chose to keep. */
 export function returnUpdatesOf(d: ReturnDifferences, keep: { phone: boolean; destination: boolean }): ReturnUpdates {
   return {
-    phone: keep.phone ? d.phone : null,
+    phone: keep.phone && d.phone ? d.phone.after : null,
     destination_district: keep.destination && d.destination ? d.destination.after : null,
   };
 }
