@@ -163,3 +163,47 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ServerError> {
     serde_json::from_str(text).map_err(|e| ServerError::Corrupt(e.to_string()))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::Row;
+    use uuid::Uuid;
+
+    /// A database written before ops named their record: opening it fills `ops.record` from
+    /// each op's effect, so a case that moves later takes those ops along too.
+    #[tokio::test]
+    async fn ops_of_an_older_database_get_their_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("reintegra-server.sqlite");
+        let record = Uuid::now_v7();
+        {
+            let options = SqliteConnectOptions::new()
+                .filename(&file)
+                .create_if_missing(true);
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            sqlx::raw_sql(super::SCHEMA).execute(&pool).await.unwrap();
+            let effect = serde_json::json!({
+                "op_id": Uuid::now_v7(), "change": {"entity": "person", "id": record}
+            });
+            sqlx::query(
+                "INSERT INTO ops (seq, op_id, device, office, echo, effect) VALUES (1, x'01', 'd', 'SV-X', 0, ?)",
+            )
+            .bind(effect.to_string())
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+        let db = super::Db::open(dir.path()).await.unwrap();
+        let row = sqlx::query("SELECT record FROM ops WHERE seq = 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            row.get::<Option<Vec<u8>>, _>(0),
+            Some(record.as_bytes().to_vec())
+        );
+    }
+}
