@@ -5,6 +5,7 @@ mod casework;
 mod clock;
 mod commands;
 mod error;
+mod files;
 mod intake;
 mod preferences;
 mod revocation;
@@ -63,6 +64,11 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             supervision::indicators,
             supervision::office_referrals,
             supervision::office_follow_ups,
+            files::files_default_dir,
+            files::export_save,
+            files::import_preview,
+            files::import_commit,
+            files::import_save_errors,
             casework::providers_list,
             casework::provider_save,
             casework::provider_delete,

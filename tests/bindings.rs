@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 
 use reintegra_api::{
     ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem, ContactInput, DeviceUser,
-    DuplicatePair, FollowUpInput, FollowUpPage, FollowUpQuery, GoalInput, NewUser, NotesView,
-    PersonDetail, ProfileInput, ReferralInput, ReferralPage, ReferralQuery, ReferralView,
-    Registered, ReturnInput, ReturnUpdates, RevokedNotice, RoutingInput, SessionState, StatusBar,
-    Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
+    DuplicatePair, ExportRequest, FollowUpInput, FollowUpPage, FollowUpQuery, GoalInput,
+    ImportMapping, ImportPreview, ImportSource, NewUser, NotesView, PersonDetail, ProfileInput,
+    ReferralInput, ReferralPage, ReferralQuery, ReferralView, Registered, ReturnInput,
+    ReturnUpdates, RevokedNotice, RoutingInput, SavedFile, SessionState, StatusBar, Suggestion,
+    SuggestionQuery, SyncProgress, SyncView, Today,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
@@ -81,6 +82,11 @@ fn export_all(dir: &Path) {
         SyncView,
         SyncProgress,
         ConflictItem,
+        ExportRequest,
+        ImportSource,
+        ImportMapping,
+        ImportPreview,
+        SavedFile,
     );
 }
 

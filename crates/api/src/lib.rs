@@ -13,6 +13,7 @@ mod directory;
 mod duplicates;
 mod error;
 mod exports;
+mod files;
 mod follow_ups;
 mod imports;
 mod indicators;
@@ -22,6 +23,7 @@ mod office_lists;
 mod plan;
 mod referrals;
 mod returning;
+mod revocation;
 mod sections;
 mod session;
 mod sync;
@@ -37,6 +39,7 @@ pub use exports::{
     is_dangerous, write_csv, write_xlsx, Cell, ExportFile, ExportFormat, ExportRequest, ExportWhat,
     Table, MIN_CELL,
 };
+pub use files::{save_in, SavedFile};
 pub use follow_ups::FollowUpInput;
 pub use imports::{
     error_report as import_error_report, ImportColumn, ImportField, ImportMapping, ImportPreview,
@@ -54,6 +57,7 @@ pub use referrals::{ReferralInput, ReferralView};
 pub use reintegra_store::{KdfParams, MIN_PASSPHRASE};
 pub use reintegra_sync::Progress as SyncProgress;
 pub use returning::{Suggestion, SuggestionQuery, MAX_SUGGESTIONS};
+pub use revocation::RevokedNotice;
 pub use sections::{ContactInput, ProfileInput, RoutingInput};
 pub use session::{DeviceUser, Session, SessionState, StatusBar};
 pub use sync::{ConflictItem, QuarantineItem, SyncFailure, SyncView};

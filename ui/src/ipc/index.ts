@@ -56,6 +56,11 @@ import type { ValidationErrors } from "../bindings/ValidationErrors";
 import type { ConflictItem } from "../bindings/ConflictItem";
 import type { Progress } from "../bindings/Progress";
 import type { SyncView } from "../bindings/SyncView";
+import type { ExportRequest } from "../bindings/ExportRequest";
+import type { ImportMapping } from "../bindings/ImportMapping";
+import type { ImportPreview } from "../bindings/ImportPreview";
+import type { ImportSource } from "../bindings/ImportSource";
+import type { SavedFile } from "../bindings/SavedFile";
 
 /** What a failed command gives the UI: a stable code to translate and a message to fall back on. */
 export interface IpcError {
@@ -152,6 +157,23 @@ export const supervision = {
   referrals: (query: ReferralQuery): Promise<ReferralPage> => call("office_referrals", { query }),
   /** "Seguimientos": the office's pending follow-ups due or overdue, most overdue first. */
   followUps: (query: FollowUpQuery): Promise<FollowUpPage> => call("office_follow_ups", { query }),
+};
+
+export const files = {
+  /** The folder offered first for saving files (the user's Downloads folder). */
+  defaultDir: (): Promise<string> => call("files_default_dir"),
+  /** Makes an export (audited in Rust) and saves it in `directory`, never over another file. */
+  saveExport: (request: ExportRequest, directory: string): Promise<SavedFile> =>
+    call("export_save", { request, directory }),
+  /** What importing the file would do, row by row; writes nothing. */
+  importPreview: (source: ImportSource, mapping: ImportMapping): Promise<ImportPreview> =>
+    call("import_preview", { source, mapping }),
+  /** Imports every row that passed, in one batch. */
+  importCommit: (source: ImportSource, mapping: ImportMapping): Promise<ImportPreview> =>
+    call("import_commit", { source, mapping }),
+  /** The refused rows with their reasons as XLSX, saved in `directory`. */
+  saveImportErrors: (source: ImportSource, mapping: ImportMapping, directory: string): Promise<SavedFile> =>
+    call("import_save_errors", { source, mapping, directory }),
 };
 
 export const directory = {

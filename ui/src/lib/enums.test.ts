@@ -26,6 +26,7 @@ const NAMESPACES: [string[], string][] = [
   [enums.MATCH_REASONS, "matchReason"],
   [enums.AGE_GROUPS, "ageGroup"],
   [enums.REFERRAL_STATUSES, "referralStatus"],
+  [enums.IMPORT_FIELDS, "importField"],
 ];
 
 describe("enum value lists", () => {

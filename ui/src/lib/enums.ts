@@ -12,6 +12,7 @@ import type { DocumentKind } from "../bindings/DocumentKind";
 import type { Education } from "../bindings/Education";
 import type { FollowUpChannel } from "../bindings/FollowUpChannel";
 import type { GoalStatus } from "../bindings/GoalStatus";
+import type { ImportField } from "../bindings/ImportField";
 import type { ImmediateAssistance } from "../bindings/ImmediateAssistance";
 import type { MatchReason } from "../bindings/MatchReason";
 import type { PersonField } from "../bindings/PersonField";
@@ -117,4 +118,12 @@ export const AGE_GROUPS = variants<AgeGroup>({
 /** A referral's statuses, in the order of its lifecycle (core's `ReferralStatus::ALL`). */
 export const REFERRAL_STATUSES = variants<ReferralStatus>({
   proposed: true, sent: true, accepted: true, in_progress: true, completed: true, declined: true, cancelled: true,
+});
+
+/** The fields a spreadsheet column can be imported as, in the order the mapping step offers them. */
+export const IMPORT_FIELDS = variants<ImportField>({
+  ignore: true, given_names: true, first_surname: true, second_surname: true, sex: true, birth_date: true,
+  dui: true, phone: true, destination_district: true, origin_district: true, occupation: true,
+  return_date: true, return_modality: true, country_from: true, reception_center: true,
+  unaccompanied_minor: true, consent_registration: true,
 });
