@@ -7,7 +7,9 @@
 //! `key length ‖ key ‖ value length ‖ value` entries — the store's own entries, whose values are
 //! already encrypted. The chunk's position and whether it is the last one are its associated
 //! data, so chunks cannot be dropped, reordered or cut off unnoticed.
-//! Restoring needs a user's passphrase and an empty target directory.
+//! Restoring needs a user's passphrase and an empty target directory. A backup never holds the
+//! device's id nor its sync settings (the device token): the restored copy is a new device that
+//! enrolls anew, and the ops still in its outbox become that device's.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -21,7 +23,8 @@ use crate::engine::Store;
 use crate::error::{guarded, Error, Result};
 use crate::keyring::{dir_is_empty, open_sled, slot_aad_with, slot_key_with, LockedStore};
 use crate::layout::{
-    META_DEVICE, META_SCHEMA, META_SLOT_SALT, META_STORE_ID, P_SLOT, SCHEMA_VERSION,
+    META_DEVICE, META_SCHEMA, META_SLOT_SALT, META_STORE_ID, META_SYNC, P_OUTBOX, P_SLOT,
+    SCHEMA_VERSION,
 };
 
 const MAGIC: &[u8; 16] = b"REINTEGRA-BACKUP";
@@ -156,8 +159,10 @@ impl Store {
             };
             for item in self.db.iter() {
                 let (k, v) = item?;
-                if k.as_ref() == META_DEVICE {
-                    continue; // the restored copy is another device
+                // The restored copy is another device: not this one's id, and not its sync
+                // settings (the device token): it enrolls anew.
+                if k.as_ref() == META_DEVICE || k.as_ref() == META_SYNC {
+                    continue;
                 }
                 chunk.extend_from_slice(&len_u32(k.len())?);
                 chunk.extend_from_slice(&k);
@@ -288,12 +293,46 @@ pub fn restore(
         cleanup(dir, created);
         return Err(e);
     }
-    match LockedStore::open(dir).and_then(|l| l.unlock(login, passphrase)) {
+    let opened = LockedStore::open(dir)
+        .and_then(|l| l.unlock(login, passphrase))
+        .and_then(|store| store.restamp_outbox().map(|()| store));
+    match opened {
         Ok(store) => Ok(store),
         Err(e) => {
             cleanup(dir, created);
             Err(e)
         }
+    }
+}
+
+impl Store {
+    /// The ops still waiting in a restored outbox become this device's (same op ids, so one
+    /// the old device had already sent is a `duplicate` on the server, never applied twice):
+    /// the server takes a device's ops only with its own id and clock node.
+    fn restamp_outbox(&self) -> Result<()> {
+        guarded(|| {
+            let _w = self.write_lock();
+            let device = self.device();
+            let mut batch = sled::Batch::default();
+            for item in self.db.scan_prefix([P_OUTBOX]) {
+                let (key, sealed) = item?;
+                let plain = self.keys.open(&key, &sealed)?;
+                let mut op: reintegra_core::op::Op = serde_json::from_slice(&plain)
+                    .map_err(|_| Error::Corrupt("an outbox entry does not read back".into()))?;
+                if op.device == device {
+                    continue;
+                }
+                op.device = device;
+                op.hlc.node = reintegra_core::hlc::node_of(device);
+                let plain = zeroize::Zeroizing::new(
+                    serde_json::to_vec(&op).map_err(|e| Error::Engine(e.to_string()))?,
+                );
+                batch.insert(key.as_ref(), self.keys.seal(&key, &plain)?);
+            }
+            self.db.apply_batch(batch)?;
+            self.db.flush()?;
+            Ok(())
+        })
     }
 }
 

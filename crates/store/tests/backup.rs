@@ -12,6 +12,14 @@ const NEW_DEVICE: DeviceId = DeviceId::new(Uuid::from_u128(0xdead_beef));
 
 fn filled_store(dir: &std::path::Path) -> reintegra_store::Store {
     let store = create(dir);
+    store
+        .set_sync_settings(Some(&reintegra_store::SyncSettings {
+            endpoint: "https://reintegra.example".into(),
+            device_token: "a1b2c3d4e5f6a7b8c9d0".repeat(3),
+            office: "*".into(),
+            server_id: Uuid::from_u128(7),
+        }))
+        .unwrap();
     for n in 0..300u128 {
         let mut p = person(n, &format!("Persona{n}"), "Apellido");
         p.household_notes = "nota ".repeat(n as usize % 50);
@@ -51,7 +59,17 @@ fn backup_restores_everything_on_a_new_device() {
     )
     .unwrap();
     assert_eq!(restored.persons().unwrap(), persons);
-    assert_eq!(restored.outbox(1000).unwrap(), outbox);
+    // The waiting ops, now this device's (the server takes a device's ops only with its id
+    // and clock node); the same op ids, so one already sent is a duplicate, not a second op.
+    let waiting = restored.outbox(1000).unwrap();
+    assert_eq!(waiting.len(), outbox.len());
+    for (got, was) in waiting.iter().zip(&outbox) {
+        assert_eq!((got.seq, got.op.op_id), (was.seq, was.op.op_id));
+        assert_eq!(got.op.change, was.op.change);
+        assert_eq!(got.op.device, NEW_DEVICE);
+        assert_eq!(got.op.hlc.node, reintegra_core::hlc::node_of(NEW_DEVICE));
+        assert_eq!(got.op.hlc.wall_ms, was.op.hlc.wall_ms);
+    }
     assert_eq!(restored.device(), NEW_DEVICE);
     assert_eq!(restored.persons_by_name_word("persona7").unwrap().len(), 1);
     // The restored store goes on: new ops come after the restored ones, by this device.
@@ -62,6 +80,8 @@ fn backup_restores_everything_on_a_new_device() {
     assert_eq!(Some(last.op.op_id), saved.op_id);
     assert_eq!(last.op.device, NEW_DEVICE);
     assert!(last.op.hlc > outbox.last().unwrap().op.hlc);
+    // No device token came along: the copy must enroll anew.
+    assert_eq!(restored.sync_settings().unwrap(), None);
     drop(restored);
     // And it reopens with the original user's passphrase too.
     let again = reintegra_store::LockedStore::open(tmp.path().join("b"))
