@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod dedup;
 mod dedup_files;
+mod import;
 mod intake;
 mod latency;
 mod store;
@@ -49,6 +50,9 @@ enum Bench {
     /// Indicators with two filters, the office referral list's first page and the XLSX export
     /// of every case, on 100k persons / 300k referrals.
     Supervision(supervision::Args),
+    /// Import throughput: a 50,000-row XLSX (validation, duplicate check, one batch) into a
+    /// store of 10,000 persons.
+    Import(import::Args),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Bench::Sync(args) => sync::run(args),
         Bench::Unlock(args) => unlock::run(args),
         Bench::Supervision(args) => supervision::run(args),
+        Bench::Import(args) => import::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
