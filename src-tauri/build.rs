@@ -57,6 +57,7 @@ const COMMANDS: &[&str] = &[
     "referral_move",
     "referral_disburse",
     "referral_slip",
+    "print_window",
     "follow_ups_of_person",
     "follow_up_schedule",
     "follow_up_complete",

@@ -8,6 +8,7 @@ mod error;
 mod files;
 mod intake;
 mod preferences;
+mod print;
 mod revocation;
 mod session;
 mod supervision;
@@ -82,6 +83,7 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             casework::referral_move,
             casework::referral_disburse,
             casework::referral_slip,
+            print::print_window,
             casework::follow_ups_of_person,
             casework::follow_up_schedule,
             casework::follow_up_complete,

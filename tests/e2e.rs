@@ -1836,13 +1836,35 @@ fn pdf_pages(pdf: &[u8]) -> usize {
         .count()
 }
 
+/// The PDF a print to file writes, once it is whole (printing runs after the click returns).
+async fn wait_for_pdf(path: &Path) -> Vec<u8> {
+    for _ in 0..200 {
+        if let Ok(pdf) = std::fs::read(path) {
+            if pdf.starts_with(b"%PDF") && String::from_utf8_lossy(&pdf).contains("%%EOF") {
+                return pdf;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no PDF was printed to {}", path.display());
+}
+
+/// The text on a PDF's pages.
+fn pdf_text(pdf: &[u8]) -> String {
+    pdf_extract::extract_text_from_mem(pdf).expect("the PDF's text reads")
+}
+
 /// Issue 15, 8: the referral slip prints only the slip — one page, no navigation — checked by
-/// printing the real window to PDF (WebDriver's Print Page, which WebKitWebDriver implements).
+/// printing the real window to a PDF and reading it.
 #[tokio::test]
 async fn referral_slip_prints_alone_on_one_page() {
-    use fantoccini::wd::PrintConfiguration;
     let profile = profile();
-    let app = App::start(profile.path()).await;
+    let pdf_path = profile.path().join("boleta.pdf");
+    let app = App::start_with_env(
+        profile.path(),
+        &[("REINTEGRA_PRINT_TO_PDF", &pdf_path.display().to_string())],
+    )
+    .await;
     app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
         .await;
     app.click("#nav-reception").await;
@@ -1872,24 +1894,25 @@ async fn referral_slip_prints_alone_on_one_page() {
     app.click("li.referral .slip").await;
     app.wait_text("#referral-slip", "Kevin").await;
 
-    // WebDriver's Print Page, where the driver has it; WebKitWebDriver answers "unknown command"
-    // (WebKit does not implement it), and then the print styles are applied to the real window
-    // instead and what would print is measured.
-    match app.client.print(PrintConfiguration::default()).await {
-        Ok(pdf) => {
-            assert!(pdf.starts_with(b"%PDF"), "a PDF");
-            let dir = repo_root().join("target/screenshots");
-            std::fs::create_dir_all(&dir).expect("dir");
-            std::fs::write(dir.join("referral-slip.pdf"), &pdf).expect("write pdf");
-            assert_eq!(pdf_pages(&pdf), 1, "the slip prints on one page");
-        }
-        Err(e) => {
-            let unknown = format!("{e:?}");
-            assert!(
-                unknown.contains("UnknownCommand"),
-                "print failed: {unknown}"
-            );
-        }
+    // "Imprimir" prints the window; this debug build, given REINTEGRA_PRINT_TO_PDF, prints it
+    // straight to that file through WebKit's own print operation (what the print dialog's
+    // "Imprimir en un archivo" does), so what would be on paper can be read.
+    app.click("#slip-print").await;
+    let pdf = wait_for_pdf(&pdf_path).await;
+    let dir = repo_root().join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("referral-slip.pdf"), &pdf).expect("write pdf");
+    assert_eq!(pdf_pages(&pdf), 1, "the slip prints on one page");
+    let text = pdf_text(&pdf);
+    assert!(
+        text.contains("Kevin") && text.contains("Ansiedad desde el retorno"),
+        "the slip is on paper: {text}"
+    );
+    for absent in ["Casos", "Recepción", "Sincronización", "Imprimir", "Cerrar"] {
+        assert!(
+            !text.contains(absent),
+            "no navigation or buttons on paper ({absent}): {text}"
+        );
     }
     let printed = app
         .client
@@ -2206,5 +2229,110 @@ async fn admin_creates_a_team_and_each_role_sees_only_its_own_screens() {
     app.wait_text("#cases-count", "1 caso").await;
     app.click("#cases-table .case-open").await;
     app.find("#plan").await;
+    app.quit().await;
+}
+
+/// Puts a file into an `<input type=file>` as the file chooser would (WebKitWebDriver does not
+/// drive GTK's chooser): a `File` made in the page from `text`, then the change the page hears.
+async fn choose_file(app: &App, css: &str, name: &str, text: &str) {
+    app.find(css).await;
+    app.client
+        .execute(
+            "const input = document.querySelector(arguments[0]); \
+             const dt = new DataTransfer(); \
+             dt.items.add(new File([arguments[2]], arguments[1], { type: 'text/csv' })); \
+             input.files = dt.files; \
+             input.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![json!(css), json!(name), json!(text)],
+        )
+        .await
+        .expect("choose file");
+}
+
+/// Issue 16: a supervisor imports the office's CSV through the mapping screen (a column the
+/// suggestion does not know is mapped by hand), reads the indicators of those people, changes a
+/// filter and sees the numbers, the chart's table and the export follow, and exports XLSX.
+#[tokio::test]
+async fn supervisor_imports_a_csv_then_reads_indicators_and_exports_them() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    let today = reintegra_api::today_in_el_salvador(chrono::Utc::now())
+        .format("%d/%m/%Y")
+        .to_string();
+    let csv = format!(
+        "Listado de retornos de la oficina,,,,,,,\n\
+         Nombres,Apell.,Sexo,Distrito,Fecha de retorno,País,Consentimiento,Comunidad\n\
+         Marta Alicia,Rivas,F,Jiquilisco,{today},Estados Unidos,Sí,El Zapote\n\
+         José,Ramírez,M,Jiquilisco,{today},México,Sí,Las Flores\n\
+         Rosa,Chávez,F,San Pablo Tacachico,{today},USA,Sí,\n\
+         Kevin,Díaz,M,Jiquilsco,{today},USA,Sí,\n\
+         \"=HYPERLINK(\"\"http://x\"\")\",López,F,Jiquilisco,{today},USA,Sí,\n"
+    );
+
+    app.click("#nav-import").await;
+    app.wait_text("main h1", "Importar una planilla").await;
+    choose_file(&app, "#import-file", "oficina.csv", &csv).await;
+    app.wait_exact("#import-counts [data-count='read']", "5")
+        .await;
+    // "Apell." is not a header the suggestion knows: every row lacks its first surname.
+    app.wait_exact("#import-counts [data-count='new']", "0")
+        .await;
+    app.wait_text("#import-rows", "Primer apellido: falta")
+        .await;
+    // The mapping step: the second column is the first surname.
+    choose_option(&app, "#import-field-1", "first_surname").await;
+    app.wait_exact("#import-counts [data-count='new']", "3")
+        .await;
+    app.wait_exact("#import-counts [data-count='refused']", "2")
+        .await;
+    app.wait_text("#import-rows", "¿quiso decir «Jiquilisco (Usulután)»?")
+        .await;
+    app.wait_text("#import-rows", "fórmula").await;
+    app.wait_text("#import-commit", "Importar 3 filas").await;
+    app.scroll_to("#import").await;
+    app.screenshot("import.png").await;
+    app.click("#import-commit").await;
+    app.wait_text(
+        "#import-done-counts",
+        "3 fichas nuevas, 0 retornos agregados, 0 ya registradas, 2 rechazadas",
+    )
+    .await;
+
+    app.click("#nav-indicators").await;
+    let assisted = "#ind-totals td[data-key='ind.assistedPeople']";
+    app.wait_exact(assisted, "3").await;
+    app.wait_text("#chart-sex table", "Mujer").await;
+    choose_option(&app, "#ind-sex", "female").await;
+    app.wait_exact(assisted, "2").await;
+    app.wait_text("#chart-municipality table", "La Libertad Norte")
+        .await;
+    choose_option(&app, "#ind-sex", "male").await;
+    app.wait_exact(assisted, "1").await;
+    choose_option(&app, "#ind-sex", "").await;
+    app.wait_exact(assisted, "3").await;
+
+    // Export the indicators of these filters as XLSX into a folder of the test's.
+    let out = tempfile::tempdir().expect("export dir");
+    app.type_into("#export-folder", &out.path().to_string_lossy())
+        .await;
+    choose_option(&app, "#export-format", "xlsx").await;
+    app.click("#export-save").await;
+    let said = app.wait_text("#export-saved", "Listo:").await;
+    let files: Vec<PathBuf> = std::fs::read_dir(out.path())
+        .expect("export dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap_or_default().to_string_lossy();
+    assert!(
+        name.starts_with("indicadores-") && name.ends_with(".xlsx"),
+        "{name}"
+    );
+    assert!(said.contains(&*name), "{said}");
+    assert!(std::fs::read(&files[0]).expect("xlsx").starts_with(b"PK"));
+    app.scroll_to("#indicators").await;
+    app.screenshot("indicators.png").await;
     app.quit().await;
 }

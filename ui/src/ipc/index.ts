@@ -200,6 +200,8 @@ export const referrals = {
     call("referral_move", { id, to, provider, note }),
   disburse: (id: ReferralId, usd: number): Promise<Referral> => call("referral_disburse", { id, usd }),
   slip: (id: ReferralId): Promise<ReferralSlip> => call("referral_slip", { id }),
+  /** Prints the window (with the slip open, only the slip prints): the system's print dialog. */
+  print: (): Promise<void> => call("print_window"),
 };
 
 export const followUps = {
