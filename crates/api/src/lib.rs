@@ -15,6 +15,7 @@ mod error;
 mod exports;
 mod files;
 mod follow_ups;
+mod idle;
 mod imports;
 mod indicators;
 mod intake;

@@ -88,6 +88,7 @@ pub struct Session {
     kdf: KdfParams,
     state: Mutex<State>,
     sync: crate::sync::SyncStatus,
+    idle: crate::idle::IdleClock,
 }
 
 impl Session {
@@ -108,6 +109,7 @@ impl Session {
             kdf,
             state: Mutex::new(state),
             sync: Default::default(),
+            idle: Default::default(),
         })
     }
 
@@ -331,6 +333,9 @@ impl Session {
     /// Locks: the store's keys leave memory (after an audit entry saying so). Locking a locked
     /// session is harmless.
     pub fn lock(&self, now: DateTime<Utc>) -> SessionState {
+        // A sync in flight stops before its next request and lets go of the store (its keys).
+        self.sync.cancel_running();
+        self.idle.reset();
         let mut state = self.state();
         if let State::Unlocked { store, user, .. } = &*state {
             // Locking must never fail: an entry that cannot be written is not worth staying open.
@@ -373,6 +378,10 @@ impl Session {
             State::NoStore => Err(ApiError::NotSetUp),
             State::Locked(_) => Err(ApiError::Locked),
         }
+    }
+
+    pub(crate) fn idle_clock(&self) -> &crate::idle::IdleClock {
+        &self.idle
     }
 
     pub(crate) fn sync_status(&self) -> &crate::sync::SyncStatus {

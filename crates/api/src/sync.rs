@@ -33,6 +33,21 @@ pub(crate) struct SyncStatus {
     /// A sync of this session compared the state hashes already.
     verified: AtomicBool,
     last_error: Mutex<Option<SyncFailure>>,
+    /// The running sync's stop flag: a lock sets it.
+    cancel: Mutex<Option<Arc<AtomicBool>>>,
+}
+
+impl SyncStatus {
+    /// Stops the running sync, if any (the session is being locked).
+    pub(crate) fn cancel_running(&self) {
+        if let Some(flag) = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn register(&self, flag: Arc<AtomicBool>) {
+        *self.cancel.lock().unwrap_or_else(|p| p.into_inner()) = Some(flag);
+    }
 }
 
 /// "A sync is running" for as long as this lives: cleared even if the sync panics.
@@ -271,8 +286,15 @@ impl Session {
         let Some(running) = Running::start(&status.running) else {
             return Err(ApiError::SyncRunning);
         };
+        let cancel = Arc::new(AtomicBool::new(false));
+        status.register(cancel.clone());
+        if self.shared_store().is_err() {
+            // Locked between taking the store and registering: do not start.
+            cancel.store(true, Ordering::SeqCst);
+        }
         let options = Options {
             verify,
+            cancel: Some(cancel),
             ..Options::default()
         };
         let result = reintegra_sync::http_for(&store).and_then(|(transport, _)| {
@@ -299,6 +321,8 @@ impl Session {
             }
             // The server revoked this device: nothing more is pushed, the store is erased.
             Err(e) if e.is_revocation() => Err(crate::revocation::erase_revoked(self, store, now)),
+            // Locked while it ran: it stopped, nothing to report to the next user.
+            Err(e @ SyncError::Cancelled) => Err(sync_error(e)),
             Err(e) => {
                 self.set_sync_error(Some(SyncFailure {
                     code: e.code().to_string(),

@@ -670,9 +670,11 @@ fn a_deactivated_user_cannot_unlock_and_the_change_is_audited() {
 /// Every `pub fn` of `impl Session` is in the matrix above (or is the session itself).
 #[test]
 fn every_session_command_has_a_row_in_the_matrix() {
-    const SESSION_ITSELF: [&str; 13] = [
+    const SESSION_ITSELF: [&str; 15] = [
         "open",
         "current",
+        "touch",
+        "lock_if_idle",
         "revoked",
         "forget_revocation",
         "create_first_admin",

@@ -18,6 +18,9 @@ use reintegra_core::user::User;
 use reintegra_proto::{
     EnrollRequest, ProtoError, PullResponse, RemoteRecord, ResolveRequest, Version, BATCH_BYTES,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 pub use reintegra_proto::Conflict;
@@ -59,6 +62,8 @@ pub enum SyncError {
         "el servidor no confirmó ninguno de los {0} cambios enviados; avise a la administración"
     )]
     Stuck(usize),
+    #[error("la sincronización se detuvo porque la sesión se bloqueó; seguirá en la próxima")]
+    Cancelled,
     #[error(transparent)]
     Store(#[from] reintegra_store::Error),
 }
@@ -81,6 +86,7 @@ impl SyncError {
             SyncError::PlainHttp(_) => "plain_http",
             SyncError::NotEnrolled => "not_enrolled",
             SyncError::Stuck(_) => "stuck",
+            SyncError::Cancelled => "cancelled",
             SyncError::Store(_) => "store",
         }
     }
@@ -115,6 +121,10 @@ pub struct Options {
     /// Compare state hashes even when the pull brought nothing (hashing opens every record:
     /// a background sync does it once per session, a sync by hand always).
     pub verify: bool,
+    /// Set by whoever ends the session (a lock): the run stops before its next request or
+    /// write, and lets go of the store (and its keys). A request already on the wire finishes
+    /// or times out first.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for Options {
@@ -125,6 +135,7 @@ impl Default for Options {
             backoff_base_ms: 500,
             backoff_max_ms: 30_000,
             verify: true,
+            cancel: None,
         }
     }
 }
@@ -305,10 +316,32 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
         Ok((run, settings))
     }
 
+    /// `Cancelled` once the session that started this run has ended.
+    fn go_on(&self) -> Result<(), SyncError> {
+        match &self.options.cancel {
+            Some(flag) if flag.load(Ordering::SeqCst) => Err(SyncError::Cancelled),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sleeps `ms`, waking early (with `Cancelled`) when the run is cancelled.
+    fn pause(&self, ms: u64) -> Result<(), SyncError> {
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+        loop {
+            self.go_on()?;
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(50)));
+        }
+    }
+
     /// Calls `f` until it works, a non-transient error, or the attempts run out.
     fn retry<R>(&mut self, mut f: impl FnMut(&T) -> Result<R, SyncError>) -> Result<R, SyncError> {
         let mut attempt = 0;
         loop {
+            self.go_on()?;
             match f(self.transport) {
                 Err(e) if e.is_transient() && attempt + 1 < self.attempts_for(&e) => {
                     let wait = planner::backoff_ms(
@@ -317,7 +350,7 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
                         self.options.backoff_max_ms,
                         rand::random::<f64>(),
                     );
-                    std::thread::sleep(std::time::Duration::from_millis(wait));
+                    self.pause(wait)?;
                     attempt += 1;
                     self.report.retries += 1;
                 }
@@ -359,6 +392,7 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
             self.report.progress.batches_to_send += batches.len() as u32;
             self.progress("push");
             for batch in batches {
+                self.go_on()?;
                 let body = batch.body;
                 let answer = match self.retry(|t| t.push(body.clone())) {
                     Ok(answer) => answer,
@@ -406,6 +440,7 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
         page_bytes: &mut usize,
     ) -> Result<Exchange<PullResponse>, SyncError> {
         let base = self.options.batch_bytes;
+        self.go_on()?;
         match self.transport.pull(after, *page_bytes) {
             Ok(page) => Ok(page),
             Err(e) if e.is_transient() => {
@@ -432,6 +467,8 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
                 ..
             } = page.message;
             let received = page.received;
+            // Nothing more is written once the session has ended.
+            self.go_on()?;
             let ops: Vec<_> = changes.into_iter().map(|c| c.op).collect();
             let count = ops.len();
             page_bytes = planner::next_page_bytes(page_bytes, true, base);
@@ -475,6 +512,7 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
         self.progress("repair");
         let remote = self.retry(|t| t.buckets())?;
         for bucket in planner::differing_buckets(&local.bucket_hashes(), &remote.buckets) {
+            self.go_on()?;
             let records = self.retry(|t| t.records(bucket))?;
             self.report.progress.bytes_received += records.received as u64;
             let records: Vec<_> = records
@@ -515,6 +553,7 @@ pub fn sync<T: Transport + Sync>(
     }
     // What this device no longer serves (a case re-routed elsewhere, a new office) leaves it
     // once its own changes for it have gone up.
+    run.go_on()?;
     run.report.records_changed += store.drop_out_of_scope(&settings.office)? as u32;
     store.set_last_sync_ms(now_ms)?;
     run.progress("done");
