@@ -14,10 +14,11 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::cases::{CaseSummary, Cases, ReadSoFar};
+use crate::services::Services;
 use crate::Result;
 
 /// How long the caseload waits for the read before it answers with part of the cases.
-pub(crate) const PARTIAL_AFTER: Duration = Duration::from_millis(700);
+pub(crate) const PARTIAL_AFTER: Duration = Duration::from_millis(300);
 
 /// How far the read of every case has got (for "Cargando casos: 40 000 de 100 000").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -101,7 +102,10 @@ impl CaseMemory {
         let thread_shared = shared.clone();
         let handle = std::thread::spawn(move || {
             let _end = EndOnDrop(thread_shared.clone());
-            Cases::load(&store, &thread_shared.so_far)
+            let mut cases = Cases::load(&store, &thread_shared.so_far)?;
+            // The referrals and follow-ups only once the caseload is whole.
+            cases.services = Services::in_background(store);
+            Ok(cases)
         });
         CaseMemory::Reading(Reading {
             shared,
@@ -188,7 +192,7 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 3, 2, 15, 0, 0).unwrap();
         Person::new(
             PersonId::new(Uuid::now_v7()),
-            &format!("Persona {n}"),
+            format!("Persona {n}"),
             "Hernández",
             now,
         )

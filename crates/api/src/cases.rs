@@ -25,6 +25,7 @@ use reintegra_core::vulnerability::Vulnerability;
 use reintegra_dedup as dedup;
 use reintegra_store::Store;
 
+use crate::services::Services;
 use crate::Result;
 
 /// One person as the caseload and the returning-person check see them.
@@ -110,6 +111,8 @@ pub(crate) struct Cases {
     slot: HashMap<PersonId, usize>,
     pub dedup: Dedup,
     pub not_same: dedup::NotSamePerson,
+    /// Every referral and follow-up, as the supervision screens read them.
+    pub services: Services,
 }
 
 /// What [`Cases::load`] keeps of one person besides its summary, made on the thread that read it.
@@ -166,6 +169,7 @@ impl Cases {
             slot: HashMap::with_capacity(persons.len()),
             dedup: Dedup::default(),
             not_same: dedup::NotSamePerson::new(),
+            services: Services::default(),
         };
         for p in persons {
             cases.upsert(p);
@@ -211,6 +215,8 @@ impl Cases {
             slot,
             dedup: Dedup::in_background(records),
             not_same,
+            // Read after the cases, by whoever reads the cases (case_loading.rs).
+            services: Services::default(),
         })
     }
 

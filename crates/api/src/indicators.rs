@@ -1,6 +1,7 @@
 //! "Supervisión → Indicadores": the program's indicators computed on the device from the local
 //! store (offline), for the persons the user may see. The counting itself is core's
-//! (`reintegra_core::indicators`); this reads the records and applies the office scope.
+//! (`reintegra_core::indicators`); this takes the facts kept in memory (the cases' and
+//! `services.rs`) and applies the office scope.
 
 use chrono::{DateTime, Utc};
 use reintegra_core::calendar::today_in_el_salvador;
@@ -51,17 +52,18 @@ pub(crate) fn visible_facts<'c>(
         }
     }
     let ids: HashSet<_> = persons.iter().map(|p| p.id).collect();
-    let referrals = store
-        .referrals()?
-        .iter()
-        .filter(|r| ids.contains(&r.person))
-        .map(ReferralFacts::of)
+    let services = cases.services.get()?;
+    let referrals = services
+        .referrals
+        .values()
+        .filter(|r| ids.contains(&r.facts.person))
+        .map(|r| r.facts.clone())
         .collect();
-    let follow_ups = store
-        .follow_ups()?
-        .iter()
-        .filter(|f| ids.contains(&f.person))
-        .map(FollowUpFacts::of)
+    let follow_ups = services
+        .follow_ups
+        .values()
+        .filter(|f| ids.contains(&f.facts.person))
+        .map(|f| f.facts.clone())
         .collect();
     Ok(Facts {
         persons,

@@ -26,6 +26,7 @@ mod referrals;
 mod returning;
 mod revocation;
 mod sections;
+mod services;
 mod session;
 mod sync;
 mod today;

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::access::sees_case;
-use crate::cases::Cases;
+use crate::cases::{CaseSummary, Cases};
+use crate::services::ReferralSummary;
 use crate::{Result, Session};
 
 /// At most this many rows in one page (0 or more asks this many).
@@ -148,41 +149,46 @@ fn user_names(store: &Store) -> Result<HashMap<UserId, String>> {
         .collect())
 }
 
-/// Every referral row the user may see for `q` (unpaged), most waiting first: what the list
-/// and its export show.
-pub(crate) fn referral_rows(
+/// A referral the list shows, before it is made a row (so a page makes only its own rows).
+struct Matched<'c> {
+    referral: &'c ReferralSummary,
+    person: &'c CaseSummary,
+    made_on: NaiveDate,
+    since: NaiveDate,
+    days_waiting: u32,
+}
+
+/// Every referral the user may see that `q` asks for, most waiting first, from the referrals
+/// kept in memory (`services.rs`).
+fn matching_referrals<'c>(
     store: &Store,
     user: &User,
-    cases: &Cases,
+    cases: &'c Cases,
     q: &ReferralQuery,
-    now: DateTime<Utc>,
-) -> Result<Vec<ReferralRow>> {
-    let today = today_in_el_salvador(now);
-    let people = visible(store, user, cases, today)?;
-    let providers: HashMap<ProviderId, String> = store
-        .providers()?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
-    let users = user_names(store)?;
-    let source = match q.status {
-        Some(status) => store.referrals_by_status(status)?,
-        None => store.referrals()?,
-    };
-    let mut rows: Vec<ReferralRow> = source
-        .into_iter()
+    today: NaiveDate,
+) -> Result<Vec<Matched<'c>>> {
+    let mut people = HashMap::new();
+    for case in cases.iter() {
+        if sees_case(store, user, case, today)? {
+            people.insert(case.id, case);
+        }
+    }
+    let mut matched: Vec<Matched<'c>> = cases
+        .services
+        .get()?
+        .referrals
+        .values()
         .filter_map(|r| {
-            let (name, caseworker) = people.get(&r.person)?;
-            let status = r.status();
+            let person = *people.get(&r.facts.person)?;
+            let status = r.facts.status;
             if q.status.is_some_and(|s| s != status)
                 || (q.open_only && !status.is_open())
                 || q.provider.is_some_and(|p| r.provider != Some(p))
-                || q.service_type.is_some_and(|s| s != r.service_type)
+                || q.service_type.is_some_and(|s| s != r.facts.service_type)
             {
                 return None;
             }
-            let made_on = today_in_el_salvador(r.history.first()?.at);
-            let since = today_in_el_salvador(r.status_since()?);
+            let since = r.since?;
             let days_waiting = if status.is_open() {
                 days(since, today)
             } else {
@@ -191,34 +197,71 @@ pub(crate) fn referral_rows(
             if q.min_days_waiting.is_some_and(|d| days_waiting < d) {
                 return None;
             }
-            Some(ReferralRow {
+            Some(Matched {
+                referral: r,
+                person,
+                made_on: r.facts.made_on?,
+                since,
+                days_waiting,
+            })
+        })
+        .collect();
+    matched.sort_by(|a, b| {
+        b.days_waiting
+            .cmp(&a.days_waiting)
+            .then_with(|| a.person.full_name.cmp(&b.person.full_name))
+            .then_with(|| a.referral.id.as_uuid().cmp(&b.referral.id.as_uuid()))
+    });
+    Ok(matched)
+}
+
+/// Makes the rows of `matched`, with the names of providers and users.
+fn referral_rows_of(store: &Store, matched: &[Matched<'_>]) -> Result<Vec<ReferralRow>> {
+    let providers: HashMap<ProviderId, String> = store
+        .providers()?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let users = user_names(store)?;
+    Ok(matched
+        .iter()
+        .map(|m| {
+            let r = m.referral;
+            let caseworker = m.person.caseworker;
+            ReferralRow {
                 id: r.id,
-                person: r.person,
-                person_name: name.clone(),
-                service_type: r.service_type,
-                status,
+                person: r.facts.person,
+                person_name: m.person.full_name.clone(),
+                service_type: r.facts.service_type,
+                status: r.facts.status,
                 provider: r.provider,
                 provider_name: r
                     .provider
                     .and_then(|p| providers.get(&p).cloned())
                     .unwrap_or_default(),
-                made_on,
-                since,
-                days_waiting,
-                caseworker: *caseworker,
+                made_on: m.made_on,
+                since: m.since,
+                days_waiting: m.days_waiting,
+                caseworker,
                 caseworker_name: caseworker
                     .and_then(|c| users.get(&c).cloned())
                     .unwrap_or_default(),
-            })
+            }
         })
-        .collect();
-    rows.sort_by(|a, b| {
-        b.days_waiting
-            .cmp(&a.days_waiting)
-            .then_with(|| a.person_name.cmp(&b.person_name))
-            .then_with(|| a.id.as_uuid().cmp(&b.id.as_uuid()))
-    });
-    Ok(rows)
+        .collect())
+}
+
+/// Every referral row the user may see for `q` (unpaged), most waiting first: what the
+/// export writes.
+pub(crate) fn referral_rows(
+    store: &Store,
+    user: &User,
+    cases: &Cases,
+    q: &ReferralQuery,
+    now: DateTime<Utc>,
+) -> Result<Vec<ReferralRow>> {
+    let matched = matching_referrals(store, user, cases, q, today_in_el_salvador(now))?;
+    referral_rows_of(store, &matched)
 }
 
 /// Every follow-up row the user may see for `q` (unpaged), most overdue first.
@@ -239,25 +282,27 @@ pub(crate) fn follow_up_rows(
             .checked_add_days(chrono::Days::new(u64::from(q.within_days)))
             .unwrap_or(today)
     };
-    let mut rows: Vec<FollowUpRow> = store
-        .pending_follow_ups_due_by(until)?
-        .into_iter()
-        .filter(|f| !f.is_done() && f.due_on <= until)
+    let mut rows: Vec<FollowUpRow> = cases
+        .services
+        .get()?
+        .follow_ups
+        .values()
+        .filter(|f| f.facts.done_on.is_none() && f.facts.due_on <= until)
         .filter(|f| q.assigned_to.is_none() || f.assigned_to == q.assigned_to)
         .filter_map(|f| {
-            let (name, _) = people.get(&f.person)?;
+            let (name, _) = people.get(&f.facts.person)?;
             Some(FollowUpRow {
                 id: f.id,
-                person: f.person,
+                person: f.facts.person,
                 person_name: name.clone(),
-                due_on: f.due_on,
+                due_on: f.facts.due_on,
                 channel: f.channel,
                 assigned_to: f.assigned_to,
                 assigned_name: f
                     .assigned_to
                     .and_then(|u| users.get(&u).cloned())
                     .unwrap_or_default(),
-                days_overdue: days(f.due_on, today),
+                days_overdue: days(f.facts.due_on, today),
             })
         })
         .collect();
@@ -274,12 +319,12 @@ impl Session {
     /// "Referencias": the office's referrals (all offices for central staff), most waiting first.
     pub fn office_referrals(&self, q: &ReferralQuery, now: DateTime<Utc>) -> Result<ReferralPage> {
         self.with_permission(Permission::ManageReferrals, |store, user, cases| {
-            let rows = referral_rows(store, user, cases, q, now)?;
-            let (total, rows) = page(rows, q.offset, q.limit);
+            let matched = matching_referrals(store, user, cases, q, today_in_el_salvador(now))?;
+            let (total, matched) = page(matched, q.offset, q.limit);
             Ok(ReferralPage {
                 total,
                 offset: q.offset,
-                rows,
+                rows: referral_rows_of(store, &matched)?,
             })
         })
     }

@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use reintegra_core::audit::{AuditAction, AuditEntry, EntityRef, RecordKind};
-use reintegra_core::ids::AuditId;
+use reintegra_core::ids::{AuditId, FollowUpId, ReferralId};
+use reintegra_core::op::EntityKind;
 use reintegra_core::person::Person;
 use reintegra_core::user::User;
 use reintegra_store::{Batch, Record, Store};
@@ -44,6 +45,9 @@ pub(crate) struct Work<'a> {
     batch: Batch,
     /// Persons saved, to refresh the in-memory cases once the commit succeeded.
     persons: Vec<Person>,
+    /// Referrals and follow-ups saved, read again into the in-memory services after the commit.
+    referrals: Vec<ReferralId>,
+    follow_ups: Vec<FollowUpId>,
 }
 
 impl<'a> Work<'a> {
@@ -54,12 +58,19 @@ impl<'a> Work<'a> {
             now,
             batch: Batch::new(),
             persons: Vec::new(),
+            referrals: Vec::new(),
+            follow_ups: Vec::new(),
         }
     }
 
     /// Saves `record` with the audit entry of the change.
     pub fn save<R: Record>(&mut self, record: &R, audit: Audit<'_>) -> Result<()> {
         self.batch.put(record)?;
+        match R::KIND {
+            EntityKind::Referral => self.referrals.push(ReferralId::new(record.record_id())),
+            EntityKind::FollowUp => self.follow_ups.push(FollowUpId::new(record.record_id())),
+            _ => {}
+        }
         self.audit(RecordKind::from(R::KIND), record.record_id(), audit)
     }
 
@@ -87,13 +98,15 @@ impl<'a> Work<'a> {
         Ok(())
     }
 
-    /// Writes everything in one transaction, then refreshes the in-memory cases.
+    /// Writes everything in one transaction, then refreshes the in-memory cases and services.
     pub fn commit(self, cases: &mut Cases) -> Result<()> {
         self.store.commit(self.batch)?;
         for person in &self.persons {
             cases.upsert(person);
         }
-        Ok(())
+        cases
+            .services
+            .refresh(self.store, &self.referrals, &self.follow_ups)
     }
 }
 

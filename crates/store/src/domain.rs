@@ -262,11 +262,16 @@ impl Store {
         self.list()
     }
 
-    /// `f` of every person (in the order of [`Store::persons`]), for building something from
+    /// `f` of every person (in the order of [`Store::persons`]): [`Store::map_records`].
+    pub fn map_persons<T: Send>(&self, f: impl Fn(Person) -> T + Sync) -> Result<Vec<T>> {
+        self.map_records(f)
+    }
+
+    /// `f` of every record of a kind (in id order, as listed), for building something from
     /// all of them (the api's caseload at unlock) without holding them all: the records are
     /// opened (decrypted, inflated, decoded) on every core, up to 4, while this thread reads
-    /// them from disk, and each person is handed to `f` on the thread that opened it.
-    pub fn map_persons<T: Send>(&self, f: impl Fn(Person) -> T + Sync) -> Result<Vec<T>> {
+    /// them from disk, and each record is handed to `f` on the thread that opened it.
+    pub fn map_records<R: Record, T: Send>(&self, f: impl Fn(R) -> T + Sync) -> Result<Vec<T>> {
         /// Records per piece of work handed to a thread.
         const CHUNK: usize = 256;
         type Sealed = Vec<(sled::IVec, sled::IVec)>;
@@ -275,14 +280,14 @@ impl Store {
                 .iter()
                 .map(|(key, sealed)| {
                     let (_, json) = open_record(&self.keys, key, sealed)?;
-                    let person = serde_json::from_slice(&json).map_err(|e| {
+                    let record: R = serde_json::from_slice(&json).map_err(|e| {
                         Error::Corrupt(format!("a stored record does not read back: {e}"))
                     })?;
-                    Ok(f(person))
+                    Ok(f(record))
                 })
                 .collect()
         };
-        let records = self.db.scan_prefix(record_prefix(EntityKind::Person));
+        let records = self.db.scan_prefix(record_prefix(R::KIND));
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
         if threads < 2 {
             return guarded(|| open(records.collect::<sled::Result<Sealed>>()?));
