@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "session_lock",
     "session_revoked",
     "session_forget_revocation",
+    "session_touch",
     "status_bar",
     "intake_register",
     "intake_add_return",

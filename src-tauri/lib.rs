@@ -6,6 +6,7 @@ mod clock;
 mod commands;
 mod error;
 mod files;
+mod idle;
 mod intake;
 mod preferences;
 mod print;
@@ -24,6 +25,7 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             let dir = app.path().app_data_dir()?.join("store");
             app.manage(session::AppSession::open(dir));
             sync::start_background_sync(app.handle().clone());
+            idle::start_idle_lock(app.handle().clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -42,6 +44,7 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             session::session_lock,
             revocation::session_revoked,
             revocation::session_forget_revocation,
+            idle::session_touch,
             session::status_bar,
             intake::intake_register,
             intake::intake_add_return,

@@ -1,7 +1,9 @@
 //! Session commands: first run, unlock, lock, status bar. The session lives in Tauri's managed
 //! state; it is opened at startup from the app's data directory.
 
-use reintegra_api::{ApiError, DeviceUser, KdfParams, Session, SessionState, StatusBar};
+use reintegra_api::{
+    ApiError, DeviceUser, KdfParams, Passphrase, Session, SessionState, StatusBar,
+};
 use tauri::State;
 
 use crate::error::CommandError;
@@ -38,7 +40,7 @@ pub fn session_state(session: State<'_, AppSession>) -> Result<SessionState, Com
 pub fn session_create_first_admin(
     session: State<'_, AppSession>,
     name: String,
-    passphrase: String,
+    passphrase: Passphrase,
 ) -> Result<SessionState, CommandError> {
     Ok(session
         .get()?
@@ -52,7 +54,7 @@ pub fn session_join_office(
     session: State<'_, AppSession>,
     endpoint: String,
     code: String,
-    passphrase: String,
+    passphrase: Passphrase,
     device_name: String,
 ) -> Result<SessionState, CommandError> {
     Ok(session.get()?.join_office(
@@ -77,7 +79,7 @@ pub fn session_device_users(
 pub fn session_unlock(
     session: State<'_, AppSession>,
     name: String,
-    passphrase: String,
+    passphrase: Passphrase,
 ) -> Result<SessionState, CommandError> {
     Ok(session
         .get()?
@@ -90,7 +92,7 @@ pub fn session_unlock(
 pub fn session_unlock_slot(
     session: State<'_, AppSession>,
     slot: String,
-    passphrase: String,
+    passphrase: Passphrase,
 ) -> Result<SessionState, CommandError> {
     Ok(session
         .get()?

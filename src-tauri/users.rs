@@ -1,7 +1,7 @@
 //! "Administración → Usuarios": the team on this device. Wiring only: every rule (who may,
 //! key slots, audit) is in `reintegra-api`.
 
-use reintegra_api::{NewUser, SessionState};
+use reintegra_api::{NewUser, Passphrase, SessionState};
 use reintegra_core::ids::UserId;
 use reintegra_core::user::User;
 use tauri::State;
@@ -19,12 +19,12 @@ pub fn users_set_active(
     session: State<'_, AppSession>,
     user_id: UserId,
     active: bool,
-    passphrase: Option<String>,
+    passphrase: Option<Passphrase>,
 ) -> Result<User, CommandError> {
     Ok(session.get()?.set_user_active(
         user_id,
         active,
-        passphrase.as_deref(),
+        passphrase.as_ref().map(Passphrase::as_str),
         crate::clock::now(),
     )?)
 }
@@ -33,7 +33,7 @@ pub fn users_set_active(
 pub fn users_set_passphrase(
     session: State<'_, AppSession>,
     user_id: UserId,
-    passphrase: String,
+    passphrase: Passphrase,
 ) -> Result<(), CommandError> {
     Ok(session
         .get()?
@@ -43,8 +43,8 @@ pub fn users_set_passphrase(
 #[tauri::command]
 pub fn session_change_passphrase(
     session: State<'_, AppSession>,
-    old: String,
-    new: String,
+    old: Passphrase,
+    new: Passphrase,
 ) -> Result<SessionState, CommandError> {
     Ok(session.get()?.change_own_passphrase(&old, &new)?)
 }

@@ -21,6 +21,7 @@ mod indicators;
 mod intake;
 mod notes;
 mod office_lists;
+mod passphrase;
 mod plan;
 mod referrals;
 mod returning;
@@ -54,6 +55,7 @@ pub use notes::NotesView;
 pub use office_lists::{
     FollowUpPage, FollowUpQuery, FollowUpRow, ReferralPage, ReferralQuery, ReferralRow, MAX_PAGE,
 };
+pub use passphrase::Passphrase;
 pub use plan::GoalInput;
 pub use referrals::{ReferralInput, ReferralView};
 pub use reintegra_store::{KdfParams, MIN_PASSPHRASE};

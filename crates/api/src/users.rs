@@ -28,6 +28,13 @@ pub struct NewUser {
     pub passphrase: String,
 }
 
+impl Drop for NewUser {
+    /// The first passphrase does not outlive the request (see `Passphrase`).
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.passphrase);
+    }
+}
+
 /// Destroys the key slots of users deactivated anywhere (after a sync brought the change): they
 /// cannot unlock this device any more. Returns whose slots went.
 pub(crate) fn drop_deactivated_slots(store: &reintegra_store::Store) -> Result<Vec<User>> {

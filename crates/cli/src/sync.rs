@@ -19,10 +19,11 @@ pub struct SyncArgs<'a> {
     pub device_name: &'a str,
 }
 
-pub(crate) fn passphrase() -> Result<String, String> {
+pub(crate) fn passphrase() -> Result<reintegra_api::Passphrase, String> {
     match std::env::var(PASSPHRASE_ENV) {
-        Ok(p) => Ok(p),
+        Ok(p) => Ok(reintegra_api::Passphrase::new(p)),
         Err(_) => rpassword::prompt_password("Frase de acceso: ")
+            .map(reintegra_api::Passphrase::new)
             .map_err(|e| format!("no se pudo leer la frase de acceso ({e}); use {PASSPHRASE_ENV}")),
     }
 }

@@ -127,6 +127,8 @@ export const session = {
   revoked: (): Promise<RevokedNotice | null> => call("session_revoked"),
   /** Leaves the revoked screen to set the device up again from nothing. */
   forgetRevocation: (): Promise<SessionState> => call("session_forget_revocation"),
+  /** Someone is working at the window: Rust's idle lock counts from here. */
+  touch: (): Promise<void> => call("session_touch"),
   statusBar: (): Promise<StatusBar> => call("status_bar"),
 };
 
