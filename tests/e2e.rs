@@ -2293,6 +2293,8 @@ async fn supervisor_imports_a_csv_then_reads_indicators_and_exports_them() {
     app.wait_text("#import-commit", "Importar 3 filas").await;
     app.scroll_to("#import-columns").await;
     app.screenshot("import.png").await;
+    let mut problems = Vec::new();
+    check_screen(&app, "import preview", &mut problems).await;
     app.click("#import-commit").await;
     app.wait_text(
         "#import-done-counts",
@@ -2334,5 +2336,7 @@ async fn supervisor_imports_a_csv_then_reads_indicators_and_exports_them() {
     assert!(std::fs::read(&files[0]).expect("xlsx").starts_with(b"PK"));
     app.scroll_to("#export-saved").await;
     app.screenshot("indicators.png").await;
+    check_screen(&app, "indicators after an export", &mut problems).await;
+    assert!(problems.is_empty(), "accessibility: {problems:#?}");
     app.quit().await;
 }
