@@ -1,7 +1,12 @@
 //! `reintegra-bench sync`: sync through the link simulator, compared with the floor.
 //!
 //! - push N new registrations (~1 KB single forms) on `3g` and on `3g-lossy`;
-//! - bootstrap a new device with M persons on `3g`.
+//! - bootstrap a new device with M persons on `3g`;
+//! - a first full sync (push, then pull) of N local registrations on `3g`: what the pull adds
+//!   to the push (a device never downloads back what it sent: ≤ 1.1× the push's bytes);
+//! - the same after K interrupted attempts (each one's last batch reaches the server, its
+//!   answer never the device, as when `reintegra sync` is killed): what the completing run
+//!   moves, against one uninterrupted sync (≤ 1.2×).
 //!
 //! Floor bytes = zstd level 3 of the same records' canonical JSON (sorted keys, no whitespace),
 //! as one array; floor time = floor bytes ÷ the link's bandwidth in the payload's direction +
@@ -20,7 +25,7 @@ use reintegra_core::user::{Role, User};
 use reintegra_linksim::{Preset, Proxy};
 use reintegra_server::Background;
 use reintegra_store::{KdfParams, LockedStore, NewStore, Store};
-use reintegra_sync::{Http, Options};
+use reintegra_sync::{Exchange, Http, Options, SyncError, Transport};
 use uuid::Uuid;
 
 use crate::intake::synthetic;
@@ -46,6 +51,9 @@ pub struct Args {
     /// One-time enrollment codes for --endpoint.
     #[arg(long = "code")]
     codes: Vec<String>,
+    /// Interrupted attempts before the completing run.
+    #[arg(long, default_value_t = 8)]
+    interruptions: u32,
 }
 
 const PASS: &str = "clave-segura-bench";
@@ -206,6 +214,143 @@ fn fill(store: &Store, n: usize, rng: &mut StdRng, districts: &[String]) -> Resu
     Ok(())
 }
 
+/// A first full sync of `--persons` registrations, uninterrupted and after
+/// `--interruptions` cut attempts: bytes each way, and changes pulled back.
+fn round_trips(
+    target: &mut Target,
+    args: &Args,
+    rng: &mut StdRng,
+    districts: &[String],
+) -> Result<(), String> {
+    let options = Options::default();
+    // Uninterrupted: the push alone, then what the rest of the sync adds.
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let proxy = target.proxy(Preset::THREE_G, args.seed)?;
+    let store = target.device(dir.path(), Some(&proxy))?;
+    // What the earlier runs left on the server first: only the device's own ops are measured.
+    reintegra_sync::sync(&store, &transport(&store)?, &options, 1, &mut |_| {})
+        .map_err(|e| e.to_string())?;
+    fill(&store, args.persons, rng, districts)?;
+    let start = proxy.bytes();
+    let pushed = reintegra_sync::push(&store, &transport(&store)?, &options, &mut |_| {})
+        .map_err(|e| e.to_string())?;
+    let (up, down) = proxy.bytes();
+    let (up, down) = (up - start.0, down - start.1);
+    let push_bytes = up + down;
+    let report = reintegra_sync::sync(&store, &transport(&store)?, &options, 1, &mut |_| {})
+        .map_err(|e| e.to_string())?;
+    let (up2, down2) = proxy.bytes();
+    let whole = up2 + down2 - start.0 - start.1;
+    println!(
+        "first sync of {} registrations on 3g: push {} ops, {push_bytes} B ({up} B up); the pull \
+         and check after it {} B, {} changes pulled back; whole sync {:.2}× the push (≤ 1.1)",
+        args.persons,
+        pushed.progress.ops_pushed,
+        whole - push_bytes,
+        report.progress.changes_pulled,
+        whole as f64 / push_bytes as f64
+    );
+
+    // Interrupted: each attempt's last batch reaches the server, its answer never the device.
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let proxy = target.proxy(Preset::THREE_G, args.seed + 1)?;
+    let store = target.device(dir.path(), Some(&proxy))?;
+    let http = transport(&store)?;
+    reintegra_sync::sync(&store, &http, &options, 1, &mut |_| {}).map_err(|e| e.to_string())?;
+    fill(&store, args.persons, rng, districts)?;
+    let mut attempts_bytes = 0;
+    for i in 0..args.interruptions {
+        let cut = Killed {
+            inner: &http,
+            batches_left: std::sync::atomic::AtomicU32::new(i % 3),
+        };
+        let before = proxy.bytes();
+        let _ = reintegra_sync::sync(&store, &cut, &options, 1, &mut |_| {});
+        let after = proxy.bytes();
+        attempts_bytes += (after.0 - before.0) + (after.1 - before.1);
+    }
+    let left = store.outbox_len();
+    let before = proxy.bytes();
+    let report =
+        reintegra_sync::sync(&store, &http, &options, 1, &mut |_| {}).map_err(|e| e.to_string())?;
+    let after = proxy.bytes();
+    let completing = (after.0 - before.0) + (after.1 - before.1);
+    println!(
+        "after {} interrupted attempts ({attempts_bytes} B, {left} ops still in the outbox): the \
+         completing run {completing} B ({} ops sent, {} changes pulled back), {:.2}× one \
+         uninterrupted sync (≤ 1.2); outbox left {}",
+        args.interruptions,
+        report.progress.ops_pushed,
+        report.progress.changes_pulled,
+        completing as f64 / whole as f64,
+        store.outbox_len()
+    );
+    Ok(())
+}
+
+/// A sync killed mid-push: after `batches_left` batches, the next one reaches the server but
+/// its answer is lost, and the run ends there.
+struct Killed<'a> {
+    inner: &'a Http,
+    batches_left: std::sync::atomic::AtomicU32,
+}
+
+impl Transport for Killed<'_> {
+    fn enroll(
+        &self,
+        request: &reintegra_proto::EnrollRequest,
+    ) -> Result<reintegra_proto::EnrollResponse, SyncError> {
+        self.inner.enroll(request)
+    }
+    fn push(&self, body: Vec<u8>) -> Result<Exchange<reintegra_proto::PushResponse>, SyncError> {
+        use std::sync::atomic::Ordering;
+        let answer = self.inner.push(body)?;
+        match self
+            .batches_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        {
+            Ok(_) => Ok(answer),
+            Err(_) => Err(SyncError::Refused {
+                status: 499,
+                code: "killed".into(),
+                message: "killed".into(),
+                op_ids: Vec::new(),
+            }),
+        }
+    }
+    fn pull(
+        &self,
+        after: u64,
+        max_bytes: usize,
+    ) -> Result<Exchange<reintegra_proto::PullResponse>, SyncError> {
+        self.inner.pull(after, max_bytes)
+    }
+    fn state(&self) -> Result<reintegra_proto::StateResponse, SyncError> {
+        self.inner.state()
+    }
+    fn buckets(&self) -> Result<reintegra_proto::BucketsResponse, SyncError> {
+        self.inner.buckets()
+    }
+    fn records(&self, bucket: u8) -> Result<Exchange<reintegra_proto::RecordsResponse>, SyncError> {
+        self.inner.records(bucket)
+    }
+    fn conflicts(
+        &self,
+        user: UserId,
+        after: Option<Uuid>,
+        all: bool,
+    ) -> Result<reintegra_proto::ConflictsResponse, SyncError> {
+        self.inner.conflicts(user, after, all)
+    }
+    fn resolve(
+        &self,
+        id: Uuid,
+        request: &reintegra_proto::ResolveRequest,
+    ) -> Result<reintegra_proto::ResolveResponse, SyncError> {
+        self.inner.resolve(id, request)
+    }
+}
+
 pub fn run(args: Args) -> Result<(), String> {
     let mut target = Target::new(&args)?;
     let districts: Vec<String> = Territory::el_salvador()
@@ -300,5 +445,6 @@ pub fn run(args: Args) -> Result<(), String> {
         times[times.len() - 1]
     );
 
+    round_trips(&mut target, &args, &mut rng, &districts)?;
     Ok(())
 }

@@ -418,7 +418,7 @@ async fn apply_one(
         return Ok(Some(Rejected::Invalid(why.0).into()));
     }
     *seq += 1;
-    let echo = merged.effect.as_ref() == Some(&op.change);
+    let echo = holds_already(&op.change, merged.effect.as_ref());
     write_applied(tx, *seq, op, merged.effect, echo, &state, office.as_deref()).await?;
     // A new person takes along what was pushed for it before it arrived.
     if office_before != office && (existed || kind == EntityKind::Person) {
@@ -430,6 +430,32 @@ async fn apply_one(
     Ok(Some(Outcome::Applied {
         superseded: merged.superseded,
     }))
+}
+
+/// Whether the device that sent `sent` already holds `effect`, what the merge made of it: every
+/// field the effect sets has the value the device sent (an absent field and a `null` one are the
+/// same, as in the state hash). Then a pull leaves the op out for that device. Not when the
+/// merge changed a value (a union of lists): the device needs the merged one. A field of the
+/// op that lost is not in the effect, and the push answer carried the value that won.
+fn holds_already(sent: &Change, effect: Option<&Change>) -> bool {
+    let Some(effect) = effect else {
+        return false;
+    };
+    let sent_value = |field: &str| {
+        let value = match &sent.action {
+            Action::Create { record } => record.get(field),
+            Action::Update { fields } => fields.get(field),
+            Action::Delete => None,
+        };
+        value.unwrap_or(&Value::Null)
+    };
+    match &effect.action {
+        Action::Delete => matches!(sent.action, Action::Delete),
+        Action::Create { record } => record
+            .as_object()
+            .is_some_and(|fields| fields.iter().all(|(f, v)| sent_value(f) == v)),
+        Action::Update { fields } => fields.iter().all(|(f, v)| sent_value(f) == v),
+    }
 }
 
 /// Referrals, follow-ups and notes: their office is their person's.
