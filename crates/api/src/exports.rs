@@ -12,6 +12,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use reintegra_core::audit::{AuditAction, RecordKind};
 use reintegra_core::calendar::today_in_el_salvador;
+use reintegra_core::consent;
+use reintegra_core::ids::PersonId;
 use reintegra_core::indicators::{
     age_group_in, cases_in, compute, Count, IndicatorFilter, Indicators, Period,
 };
@@ -539,12 +541,7 @@ pub fn indicator_tables(i: &Indicators, de: bool) -> Vec<Table> {
     ]
 }
 
-fn cases_table(
-    cases: &Cases,
-    filter: &IndicatorFilter,
-    ids: &[reintegra_core::ids::PersonId],
-    de: bool,
-) -> Table {
+fn cases_table(cases: &Cases, filter: &IndicatorFilter, ids: &[PersonId], de: bool) -> Table {
     let territory = Territory::el_salvador();
     let mut headers = vec![];
     if !de {
@@ -717,6 +714,14 @@ impl Session {
     pub fn export_tables(&self, request: &ExportRequest, now: DateTime<Utc>) -> Result<Vec<Table>> {
         self.with_permission(Permission::Reports, |store, user, cases| {
             let de = request.deidentified;
+            // A restricted form (registration consent withdrawn) is in no list of persons, named
+            // or de-identified; the indicators, which name no one, still count the person.
+            let today = today_in_el_salvador(now);
+            let listed = |id: &PersonId| {
+                cases
+                    .get(id)
+                    .is_some_and(|c| !consent::restricted(&c.consents, today))
+            };
             let variant = if de { " (anonimizada)" } else { "" };
             Ok(match &request.what {
                 ExportWhat::Indicators { filter } => {
@@ -747,6 +752,7 @@ impl Session {
                         .ok_or(ApiError::InvalidPeriod)?
                         .into_iter()
                         .map(|p| p.id)
+                        .filter(|id| listed(id))
                         .collect();
                     chosen.sort_by_key(|id| cases.get(id).map(|c| c.folded_name.clone()));
                     vec![
@@ -772,7 +778,7 @@ impl Session {
                         headers.push("Gestor/a");
                     }
                     let mut t = Table::new("Referencias", &headers);
-                    for r in rows {
+                    for r in rows.into_iter().filter(|r| listed(&r.person)) {
                         let mut row = vec![];
                         if !de {
                             row.push(Cell::text(r.person_name));
@@ -821,7 +827,7 @@ impl Session {
                     }
                     headers.extend(["Vence el", "Medio", "Gestor/a", "Días de atraso"]);
                     let mut t = Table::new("Seguimientos", &headers);
-                    for f in rows {
+                    for f in rows.into_iter().filter(|f| listed(&f.person)) {
                         let mut row = vec![];
                         if !de {
                             row.push(Cell::text(f.person_name));

@@ -499,3 +499,67 @@ fn exports_respect_scope_deidentify_and_are_audited() {
         Err(ApiError::Forbidden)
     ));
 }
+
+#[test]
+fn a_restricted_form_is_in_no_list_of_persons_but_still_counted() {
+    use reintegra_core::consent::ConsentPurpose;
+    let dir = tempfile::tempdir().unwrap();
+    let o = office(dir.path());
+    let rosa = o
+        .persons
+        .iter()
+        .find(|p| p.given_names.contains("Rosa"))
+        .unwrap();
+    let registration = rosa
+        .consents
+        .iter()
+        .find(|c| c.purpose == ConsentPurpose::Registration)
+        .unwrap();
+    let named_referrals = ExportRequest {
+        what: ExportWhat::Referrals {
+            query: Default::default(),
+        },
+        format: ExportFormat::Csv,
+        deidentified: false,
+    };
+    let before = o.s.export(&named_referrals, now()).unwrap().bytes;
+    assert!(
+        String::from_utf8(before).unwrap().contains("Rosa"),
+        "she has referrals"
+    );
+    let today = now().date_naive();
+    o.s.withdraw_consent(rosa.id, registration.id, today, now())
+        .unwrap();
+
+    for deidentified in [false, true] {
+        for what in [
+            ExportWhat::Cases { filter: q3() },
+            ExportWhat::Referrals {
+                query: Default::default(),
+            },
+        ] {
+            let request = ExportRequest {
+                what,
+                format: ExportFormat::Csv,
+                deidentified,
+            };
+            let file = o.s.export(&request, now()).unwrap();
+            let text = String::from_utf8(file.bytes).unwrap();
+            assert!(!text.contains("Rosa"), "{request:?}: {text}");
+            if let ExportWhat::Cases { .. } = request.what {
+                assert_eq!(file.rows, 2, "Rosa's row is left out ({request:?})");
+            }
+        }
+    }
+    // The indicators name no one: Rosa was assisted, and still counts.
+    let indicators = ExportRequest {
+        what: ExportWhat::Indicators { filter: q3() },
+        format: ExportFormat::Csv,
+        deidentified: false,
+    };
+    let csv = String::from_utf8(o.s.export(&indicators, now()).unwrap().bytes).unwrap();
+    assert!(
+        csv.contains("Personas atendidas en recepción,personas,3"),
+        "{csv}"
+    );
+}
