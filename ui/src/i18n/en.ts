@@ -248,6 +248,7 @@ export const en: Messages = {
   "cases.state": "State",
   "cases.open": "Open",
   "cases.closed": "Closed",
+  "cases.restricted": "Restricted (no registration consent)",
   "cases.returnedWithin": "Returned in the last … days",
   "cases.count": "cases",
   "cases.countOne": "case",

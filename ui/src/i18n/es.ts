@@ -249,6 +249,7 @@ export const es = {
   "cases.state": "Estado",
   "cases.open": "Abiertos",
   "cases.closed": "Cerrados",
+  "cases.restricted": "Restringidos (sin consentimiento de registro)",
   "cases.returnedWithin": "Retornó en los últimos … días",
   "cases.count": "casos",
   "cases.countOne": "caso",
