@@ -113,14 +113,20 @@ fn days(from: NaiveDate, to: NaiveDate) -> u32 {
     u32::try_from((to - from).num_days().max(0)).unwrap_or(u32::MAX)
 }
 
-fn page<T>(mut rows: Vec<T>, offset: u32, limit: u32) -> (u32, Vec<T>) {
-    let total = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+/// The page's first row and length, as asked (0 rows asks [`MAX_PAGE`]; never more).
+fn page_bounds(offset: u32, limit: u32) -> (usize, usize) {
     let limit = if limit == 0 {
         MAX_PAGE
     } else {
         limit.min(MAX_PAGE)
-    } as usize;
-    let offset = (offset as usize).min(rows.len());
+    };
+    (offset as usize, limit as usize)
+}
+
+fn page<T>(mut rows: Vec<T>, offset: u32, limit: u32) -> (u32, Vec<T>) {
+    let total = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+    let (offset, limit) = page_bounds(offset, limit);
+    let offset = offset.min(rows.len());
     rows.truncate(offset.saturating_add(limit).min(rows.len()));
     (total, rows.split_off(offset))
 }
@@ -158,14 +164,15 @@ struct Matched<'c> {
     days_waiting: u32,
 }
 
-/// Every referral the user may see that `q` asks for, most waiting first, from the referrals
-/// kept in memory (`services.rs`).
+/// Every referral the user may see that `q` asks for, most waiting first (only the first
+/// `sorted_up_to` in order, when given), from the referrals kept in memory (`services.rs`).
 fn matching_referrals<'c>(
     store: &Store,
     user: &User,
     cases: &'c Cases,
     q: &ReferralQuery,
     today: NaiveDate,
+    sorted_up_to: Option<usize>,
 ) -> Result<Vec<Matched<'c>>> {
     let mut people = HashMap::new();
     for case in cases.iter() {
@@ -206,12 +213,19 @@ fn matching_referrals<'c>(
             })
         })
         .collect();
-    matched.sort_by(|a, b| {
+    // Only the rows up to the end of the page asked need their order (a partial sort).
+    let order = |a: &Matched<'_>, b: &Matched<'_>| {
         b.days_waiting
             .cmp(&a.days_waiting)
             .then_with(|| a.person.full_name.cmp(&b.person.full_name))
             .then_with(|| a.referral.id.as_uuid().cmp(&b.referral.id.as_uuid()))
-    });
+    };
+    if let Some(end) = sorted_up_to.filter(|&end| end < matched.len()) {
+        matched.select_nth_unstable_by(end, order);
+        matched[..end].sort_by(order);
+    } else {
+        matched.sort_by(order);
+    }
     Ok(matched)
 }
 
@@ -260,7 +274,7 @@ pub(crate) fn referral_rows(
     q: &ReferralQuery,
     now: DateTime<Utc>,
 ) -> Result<Vec<ReferralRow>> {
-    let matched = matching_referrals(store, user, cases, q, today_in_el_salvador(now))?;
+    let matched = matching_referrals(store, user, cases, q, today_in_el_salvador(now), None)?;
     referral_rows_of(store, &matched)
 }
 
@@ -319,7 +333,15 @@ impl Session {
     /// "Referencias": the office's referrals (all offices for central staff), most waiting first.
     pub fn office_referrals(&self, q: &ReferralQuery, now: DateTime<Utc>) -> Result<ReferralPage> {
         self.with_permission(Permission::ManageReferrals, |store, user, cases| {
-            let matched = matching_referrals(store, user, cases, q, today_in_el_salvador(now))?;
+            let (offset, limit) = page_bounds(q.offset, q.limit);
+            let matched = matching_referrals(
+                store,
+                user,
+                cases,
+                q,
+                today_in_el_salvador(now),
+                Some(offset.saturating_add(limit)),
+            )?;
             let (total, matched) = page(matched, q.offset, q.limit);
             Ok(ReferralPage {
                 total,
