@@ -225,20 +225,15 @@ impl Session {
             .unwrap_or_else(|p| p.into_inner()) = error;
     }
 
-    /// Enrolls this device with the server at `endpoint` using a one-time code.
+    /// Enrolls this device with the server at `endpoint` using a one-time code. Enrolled
+    /// already, it enrolls anew as another device (another address, server or office: the
+    /// token is never sent to a new address; see `reintegra_sync::enroll`).
     pub fn sync_enroll(&self, endpoint: &str, code: &str, device_name: &str) -> Result<SyncView> {
         let (store, _) = self.store_for(Permission::ManageDevice)?;
         let name = device_name.trim();
         let name = if name.is_empty() { "Reintegra" } else { name };
         reintegra_sync::enroll(&store, endpoint, code, name).map_err(sync_error)?;
         self.set_sync_error(None);
-        self.sync_view()
-    }
-
-    /// Points this device at another address of the same server (the device stays enrolled).
-    pub fn sync_set_endpoint(&self, endpoint: &str) -> Result<SyncView> {
-        let (store, _) = self.store_for(Permission::ManageDevice)?;
-        reintegra_sync::change_endpoint(&store, endpoint).map_err(sync_error)?;
         self.sync_view()
     }
 

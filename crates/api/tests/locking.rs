@@ -49,17 +49,15 @@ fn nobody_at_the_screen_for_the_idle_minutes_locks_the_session() {
     assert!(s.lock_if_idle(t(51), 10));
 }
 
-/// A server whose connections are cut as soon as they open: every request fails as a cut
-/// link (worth retrying), so a sync waits between tries.
-fn cutting_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+/// From now on the connections to `addr` are cut as soon as they open: every request fails
+/// as a cut link (worth retrying), so a sync waits between tries.
+fn cut_the_link(addr: std::net::SocketAddr) {
+    let listener = TcpListener::bind(addr).unwrap();
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             drop(conn);
         }
     });
-    url
 }
 
 #[test]
@@ -70,7 +68,9 @@ fn locking_stops_a_running_sync() {
     s.sync_enroll(&server.url(), &server.enroll_code("*").unwrap(), "Laptop")
         .unwrap();
     // The link goes bad: the sync retries with pauses that add up to many seconds.
-    s.sync_set_endpoint(&cutting_server()).unwrap();
+    let addr = server.local_addr();
+    drop(server);
+    cut_the_link(addr);
     let running = {
         let s = s.clone();
         std::thread::spawn(move || {

@@ -476,9 +476,6 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
             s.sync_enroll("http://127.0.0.1:9", "AAAA-BBBB", "caja")
                 .map(drop)
         }),
-        ("sync_set_endpoint", Some(ManageDevice), |s, _| {
-            s.sync_set_endpoint("http://127.0.0.1:9").map(drop)
-        }),
         ("sync_conflicts", Some(ResolveConflicts), |s, _| {
             s.sync_conflicts().map(drop)
         }),

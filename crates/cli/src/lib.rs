@@ -1,7 +1,8 @@
 //! Headless subcommands of the `reintegra` binary. `reintegra` with no subcommand opens the window.
 //!
 //! - `reintegra dedup --records R.jsonl --queries Q.jsonl --top 10 --out results.jsonl`
-//! - `reintegra sync --data DIR --user LOGIN [--endpoint URL] [--enroll CODE]`
+//! - `reintegra sync --data DIR --user LOGIN [--enroll CODE --endpoint URL]` (a new address is
+//!   a new enrollment: the token never travels to it)
 //! - `reintegra export --data DIR --user LOGIN indicators|cases --period 2026-Q3 [--office CODE]
 //!   [--deidentified] --out F.xlsx|F.csv` (also `referrals`, `follow-ups`)
 //! - `reintegra import --data DIR --user LOGIN FILE.xlsx|FILE.csv [--mapping M.toml] [--dry-run]

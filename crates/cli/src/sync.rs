@@ -49,10 +49,12 @@ pub fn run(args: SyncArgs<'_>, out: &mut dyn Write) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         }
         (Some(_), None) => return Err("--enroll necesita --endpoint".into()),
-        (None, Some(endpoint)) => {
-            session
-                .sync_set_endpoint(endpoint)
-                .map_err(|e| e.to_string())?;
+        // The token is never sent to a new address: another address is a new enrollment.
+        (None, Some(_)) => {
+            return Err(
+                "cambiar la dirección del servidor necesita un código nuevo: use --enroll CÓDIGO --endpoint URL"
+                    .into(),
+            )
         }
         (None, None) => {}
     }

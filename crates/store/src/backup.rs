@@ -23,8 +23,7 @@ use crate::engine::Store;
 use crate::error::{guarded, Error, Result};
 use crate::keyring::{dir_is_empty, open_sled, slot_aad_with, slot_key_with, LockedStore};
 use crate::layout::{
-    META_DEVICE, META_SCHEMA, META_SLOT_SALT, META_STORE_ID, META_SYNC, P_OUTBOX, P_SLOT,
-    SCHEMA_VERSION,
+    META_DEVICE, META_SCHEMA, META_SLOT_SALT, META_STORE_ID, META_SYNC, P_SLOT, SCHEMA_VERSION,
 };
 
 const MAGIC: &[u8; 16] = b"REINTEGRA-BACKUP";
@@ -295,7 +294,7 @@ pub fn restore(
     }
     let opened = LockedStore::open(dir)
         .and_then(|l| l.unlock(login, passphrase))
-        .and_then(|store| store.restamp_outbox().map(|()| store));
+        .and_then(|store| store.restamp_restored_outbox().map(|()| store));
     match opened {
         Ok(store) => Ok(store),
         Err(e) => {
@@ -306,29 +305,13 @@ pub fn restore(
 }
 
 impl Store {
-    /// The ops still waiting in a restored outbox become this device's (same op ids, so one
-    /// the old device had already sent is a `duplicate` on the server, never applied twice):
-    /// the server takes a device's ops only with its own id and clock node.
-    fn restamp_outbox(&self) -> Result<()> {
+    /// The ops still waiting in a restored outbox become this device's (`identity.rs`): the
+    /// server takes a device's ops only with its own id and clock node.
+    fn restamp_restored_outbox(&self) -> Result<()> {
         guarded(|| {
             let _w = self.write_lock();
-            let device = self.device();
             let mut batch = sled::Batch::default();
-            for item in self.db.scan_prefix([P_OUTBOX]) {
-                let (key, sealed) = item?;
-                let plain = self.keys.open(&key, &sealed)?;
-                let mut op: reintegra_core::op::Op = serde_json::from_slice(&plain)
-                    .map_err(|_| Error::Corrupt("an outbox entry does not read back".into()))?;
-                if op.device == device {
-                    continue;
-                }
-                op.device = device;
-                op.hlc.node = reintegra_core::hlc::node_of(device);
-                let plain = zeroize::Zeroizing::new(
-                    serde_json::to_vec(&op).map_err(|e| Error::Engine(e.to_string()))?,
-                );
-                batch.insert(key.as_ref(), self.keys.seal(&key, &plain)?);
-            }
+            self.restamp_outbox(self.device(), &mut batch)?;
             self.db.apply_batch(batch)?;
             self.db.flush()?;
             Ok(())

@@ -57,7 +57,8 @@ pub struct Store {
     pub(crate) keys: Keys,
     index: RwLock<MemIndex>,
     user: UserId,
-    device: DeviceId,
+    /// Changes only at a re-enrollment (`identity.rs`), under the write lock.
+    device: RwLock<DeviceId>,
     write: Mutex<WriteState>,
     /// Wrong passphrases in a row before this unlock (for the sign-in audit entry).
     failed_unlocks_before: std::sync::atomic::AtomicU32,
@@ -115,7 +116,7 @@ impl Store {
             index: RwLock::new(index),
             keys,
             user,
-            device,
+            device: RwLock::new(device),
             write: Mutex::new(WriteState { hlc, seq, pulled }),
             failed_unlocks_before: Default::default(),
             first_passphrase: Default::default(),
@@ -132,7 +133,11 @@ impl Store {
     }
 
     pub fn device(&self) -> DeviceId {
-        self.device
+        *self.device.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn set_device(&self, device: DeviceId) {
+        *self.device.write().unwrap_or_else(|p| p.into_inner()) = device;
     }
 
     /// How many wrong passphrases (any login) were typed since the last successful unlock.

@@ -22,6 +22,7 @@ mod engine;
 mod erase;
 pub mod error;
 mod held;
+mod identity;
 mod index;
 mod keyring;
 mod layout;

@@ -171,14 +171,25 @@ pub struct Report {
 }
 
 /// Enrolls this device with a one-time code and keeps the settings (token sealed) in the store.
+///
+/// A store already enrolled (another address of its server, another server, another office)
+/// enrolls as a new device: a server never lets an enrolled id be taken over, and the old token
+/// is never sent to the new address. Its waiting ops become the new device's; its pull cursor
+/// stays for the same server (`server_id`) and starts again from 0 for another.
 pub fn enroll(
     store: &Store,
     endpoint: &str,
     code: &str,
     device_name: &str,
 ) -> Result<SyncSettings, SyncError> {
-    let (settings, _) = request_enrollment(endpoint, code, store.device(), device_name, false)?;
-    store.set_sync_settings(Some(&settings))?;
+    let Some(previous) = store.sync_settings()? else {
+        let (settings, _) = request_enrollment(endpoint, code, store.device(), device_name, false)?;
+        store.set_sync_settings(Some(&settings))?;
+        return Ok(settings);
+    };
+    let device = DeviceId::new(Uuid::now_v7());
+    let (settings, _) = request_enrollment(endpoint, code, device, device_name, false)?;
+    store.reenrolled(device, &settings, settings.server_id != previous.server_id)?;
     Ok(settings)
 }
 
@@ -220,15 +231,6 @@ fn request_enrollment(
         server_id: answer.server_id,
     };
     Ok((settings, answer.user))
-}
-
-/// Points an enrolled store at another address of its server (same token, same cursor).
-pub fn change_endpoint(store: &Store, endpoint: &str) -> Result<SyncSettings, SyncError> {
-    let mut settings = store.sync_settings()?.ok_or(SyncError::NotEnrolled)?;
-    Http::new(endpoint, None)?;
-    settings.endpoint = normalize_endpoint(endpoint);
-    store.set_sync_settings(Some(&settings))?;
-    Ok(settings)
 }
 
 /// Most pages of conflicts read in one listing (200 each by default).

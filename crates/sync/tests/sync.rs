@@ -444,12 +444,81 @@ fn an_endpoint_over_plain_http_elsewhere_is_refused_and_the_settings_stay() {
     let net = net();
     let (_, office) = office_place(0);
     let a = net.device(1, &office, &net.url());
-    let before = a.store.sync_settings().unwrap().unwrap();
-    let refused = reintegra_sync::change_endpoint(&a.store, "http://192.168.1.20:8787");
+    let (before, device) = (a.store.sync_settings().unwrap().unwrap(), a.store.device());
+    let refused = reintegra_sync::enroll(
+        &a.store,
+        "http://192.168.1.20:8787",
+        &net.code(&office),
+        "a",
+    );
     assert!(
         matches!(&refused, Err(e) if e.code() == "plain_http"),
         "{refused:?}"
     );
     assert_eq!(a.store.sync_settings().unwrap().unwrap(), before);
+    assert_eq!(a.store.device(), device);
     sync(&a).unwrap();
+}
+
+/// M4: another address is a new enrollment, never the old token sent somewhere new. At another
+/// address of the same server the store enrolls as a new device, keeps its cursor and its
+/// waiting work (now the new device's); at another server it also starts pulling from 0.
+#[test]
+fn another_address_is_a_new_enrollment_and_another_server_a_new_cursor() {
+    let net = net();
+    let (district, office) = office_place(0);
+    let a = net.device(1, &office, &net.url());
+    a.store
+        .save_person(&new_person("Primera", &district))
+        .unwrap();
+    sync(&a).unwrap();
+    let (old, old_device, cursor) = (
+        a.store.sync_settings().unwrap().unwrap(),
+        a.store.device(),
+        a.store.pull_cursor(),
+    );
+    assert!(cursor > 0);
+    let waiting = new_person("Pendiente", &district);
+    a.store.save_person(&waiting).unwrap();
+
+    // The same server by another name (localhost for 127.0.0.1).
+    let other_name = net.url().replace("127.0.0.1", "localhost");
+    let settings = reintegra_sync::enroll(&a.store, &other_name, &net.code(&office), "a").unwrap();
+    assert_ne!(settings.device_token, old.device_token, "a new token");
+    assert_eq!(settings.server_id, old.server_id);
+    assert_ne!(a.store.device(), old_device, "a new device id");
+    assert_eq!(
+        a.store.pull_cursor(),
+        cursor,
+        "same server: the cursor holds"
+    );
+    let ops = a.store.outbox(10).unwrap();
+    assert_eq!(ops.len(), 1);
+    assert_eq!(
+        ops[0].op.device,
+        a.store.device(),
+        "the waiting op is the new device's"
+    );
+    sync(&a).unwrap();
+    assert!(
+        a.store.quarantined().unwrap().is_empty(),
+        "the server took it"
+    );
+    assert_eq!(a.store.outbox_len(), 0);
+    assert_eq!(local_hash(&a), net.server_hash(&a));
+
+    // Another server: a new cursor, and everything of the office comes from it.
+    let other = common::net();
+    other.add_user(
+        a.store.user(),
+        reintegra_core::user::Role::Caseworker,
+        Some(&office),
+    );
+    let moved = reintegra_sync::enroll(&a.store, &other.url(), &other.code(&office), "a").unwrap();
+    assert_ne!(moved.server_id, old.server_id);
+    assert_eq!(
+        a.store.pull_cursor(),
+        0,
+        "another server: pull from the start"
+    );
 }
