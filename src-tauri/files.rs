@@ -5,8 +5,10 @@
 use std::path::Path;
 
 use reintegra_api::{
-    save_in, ExportRequest, ImportMapping, ImportPreview, ImportSource, SavedFile,
+    save_in, ExportRequest, ImportMapping, ImportPreview, ImportProgress, ImportSource, SavedFile,
+    Session,
 };
+use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::error::CommandError;
@@ -35,26 +37,52 @@ pub fn export_save(
     Ok(save_in(Path::new(directory.trim()), &file)?)
 }
 
-#[tauri::command]
-pub fn import_preview(
-    session: State<'_, AppSession>,
-    source: ImportSource,
-    mapping: ImportMapping,
-) -> Result<ImportPreview, CommandError> {
-    Ok(session
-        .get()?
-        .import_preview(&source, &mapping, crate::clock::now())?)
+/// Runs `work` on the session on a thread of its own, so a big file never freezes the window.
+async fn off_the_window<R: Runtime, T: Send + 'static>(
+    app: AppHandle<R>,
+    work: impl FnOnce(&Session) -> Result<T, CommandError> + Send + 'static,
+) -> Result<T, CommandError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let state = app.state::<AppSession>();
+        let _ = tx.send(state.get().and_then(work));
+    });
+    rx.await
+        .map_err(|_| CommandError::new("internal", "La importación se interrumpió."))?
 }
 
 #[tauri::command]
-pub fn import_commit(
-    session: State<'_, AppSession>,
+pub async fn import_preview<R: Runtime>(
+    app: AppHandle<R>,
     source: ImportSource,
     mapping: ImportMapping,
+    on_progress: Channel<ImportProgress>,
 ) -> Result<ImportPreview, CommandError> {
-    Ok(session
-        .get()?
-        .import_commit(&source, &mapping, crate::clock::now())?)
+    off_the_window(app, move |s| {
+        Ok(
+            s.import_preview_with_progress(&source, &mapping, crate::clock::now(), &mut |p| {
+                let _ = on_progress.send(p);
+            })?,
+        )
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn import_commit<R: Runtime>(
+    app: AppHandle<R>,
+    source: ImportSource,
+    mapping: ImportMapping,
+    on_progress: Channel<ImportProgress>,
+) -> Result<ImportPreview, CommandError> {
+    off_the_window(app, move |s| {
+        Ok(
+            s.import_commit_with_progress(&source, &mapping, crate::clock::now(), &mut |p| {
+                let _ = on_progress.send(p);
+            })?,
+        )
+    })
+    .await
 }
 
 /// The refused rows of the import as XLSX, saved in `directory`.

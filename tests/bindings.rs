@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use reintegra_api::{
     ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem, ContactInput, DeviceUser,
     DuplicatePair, ExportRequest, FollowUpInput, FollowUpPage, FollowUpQuery, GoalInput,
-    ImportMapping, ImportPreview, ImportSource, NewUser, NotesView, PersonDetail, ProfileInput,
-    ReferralInput, ReferralPage, ReferralQuery, ReferralView, Registered, ReturnInput,
-    ReturnUpdates, RevokedNotice, RoutingInput, SavedFile, SessionState, StatusBar, Suggestion,
-    SuggestionQuery, SyncProgress, SyncView, Today,
+    ImportMapping, ImportPreview, ImportProgress, ImportSource, NewUser, NotesView, PersonDetail,
+    ProfileInput, ReferralInput, ReferralPage, ReferralQuery, ReferralView, Registered,
+    ReturnInput, ReturnUpdates, RevokedNotice, RoutingInput, SavedFile, SessionState, StatusBar,
+    Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
@@ -86,6 +86,7 @@ fn export_all(dir: &Path) {
         ImportSource,
         ImportMapping,
         ImportPreview,
+        ImportProgress,
         SavedFile,
     );
 }

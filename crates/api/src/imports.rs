@@ -314,6 +314,18 @@ pub struct ImportPreview {
     pub written: bool,
 }
 
+/// How far an import has got, for a progress bar: the rows checked so far of `total`, then
+/// (`writing`) the one batch being written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+pub struct ImportProgress {
+    pub checked: u32,
+    pub total: u32,
+    pub writing: bool,
+}
+
+/// Rows between two progress reports.
+const PROGRESS_EVERY: usize = 500;
+
 /// What an import would write.
 enum Planned {
     New(Box<Person>),
@@ -838,6 +850,7 @@ fn plan(
     source: &ImportSource,
     mapping: &ImportMapping,
     now: DateTime<Utc>,
+    on_progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<(ImportPreview, Vec<Planned>)> {
     let today = today_in_el_salvador(now);
     let grid = read::read(&source.file_name, &source.bytes)?;
@@ -869,7 +882,20 @@ fn plan(
     let mut in_file: HashMap<String, usize> = HashMap::new();
     let mut existing_at: HashMap<PersonId, usize> = HashMap::new();
     let mut rows = Vec::with_capacity(data.len());
-    for (number, cells) in data {
+    let total = data.len() as u32;
+    on_progress(ImportProgress {
+        checked: 0,
+        total,
+        writing: false,
+    });
+    for (i, (number, cells)) in data.into_iter().enumerate() {
+        if i % PROGRESS_EVERY == PROGRESS_EVERY - 1 {
+            on_progress(ImportProgress {
+                checked: i as u32 + 1,
+                total,
+                writing: false,
+            });
+        }
         let (input, mut reasons) = arrival_of(cells, &columns, today);
         let name = [
             &input.given_names,
@@ -1161,8 +1187,19 @@ impl Session {
         mapping: &ImportMapping,
         now: DateTime<Utc>,
     ) -> Result<ImportPreview> {
+        self.import_preview_with_progress(source, mapping, now, &mut |_| {})
+    }
+
+    /// [`Session::import_preview`], saying how far it got every few hundred rows.
+    pub fn import_preview_with_progress(
+        &self,
+        source: &ImportSource,
+        mapping: &ImportMapping,
+        now: DateTime<Utc>,
+        on_progress: &mut dyn FnMut(ImportProgress),
+    ) -> Result<ImportPreview> {
         self.with_permission(Permission::ImportData, |store, user, cases| {
-            plan(store, user, cases, source, mapping, now).map(|(p, _)| p)
+            plan(store, user, cases, source, mapping, now, on_progress).map(|(p, _)| p)
         })
     }
 
@@ -1174,8 +1211,25 @@ impl Session {
         mapping: &ImportMapping,
         now: DateTime<Utc>,
     ) -> Result<ImportPreview> {
+        self.import_commit_with_progress(source, mapping, now, &mut |_| {})
+    }
+
+    /// [`Session::import_commit`], saying how far it got (rows checked, then the write).
+    pub fn import_commit_with_progress(
+        &self,
+        source: &ImportSource,
+        mapping: &ImportMapping,
+        now: DateTime<Utc>,
+        on_progress: &mut dyn FnMut(ImportProgress),
+    ) -> Result<ImportPreview> {
         self.with_permission(Permission::ImportData, |store, user, cases| {
-            let (mut preview, planned) = plan(store, user, cases, source, mapping, now)?;
+            let (mut preview, planned) =
+                plan(store, user, cases, source, mapping, now, on_progress)?;
+            on_progress(ImportProgress {
+                checked: preview.rows_read,
+                total: preview.rows_read,
+                writing: true,
+            });
             let file = &preview.file_name;
             let mut work = Work::new(store, user, now);
             let created = format!("Importado de la planilla «{file}»");

@@ -46,7 +46,7 @@ pub use files::{save_in, SavedFile};
 pub use follow_ups::FollowUpInput;
 pub use imports::{
     error_report as import_error_report, ImportColumn, ImportField, ImportMapping, ImportPreview,
-    ImportRow, ImportSource, RowOutcome, CONFIDENT_MATCH,
+    ImportProgress, ImportRow, ImportSource, RowOutcome, CONFIDENT_MATCH,
 };
 pub use intake::{
     person_of_arrival, today_in_el_salvador, ArrivalInput, Registered, ReturnInput, ReturnUpdates,

@@ -415,10 +415,23 @@ fn a_messy_spreadsheet_comes_in_row_by_row_in_one_batch() {
         "a preview writes nothing"
     );
 
+    let mut steps = Vec::new();
     let done = s
-        .import_commit(&file, &ImportMapping::default(), now())
+        .import_commit_with_progress(&file, &ImportMapping::default(), now(), &mut |p| {
+            steps.push(p)
+        })
         .unwrap();
     assert!(done.written);
+    assert_eq!(
+        (steps.first().map(|p| (p.checked, p.total, p.writing))),
+        Some((0, 9, false)),
+        "{steps:?}"
+    );
+    assert_eq!(
+        steps.last().map(|p| (p.checked, p.total, p.writing)),
+        Some((9, 9, true)),
+        "the write is said last"
+    );
     assert_eq!(
         (done.new_persons, done.returns_added, done.refused),
         (2, 2, 5)
@@ -514,7 +527,7 @@ fn a_spanish_excel_csv_with_a_saved_mapping() {
     let dir = tempfile::tempdir().unwrap();
     let (s, _) = setup(dir.path());
     // Windows-1252, `;`, headers the suggestion does not know.
-    let text = format!(
+    let text = String::from(
         "Nombre completo;Apellidos;G\u{e9}nero;Comunidad;Residencia;Llegó;Procedencia;Acepta\n\
          Jos\u{e9};Ram\u{ed}rez;M;El Zapote;Jiquilisco;15/08/2026;USA;si\n\
          ;;;;;;;\n\

@@ -440,6 +440,14 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
             s.import_commit(&import_file(), &Default::default(), now())
                 .map(drop)
         }),
+        ("import_preview_with_progress", Some(ImportData), |s, _| {
+            s.import_preview_with_progress(&import_file(), &Default::default(), now(), &mut |_| {})
+                .map(drop)
+        }),
+        ("import_commit_with_progress", Some(ImportData), |s, _| {
+            s.import_commit_with_progress(&import_file(), &Default::default(), now(), &mut |_| {})
+                .map(drop)
+        }),
         ("import_error_report", Some(ImportData), |s, _| {
             s.import_error_report(&import_file(), &Default::default(), now())
                 .map(drop)

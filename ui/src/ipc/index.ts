@@ -59,6 +59,7 @@ import type { SyncView } from "../bindings/SyncView";
 import type { ExportRequest } from "../bindings/ExportRequest";
 import type { ImportMapping } from "../bindings/ImportMapping";
 import type { ImportPreview } from "../bindings/ImportPreview";
+import type { ImportProgress } from "../bindings/ImportProgress";
 import type { ImportSource } from "../bindings/ImportSource";
 import type { SavedFile } from "../bindings/SavedFile";
 
@@ -167,12 +168,26 @@ export const files = {
   /** Makes an export (audited in Rust) and saves it in `directory`, never over another file. */
   saveExport: (request: ExportRequest, directory: string): Promise<SavedFile> =>
     call("export_save", { request, directory }),
-  /** What importing the file would do, row by row; writes nothing. */
-  importPreview: (source: ImportSource, mapping: ImportMapping): Promise<ImportPreview> =>
-    call("import_preview", { source, mapping }),
-  /** Imports every row that passed, in one batch. */
-  importCommit: (source: ImportSource, mapping: ImportMapping): Promise<ImportPreview> =>
-    call("import_commit", { source, mapping }),
+  /** What importing the file would do, row by row; writes nothing. `onProgress` sees the rows checked. */
+  importPreview: (
+    source: ImportSource,
+    mapping: ImportMapping,
+    onProgress: (p: ImportProgress) => void = () => {},
+  ): Promise<ImportPreview> => {
+    const channel = new Channel<ImportProgress>();
+    channel.onmessage = onProgress;
+    return call("import_preview", { source, mapping, onProgress: channel });
+  },
+  /** Imports every row that passed, in one batch; `onProgress` sees the rows checked, then the write. */
+  importCommit: (
+    source: ImportSource,
+    mapping: ImportMapping,
+    onProgress: (p: ImportProgress) => void = () => {},
+  ): Promise<ImportPreview> => {
+    const channel = new Channel<ImportProgress>();
+    channel.onmessage = onProgress;
+    return call("import_commit", { source, mapping, onProgress: channel });
+  },
   /** The refused rows with their reasons as XLSX, saved in `directory`. */
   saveImportErrors: (source: ImportSource, mapping: ImportMapping, directory: string): Promise<SavedFile> =>
     call("import_save_errors", { source, mapping, directory }),
