@@ -247,6 +247,11 @@ pub struct ImportMapping {
     /// gets the suggested field; `ignore` leaves it out.
     #[serde(default)]
     pub columns: BTreeMap<String, ImportField>,
+    /// Rows (numbered as in the file) the user says are NOT the person they were matched with:
+    /// each becomes a new form (the duplicate queue will show the pair to a supervisor).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<u32>>", optional)]
+    pub different_person_rows: Vec<u32>,
 }
 
 /// A file to import: its name (the extension says the format) and its bytes.
@@ -919,10 +924,21 @@ fn plan(
                     person.office().unwrap_or("sin oficina")
                 )),
                 Ok(person) => {
-                    outcome = place_row(
-                        store, user, cases, &input, person, now, today, &mut planned, &mut in_file,
-                        &mut existing_at, &registered, &mut notes, &mut reasons,
-                    )?;
+                    if mapping.different_person_rows.contains(number) {
+                        notes.push(
+                            "Marcada como otra persona: se importa como ficha nueva".to_string(),
+                        );
+                        for k in file_key(&person) {
+                            in_file.entry(k).or_insert(planned.len());
+                        }
+                        planned.push(Planned::New(Box::new(person)));
+                        outcome = RowOutcome::New;
+                    } else {
+                        outcome = place_row(
+                            store, user, cases, &input, person, now, today, &mut planned,
+                            &mut in_file, &mut existing_at, &registered, &mut notes, &mut reasons,
+                        )?;
+                    }
                 }
             }
         }
@@ -943,6 +959,7 @@ fn plan(
     let count = |f: fn(&RowOutcome) -> bool| rows.iter().filter(|r| f(&r.outcome)).count() as u32;
     let used = ImportMapping {
         header_row: Some(grid[header_at].0),
+        different_person_rows: mapping.different_person_rows.clone(),
         columns: columns
             .iter()
             .map(|c| (c.header.clone(), c.field))

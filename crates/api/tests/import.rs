@@ -467,6 +467,19 @@ fn a_messy_spreadsheet_comes_in_row_by_row_in_one_batch() {
         .iter()
         .any(|a| a.action == AuditAction::Update && a.summary.starts_with("Retorno importado")));
 
+    // The worker says row 9 is another Carlos: a new form instead of a return.
+    let mut mapping = ImportMapping::default();
+    mapping.different_person_rows.push(9);
+    let other = s.import_preview(&file, &mapping, now()).unwrap();
+    let row9 = outcome_of(&other.rows, 9);
+    assert_eq!(row9.outcome, RowOutcome::New);
+    assert!(row9.notes[0].contains("otra persona"));
+    assert_eq!(
+        other.mapping.different_person_rows,
+        [9],
+        "kept in the mapping used"
+    );
+
     // The same file again: everyone is already there, nothing new is written.
     let again = s
         .import_commit(&file, &ImportMapping::default(), now())
@@ -531,7 +544,7 @@ fn a_spanish_excel_csv_with_a_saved_mapping() {
         "Nombre completo;Apellidos;G\u{e9}nero;Comunidad;Residencia;Llegó;Procedencia;Acepta\n\
          Jos\u{e9};Ram\u{ed}rez;M;El Zapote;Jiquilisco;15/08/2026;USA;si\n\
          ;;;;;;;\n\
-         Luc\u{ed}a;Ch\u{e1}vez;F;Las Flores;jiquilisco;16/08/2026;Estados Unidos;si\n"
+         Luc\u{ed}a;Ch\u{e1}vez;F;Las Flores;jiquilisco;16/08/2026;Estados Unidos;si\n",
     );
     let bytes: Vec<u8> = text
         .chars()

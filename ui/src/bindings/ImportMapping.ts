@@ -14,4 +14,9 @@ header_row?: number,
  * Header text (as the file has it, spacing and case ignored) → field. A header not listed
  * gets the suggested field; `ignore` leaves it out.
  */
-columns: { [key in string]?: ImportField }, };
+columns: { [key in string]?: ImportField }, 
+/**
+ * Rows (numbered as in the file) the user says are NOT the person they were matched with:
+ * each becomes a new form (the duplicate queue will show the pair to a supervisor).
+ */
+different_person_rows?: Array<number>, };

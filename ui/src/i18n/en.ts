@@ -663,6 +663,8 @@ export const en: Messages = {
   "import.name": "Name",
   "import.outcome": "Result",
   "import.reasons": "Reasons and notes",
+  "import.different": "Someone else?",
+  "import.differentOf": "Row {row} is someone else (new form)",
   "import.outcome.new": "New form",
   "import.outcome.addReturn": "Return added to {name}",
   "import.outcome.alreadyThere": "Already registered: {name}",

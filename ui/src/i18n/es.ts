@@ -664,6 +664,8 @@ export const es = {
   "import.name": "Nombre",
   "import.outcome": "Resultado",
   "import.reasons": "Motivos y avisos",
+  "import.different": "¿Es otra persona?",
+  "import.differentOf": "La fila {row} es otra persona (ficha nueva)",
   "import.outcome.new": "Ficha nueva",
   "import.outcome.addReturn": "Retorno agregado a {name}",
   "import.outcome.alreadyThere": "Ya registrada: {name}",
