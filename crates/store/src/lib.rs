@@ -10,8 +10,9 @@
 //!   refused. Backups: [`Store::backup`] / [`restore`].
 //! - Modules by job (see the README): `layout` (the on-disk layout and the record codec),
 //!   `index`, `engine` (the record layer), `batch` (writes), `outbox`, `domain`, `sync`,
-//!   `held` (pulled records this build cannot read, kept aside verbatim), `migrate`, `keyring` (create / open / unlock, users), `backup`, `erase` (crypto-erase of
-//!   a revoked device's store).
+//!   `held` (pulled records this build cannot read, kept aside verbatim), `quarantine`
+//!   (retrying or discarding an op the server refused), `migrate`, `keyring` (create / open /
+//!   unlock, users), `backup`, `erase` (crypto-erase of a revoked device's store).
 
 mod attempts;
 mod backup;
@@ -28,6 +29,7 @@ mod keyring;
 mod layout;
 mod migrate;
 mod outbox;
+mod quarantine;
 mod sync;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -295,13 +295,24 @@ impl Store {
         Ok((entity, id, value))
     }
 
-    /// Which records and fields have ops waiting in the outbox.
+    /// Which records and fields have ops waiting in the outbox — or in the quarantine: a
+    /// refused change stays on the device until a supervisor retries or discards it, so
+    /// neither a pull nor a repair overwrites it meanwhile.
     fn pending(&self) -> Result<HashMap<(EntityKind, Uuid), Pending>> {
         let mut pending: HashMap<(EntityKind, Uuid), Pending> = HashMap::new();
-        for item in self.db.scan_prefix([P_OUTBOX]) {
+        let outbox = self.db.scan_prefix([P_OUTBOX]).map(|item| {
             let (key, sealed) = item?;
-            let op: Op = serde_json::from_slice(&self.keys.open(&key, &sealed)?)
-                .map_err(|_| Error::Corrupt("an outbox entry does not read back".into()))?;
+            serde_json::from_slice::<Op>(&self.keys.open(&key, &sealed)?)
+                .map_err(|_| Error::Corrupt("an outbox entry does not read back".into()))
+        });
+        let quarantine = self.db.scan_prefix([P_QUARANTINE]).map(|item| {
+            let (key, sealed) = item?;
+            serde_json::from_slice::<Quarantined>(&self.keys.open(&key, &sealed)?)
+                .map(|q| q.op)
+                .map_err(|_| Error::Corrupt("a quarantined op does not read back".into()))
+        });
+        for op in outbox.chain(quarantine) {
+            let op = op?;
             let entry = pending
                 .entry((op.change.entity, op.change.id))
                 .or_insert_with(|| Pending::Fields(HashSet::new()));
