@@ -149,9 +149,22 @@ pub struct Pulled {
 pub struct PullResponse {
     pub v: Version,
     pub changes: Vec<Pulled>,
-    /// The cursor to ask next.
+    /// The cursor to ask next (never above the server's sequence: a device whose cursor is
+    /// ahead of it is told so by a smaller `next`).
     pub next: u64,
     pub more: bool,
+    /// Which server answered, and which life of it (absent from older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerMark>,
+}
+
+/// The server's id and epoch. The epoch goes up when the server is restored from an older
+/// copy (`reintegra-server restored`): a device that sees another id or epoch than it knew,
+/// or a cursor ahead of the server, starts its cursor again and repairs (`docs/sync.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerMark {
+    pub id: Uuid,
+    pub epoch: u64,
 }
 
 /// `GET /v1/state`: for divergence checks.
@@ -161,6 +174,8 @@ pub struct StateResponse {
     pub seq: u64,
     /// Hex BLAKE3 of the 256 bucket hashes (`docs/sync.md`).
     pub hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerMark>,
 }
 
 /// `GET /v1/state/buckets`: the 256 bucket hashes, to find where two copies differ.

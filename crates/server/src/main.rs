@@ -48,6 +48,9 @@ enum Command {
     },
     /// Lists the enrolled devices.
     Devices,
+    /// After restoring the server's data from an older copy: devices start their cursors again,
+    /// repair, and send back what the copy lacks.
+    Restored,
     /// Prints the security log (enrollments, refused tokens, revocations, resolutions, refused
     /// ops), oldest first: at, kind, device, office, user, detail (tab-separated).
     SecurityLog {
@@ -101,6 +104,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                             "código de un solo uso para que «{login}» una un equipo a la oficina {office}, válido 7 días"
                         ),
                     }
+                }
+                Command::Restored => {
+                    let epoch = db.bump_epoch().await.map_err(|e| e.to_string())?;
+                    println!(
+                        "época {epoch}: los equipos se pondrán al día en su próxima sincronización"
+                    );
                 }
                 Command::RevokeDevice { device } => {
                     if !db.revoke_device(&device).await.map_err(|e| e.to_string())? {

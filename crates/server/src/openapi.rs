@@ -69,7 +69,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         request: None,
         response: (
             CONTENT_TYPE_ZSTD_JSON,
-            "PullResponse {v, changes: [{seq, op}], next, more}",
+            "PullResponse {v, changes: [{seq, op}], next, more, server: {id, epoch}}",
         ),
         params: &[
             (
@@ -92,7 +92,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/v1/state",
         summary: "Secuencia del servidor y hash de estado del alcance del dispositivo",
         request: None,
-        response: (JSON, "StateResponse {v, seq, hash}"),
+        response: (JSON, "StateResponse {v, seq, hash, server: {id, epoch}}"),
         params: &[],
         authenticated: true,
     },

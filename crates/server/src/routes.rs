@@ -275,6 +275,7 @@ async fn pull(
             changes,
             next,
             more,
+            server: Some(db.mark()),
         };
         let body = proto::encode(&page);
         if body.len() <= max_bytes || page.changes.len() <= 1 {
@@ -291,6 +292,7 @@ async fn state(State(db): State<Arc<Db>>, device: DeviceRow) -> Result<Response,
         v: Version::default(),
         seq,
         hash: hasher.state_hash(),
+        server: Some(db.mark()),
     })
     .into_response())
 }

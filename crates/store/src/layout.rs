@@ -38,6 +38,8 @@ pub(crate) const META_PULL: &[u8] = b"m:pull";
 pub(crate) const META_SYNC: &[u8] = b"m:sync";
 pub(crate) const META_LAST_SYNC: &[u8] = b"m:lastsync";
 pub(crate) const META_INDEX_GENERATION: &[u8] = b"m:ixgen";
+/// The server's id (16 bytes) and epoch (u64 BE) as of the last pull (`identity.rs`).
+pub(crate) const META_SERVER: &[u8] = b"m:server";
 
 pub(crate) const P_SLOT: u8 = b'k';
 pub(crate) const P_RECORD: u8 = b'r';

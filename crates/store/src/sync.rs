@@ -243,7 +243,7 @@ impl Store {
     }
 
     /// Every record in `office`'s scope, as JSON (audit entries never: they only go up).
-    fn scoped_records(&self, office: &str) -> Result<Vec<(EntityKind, Uuid, Value)>> {
+    pub(crate) fn scoped_records(&self, office: &str) -> Result<Vec<(EntityKind, Uuid, Value)>> {
         guarded(|| {
             let mut sealed = Vec::new();
             for item in self.db.scan_prefix([P_RECORD]) {

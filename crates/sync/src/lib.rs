@@ -297,6 +297,10 @@ struct Run<'a, T: Transport> {
     options: &'a Options,
     report: Report,
     on_progress: &'a mut dyn FnMut(&Progress),
+    /// The server was restored from an older copy (or is another one): the cursor started
+    /// again and repair sends back what the server lacks.
+    restored: bool,
+    server_id: Uuid,
 }
 
 impl<'a, T: Transport + Sync> Run<'a, T> {
@@ -314,6 +318,8 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
             options,
             report: Report::default(),
             on_progress,
+            restored: false,
+            server_id: settings.server_id,
         };
         Ok((run, settings))
     }
@@ -460,7 +466,18 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
     fn pull(&mut self) -> Result<(), SyncError> {
         let base = self.options.batch_bytes;
         let mut page_bytes = base;
-        let mut page = self.fetch(self.store.pull_cursor(), &mut page_bytes)?;
+        let cursor = self.store.pull_cursor();
+        let mut page = self.fetch(cursor, &mut page_bytes)?;
+        if self.server_changed(&page.message, cursor)? {
+            // Restored from an older copy, or another server: what this device pulled is no
+            // measure of what it holds; pull from the start, then repair without dropping.
+            self.store.reset_pull_cursor()?;
+            self.restored = true;
+            page = self.fetch(0, &mut page_bytes)?;
+        }
+        if let Some(mark) = page.message.server {
+            self.store.set_server_mark(mark.id, mark.epoch)?;
+        }
         loop {
             let PullResponse {
                 changes,
@@ -501,6 +518,22 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
         }
     }
 
+    /// Whether the server is not the one, or not the life of it, this device pulled from: its
+    /// cursor is ahead of the server's sequence (a smaller `next`), or the answer's id or epoch
+    /// differ from those last seen (the id from enrollment the first time).
+    fn server_changed(&self, page: &PullResponse, cursor: u64) -> Result<bool, SyncError> {
+        if page.next < cursor {
+            return Ok(true);
+        }
+        let Some(mark) = page.server else {
+            return Ok(false);
+        };
+        Ok(match self.store.server_mark()? {
+            Some(known) => known != (mark.id, mark.epoch),
+            None => mark.id != self.server_id,
+        })
+    }
+
     fn repair(&mut self, office: &str) -> Result<(), SyncError> {
         let state = self.retry(|t| t.state())?;
         // Hashing opens every record: only when the two copies should be equal.
@@ -529,8 +562,15 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
                     },
                 )
                 .collect();
-            self.report.records_changed +=
-                self.store.replace_bucket(office, bucket, &records)? as u32;
+            if self.restored {
+                let (taken, _sent) = self
+                    .store
+                    .reconcile_after_restore(office, bucket, &records)?;
+                self.report.records_changed += taken as u32;
+            } else {
+                self.report.records_changed +=
+                    self.store.replace_bucket(office, bucket, &records)? as u32;
+            }
             self.report.buckets_repaired += 1;
         }
         Ok(())
@@ -550,8 +590,13 @@ pub fn sync<T: Transport + Sync>(
     run.report.records_changed += store.retry_held()? as u32;
     run.push()?;
     run.pull()?;
-    if options.verify || run.report.progress.changes_pulled > 0 {
+    if options.verify || run.report.progress.changes_pulled > 0 || run.restored {
         run.repair(&settings.office)?;
+    }
+    if run.restored && store.outbox_len() > 0 {
+        // What the restored server lacked goes back now, and its answer comes down.
+        run.push()?;
+        run.pull()?;
     }
     // What this device no longer serves (a case re-routed elsewhere, a new office) leaves it
     // once its own changes for it have gone up.

@@ -81,6 +81,8 @@ pub struct Db {
     /// The key enrollment codes are hashed with ([`devices`]).
     code_key: [u8; 32],
     pub server_id: Uuid,
+    /// Goes up when the server is restored from an older copy ([`Db::bump_epoch`]).
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 impl Db {
@@ -118,12 +120,42 @@ impl Db {
                 id
             }
         };
+        let epoch = sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = 'epoch'")
+            .fetch_optional(&pool)
+            .await?
+            .map(|v| v.parse::<u64>())
+            .transpose()
+            .map_err(|_| ServerError::Corrupt("epoch".into()))?
+            .unwrap_or(1);
         Ok(Db {
             pool,
             write: Mutex::new(()),
             code_key,
             server_id,
+            epoch: epoch.into(),
         })
+    }
+
+    /// Which server this is, and which life of it: every pull and state answer carries it.
+    pub fn mark(&self) -> reintegra_proto::ServerMark {
+        reintegra_proto::ServerMark {
+            id: self.server_id,
+            epoch: self.epoch.load(std::sync::atomic::Ordering::SeqCst),
+        }
+    }
+
+    /// Says that this server was restored from an older copy (`reintegra-server restored`):
+    /// the epoch goes up, and every device, at its next contact, starts its cursor again and
+    /// repairs, sending back what the copy lacks. Returns the new epoch.
+    pub async fn bump_epoch(&self) -> Result<u64, ServerError> {
+        let _w = self.write.lock().await;
+        let next = self.epoch.load(std::sync::atomic::Ordering::SeqCst) + 1;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('epoch', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")
+            .bind(next.to_string())
+            .execute(&self.pool)
+            .await?;
+        self.epoch.store(next, std::sync::atomic::Ordering::SeqCst);
+        Ok(next)
     }
 }
 

@@ -55,10 +55,12 @@ impl Db {
                 op,
             });
         }
+        // Never above the server's sequence: a device ahead of it (the server was restored
+        // from an older copy) learns so from a `next` below its cursor.
         let next = if more {
             changes.last().map_or(after, |c| c.seq)
         } else {
-            top.max(after)
+            top
         };
         Ok((changes, next, more))
     }
