@@ -100,7 +100,11 @@ pub struct SyncView {
     pub running: bool,
     pub last_error: Option<SyncFailure>,
     pub quarantined: Vec<QuarantineItem>,
-    /// Whether this user may see and resolve conflicts.
+    /// Records the server sent that this version cannot read, kept aside until it can (a
+    /// newer version wrote them).
+    pub held: u32,
+    /// Whether this user may see and resolve conflicts (and retry or discard a quarantined
+    /// change).
     pub can_resolve: bool,
 }
 
@@ -205,6 +209,7 @@ impl Session {
             running: self.sync_status().running.load(Ordering::SeqCst),
             last_error: self.last_sync_error(),
             quarantined,
+            held: u32::try_from(store.held_len()).unwrap_or(u32::MAX),
             can_resolve: user.may(Permission::ResolveConflicts),
         })
     }
@@ -378,6 +383,63 @@ impl Session {
             work.commit(cases)
         })?;
         self.sync_now(now, &mut |_| {})
+    }
+
+    /// Retries a change the server refused, once its cause is fixed (e.g. the clock after
+    /// `clock_ahead`): it goes back to the outbox re-stamped — a new op with this device's
+    /// clock now, carrying the record as this device holds it now — and is sent at the next
+    /// sync. Supervisors only; audited.
+    pub fn sync_retry_quarantined(&self, op_id: &str, now: DateTime<Utc>) -> Result<SyncView> {
+        let id = Uuid::parse_str(op_id).map_err(|_| ApiError::NotFound)?;
+        self.with_permission(Permission::ResolveConflicts, |store, user, cases| {
+            let entry = store.quarantined_op(id)?.ok_or(ApiError::NotFound)?;
+            store.requeue_quarantined(id)?;
+            let summary = format!(
+                "Reintentó un cambio que el servidor rechazó ({}): se enviará de nuevo",
+                entry.code
+            );
+            let mut work = Work::new(store, user, now);
+            work.audit(
+                RecordKind::from(entry.op.change.entity),
+                entry.op.change.id,
+                Audit::new(AuditAction::Update, &summary),
+            )?;
+            work.commit(cases)
+        })?;
+        self.sync_view()
+    }
+
+    /// Discards a change the server refused, with the reason: it is never sent, and this
+    /// device takes the server's version of the record back at its next full sync.
+    /// Supervisors only; audited with the reason.
+    pub fn sync_discard_quarantined(
+        &self,
+        op_id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SyncView> {
+        let id = Uuid::parse_str(op_id).map_err(|_| ApiError::NotFound)?;
+        let reason = reason.trim();
+        self.with_permission(Permission::ResolveConflicts, |store, user, cases| {
+            if reason.is_empty() {
+                let mut errors = reintegra_core::validation::ValidationErrors::new();
+                errors.push("reason", reintegra_core::validation::Problem::Required);
+                return Err(ApiError::Invalid(errors));
+            }
+            let entry = store.discard_quarantined(id)?.ok_or(ApiError::NotFound)?;
+            let summary = format!(
+                "Descartó un cambio que el servidor rechazó ({}): {reason}",
+                entry.code
+            );
+            let mut work = Work::new(store, user, now);
+            work.audit(
+                RecordKind::from(entry.op.change.entity),
+                entry.op.change.id,
+                Audit::new(AuditAction::Update, &summary),
+            )?;
+            work.commit(cases)
+        })?;
+        self.sync_view()
     }
 
     /// Audits, as the signed-in user, the key slots a sync destroyed.

@@ -495,6 +495,22 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
             )
             .map(drop)
         }),
+        ("sync_retry_quarantined", Some(ResolveConflicts), |s, _| {
+            s.sync_retry_quarantined("0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f0001", now())
+                .map(drop)
+        }),
+        (
+            "sync_discard_quarantined",
+            Some(ResolveConflicts),
+            |s, _| {
+                s.sync_discard_quarantined(
+                    "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f0001",
+                    "duplicado",
+                    now(),
+                )
+                .map(drop)
+            },
+        ),
         ("create_user", Some(ManageUsers), |s, _| {
             s.create_user(
                 &NewUser {
