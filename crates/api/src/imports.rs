@@ -25,10 +25,13 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use reintegra_core::audit::{changed_fields, AuditAction, RecordKind};
 use reintegra_core::calendar::today_in_el_salvador;
+use reintegra_core::consent;
 use reintegra_core::dui::{Dui, DuiError};
-use reintegra_core::ids::{PersonId, ReturnEventId};
+use reintegra_core::ids::{PersonId, ProviderId, ReferralId, ReturnEventId};
 use reintegra_core::permission::Permission;
 use reintegra_core::person::{BirthDate, Person, Sex};
+use reintegra_core::provider::ServiceProvider;
+use reintegra_core::referral::{Referral, ReferralStatus, ServiceType};
 use reintegra_core::return_event::{ReceptionCenter, ReturnModality, TravelCompanion};
 use reintegra_core::territory::{Place, Territory};
 use reintegra_core::text::fold;
@@ -78,10 +81,21 @@ pub enum ImportField {
     UnaccompaniedMinor,
     /// "Sí" when the person gave consent to be registered (no column: no consent recorded).
     ConsentRegistration,
+    /// "Sí" when the person consented to their data being shared with service providers.
+    ConsentReferralSharing,
+    /// A referral of the row: its service type (`Psicosocial`, `Formación vocacional`…).
+    ReferralService,
+    /// The day the referral was made (none: the return's day).
+    ReferralDate,
+    /// The provider, by its name in the service directory.
+    ReferralProvider,
+    /// Its status (`propuesta`, `enviada`, `aceptada`, `en curso`, `completada`, `rechazada`,
+    /// `cancelada`; none: propuesta).
+    ReferralStatus,
 }
 
 impl ImportField {
-    pub const ALL: [ImportField; 17] = [
+    pub const ALL: [ImportField; 22] = [
         ImportField::Ignore,
         ImportField::GivenNames,
         ImportField::FirstSurname,
@@ -99,6 +113,11 @@ impl ImportField {
         ImportField::ReceptionCenter,
         ImportField::UnaccompaniedMinor,
         ImportField::ConsentRegistration,
+        ImportField::ConsentReferralSharing,
+        ImportField::ReferralService,
+        ImportField::ReferralDate,
+        ImportField::ReferralProvider,
+        ImportField::ReferralStatus,
     ];
 
     /// The field's name in Spanish (the reasons and the error report).
@@ -121,6 +140,11 @@ impl ImportField {
             ImportField::ReceptionCenter => "Centro de recepción",
             ImportField::UnaccompaniedMinor => "Menor no acompañado",
             ImportField::ConsentRegistration => "Consentimiento de registro",
+            ImportField::ConsentReferralSharing => "Consentimiento para compartir",
+            ImportField::ReferralService => "Servicio referido",
+            ImportField::ReferralDate => "Fecha de la referencia",
+            ImportField::ReferralProvider => "Proveedor",
+            ImportField::ReferralStatus => "Estado de la referencia",
         }
     }
 
@@ -231,6 +255,30 @@ impl ImportField {
                 "consentimiento",
                 "acepta registro",
             ],
+            ImportField::ConsentReferralSharing => &[
+                "consentimiento para compartir",
+                "acepta compartir",
+                "autoriza compartir",
+                "consentimiento referencia",
+            ],
+            ImportField::ReferralService => &[
+                "servicio referido",
+                "servicio",
+                "referencia",
+                "referido a",
+                "tipo de servicio",
+            ],
+            ImportField::ReferralDate => &[
+                "fecha de la referencia",
+                "fecha de referencia",
+                "fecha referencia",
+            ],
+            ImportField::ReferralProvider => {
+                &["proveedor", "institucion", "referido a institucion"]
+            }
+            ImportField::ReferralStatus => {
+                &["estado de la referencia", "estado", "estado referencia"]
+            }
         }
     }
 }
@@ -314,6 +362,8 @@ pub struct ImportPreview {
     pub returns_added: u32,
     pub already_there: u32,
     pub refused: u32,
+    /// Referrals that would be (or were) written.
+    pub referrals: u32,
     pub rows: Vec<ImportRow>,
     /// Whether the batch was written.
     pub written: bool,
@@ -341,6 +391,13 @@ enum Planned {
 }
 
 impl Planned {
+    fn person(&self) -> &Person {
+        match self {
+            Planned::New(p) => p,
+            Planned::Existing { after, .. } => after,
+        }
+    }
+
     fn person_mut(&mut self) -> &mut Person {
         match self {
             Planned::New(p) => p,
@@ -615,7 +672,8 @@ fn arrival_of(
     cells: &[Raw],
     columns: &[ImportColumn],
     today: NaiveDate,
-) -> (ArrivalInput, Vec<String>) {
+    providers: &[ServiceProvider],
+) -> (ArrivalInput, Option<ReferralRow>, Vec<String>) {
     let mut reasons = Vec::new();
     let cell = |f: ImportField| -> &Raw {
         columns
@@ -657,6 +715,10 @@ fn arrival_of(
     let center_text = text(ImportField::ReceptionCenter);
     let minor_text = text(ImportField::UnaccompaniedMinor);
     let consent_text = text(ImportField::ConsentRegistration);
+    let sharing_text = text(ImportField::ConsentReferralSharing);
+    let service_text = text(ImportField::ReferralService);
+    let provider_text = text(ImportField::ReferralProvider);
+    let status_text = text(ImportField::ReferralStatus);
 
     let sex = match fold(&sex_text).as_str() {
         "" => None,
@@ -797,6 +859,81 @@ fn arrival_of(
             false
         }
     };
+    let consent_referral_sharing = match yes_no(&sharing_text) {
+        Some(b) => b,
+        None if sharing_text.is_empty() => false,
+        None => {
+            reasons.push(format!(
+                "Consentimiento para compartir: «{sharing_text}» no es sí ni no"
+            ));
+            false
+        }
+    };
+    let referral = if service_text.is_empty() {
+        None
+    } else {
+        let service_type = service_of(&service_text);
+        if service_type.is_none() {
+            reasons.push(format!(
+                "Servicio referido: «{service_text}» no es un servicio conocido (psicosocial, formación vocacional, emprendimiento, salud, legal, educación, empleo, vivienda, familia)"
+            ));
+        }
+        let status = if status_text.is_empty() {
+            Some(ReferralStatus::Proposed)
+        } else {
+            referral_status_of(&status_text)
+        };
+        if status.is_none() {
+            reasons.push(format!(
+                "Estado de la referencia: «{status_text}» no se entiende (propuesta, enviada, aceptada, en curso, completada, rechazada o cancelada)"
+            ));
+        }
+        let provider = if provider_text.is_empty() {
+            None
+        } else {
+            let wanted = fold(&provider_text);
+            let found = providers
+                .iter()
+                .find(|p| fold(&p.name) == wanted || fold(&p.institution) == wanted);
+            if found.is_none() {
+                reasons.push(format!(
+                    "Proveedor: «{provider_text}» no está en el directorio de servicios"
+                ));
+            }
+            found.map(|p| p.id)
+        };
+        let date_cell = cell(ImportField::ReferralDate);
+        let date = if date_cell.is_empty() {
+            None
+        } else {
+            match date_of(date_cell) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    reasons.push(format!("{}: {e}", ImportField::ReferralDate.label()));
+                    None
+                }
+            }
+        };
+        match (service_type, status) {
+            (Some(service_type), Some(status)) => {
+                if status != ReferralStatus::Proposed
+                    && status != ReferralStatus::Cancelled
+                    && provider.is_none()
+                {
+                    reasons.push(format!(
+                        "Proveedor: una referencia «{status_text}» necesita su proveedor"
+                    ));
+                }
+                Some(ReferralRow {
+                    service_type,
+                    date,
+                    provider,
+                    status,
+                })
+            }
+            _ => None,
+        }
+    };
     let input = ArrivalInput {
         beneficiary_type: Default::default(),
         first_contact: Default::default(),
@@ -815,11 +952,145 @@ fn arrival_of(
         return_event,
         vulnerabilities: Vec::new(),
         consent_registration,
-        consent_referral_sharing: false,
+        consent_referral_sharing,
         family_of: None,
         caseworker: None,
     };
-    (input, reasons)
+    (input, referral, reasons)
+}
+
+/// A referral as a row gives it.
+struct ReferralRow {
+    service_type: ServiceType,
+    date: Option<NaiveDate>,
+    provider: Option<ProviderId>,
+    status: ReferralStatus,
+}
+
+fn service_of(typed: &str) -> Option<ServiceType> {
+    let f = fold(typed);
+    let has = |w: &str| f.split(' ').any(|x| x.starts_with(w));
+    Some(if has("psico") {
+        ServiceType::Psychosocial
+    } else if has("vocacional") || has("formacion") || has("capacitacion") || has("tecnic") {
+        ServiceType::Vocational
+    } else if has("emprend") || has("capital") {
+        ServiceType::Entrepreneurship
+    } else if has("salud") || has("medic") {
+        ServiceType::Health
+    } else if has("legal") || has("document") || has("juridic") {
+        ServiceType::LegalDocuments
+    } else if has("educa") || has("escuela") || has("estudio") {
+        ServiceType::Education
+    } else if has("empleo") || has("trabajo") || has("laboral") || has("bolsa") {
+        ServiceType::Employment
+    } else if has("vivienda") {
+        ServiceType::Housing
+    } else if has("famil") {
+        ServiceType::Family
+    } else {
+        return None;
+    })
+}
+
+fn referral_status_of(typed: &str) -> Option<ReferralStatus> {
+    Some(match fold(typed).as_str() {
+        "propuesta" | "propuesto" | "pendiente" => ReferralStatus::Proposed,
+        "enviada" | "enviado" => ReferralStatus::Sent,
+        "aceptada" | "aceptado" => ReferralStatus::Accepted,
+        "en curso" | "en proceso" | "iniciada" => ReferralStatus::InProgress,
+        "completada" | "completado" | "finalizada" | "finalizado" | "concluida" => {
+            ReferralStatus::Completed
+        }
+        "rechazada" | "rechazado" | "declinada" => ReferralStatus::Declined,
+        "cancelada" | "cancelado" => ReferralStatus::Cancelled,
+        _ => return None,
+    })
+}
+
+/// The steps after `proposed` that lead to `status` (core's lifecycle).
+fn path_to(status: ReferralStatus) -> &'static [ReferralStatus] {
+    use ReferralStatus::*;
+    match status {
+        Proposed => &[],
+        Sent => &[Sent],
+        Accepted => &[Sent, Accepted],
+        InProgress => &[Sent, Accepted, InProgress],
+        Completed => &[Sent, Accepted, InProgress, Completed],
+        Declined => &[Sent, Declined],
+        Cancelled => &[Cancelled],
+    }
+}
+
+/// The row's referral for `person` (with `consents`), or a note why it is not imported as the
+/// row says: a restricted form takes no referral; without consent to share, it stays proposed
+/// (nothing is sent for the person); one of that service made that day already is not repeated.
+#[allow(clippy::too_many_arguments)]
+fn referral_for(
+    row: &ReferralRow,
+    person: &Person,
+    existing: &[Referral],
+    fallback_day: NaiveDate,
+    user: &User,
+    file: &str,
+    number: u32,
+    notes: &mut Vec<String>,
+) -> Option<Referral> {
+    let day = row.date.unwrap_or(fallback_day);
+    if consent::restricted(&person.consents, day.max(fallback_day)) {
+        notes.push(
+            "La referencia no se importa: la ficha no tiene consentimiento de registro".into(),
+        );
+        return None;
+    }
+    if existing.iter().any(|r| {
+        r.service_type == row.service_type
+            && r.history
+                .first()
+                .is_some_and(|s| today_in_el_salvador(s.at) == day)
+    }) {
+        notes.push("La referencia ya estaba registrada".into());
+        return None;
+    }
+    // Noon in El Salvador of that day (UTC−6), so the day stays the same in every report.
+    let at = day.and_hms_opt(18, 0, 0)?.and_utc();
+    let mut r = Referral::propose(
+        ReferralId::new(Uuid::now_v7()),
+        person.id,
+        row.service_type,
+        at,
+        user.id,
+    );
+    r.provider = row.provider;
+    r.reason = format!("Importada de la planilla «{file}» (fila {number})");
+    for step in path_to(row.status) {
+        let moved = if *step == ReferralStatus::Sent {
+            r.send(&person.consents, at, user.id, None)
+        } else {
+            r.transition(*step, at, user.id)
+        };
+        if moved.is_err() {
+            notes.push(format!(
+                "La referencia se importa como «propuesta»: sin consentimiento para compartir con el proveedor no puede quedar «{}»",
+                status_word(row.status)
+            ));
+            r.history.truncate(1);
+            break;
+        }
+    }
+    Some(r)
+}
+
+fn status_word(s: ReferralStatus) -> &'static str {
+    match s {
+        ReferralStatus::Proposed => "propuesta",
+        ReferralStatus::Sent => "enviada",
+        ReferralStatus::Accepted => "aceptada",
+        ReferralStatus::InProgress => "en curso",
+        ReferralStatus::Completed => "completada",
+        ReferralStatus::Declined => "rechazada",
+        ReferralStatus::Cancelled => "cancelada",
+    }
 }
 
 /// The same person earlier in the file: same DUI, or same folded name and birth date.
@@ -856,7 +1127,7 @@ fn plan(
     mapping: &ImportMapping,
     now: DateTime<Utc>,
     on_progress: &mut dyn FnMut(ImportProgress),
-) -> Result<(ImportPreview, Vec<Planned>)> {
+) -> Result<(ImportPreview, Vec<Planned>, Vec<Referral>)> {
     let today = today_in_el_salvador(now);
     let grid = read::read(&source.file_name, &source.bytes)?;
     let header_at = match mapping.header_row {
@@ -883,6 +1154,15 @@ fn plan(
         )));
     }
     let registered = Registered::of(cases);
+    let providers = if columns
+        .iter()
+        .any(|c| c.field == ImportField::ReferralProvider)
+    {
+        store.providers()?
+    } else {
+        Vec::new()
+    };
+    let mut referrals: Vec<Referral> = Vec::new();
     let mut planned: Vec<Planned> = Vec::new();
     let mut in_file: HashMap<String, usize> = HashMap::new();
     let mut existing_at: HashMap<PersonId, usize> = HashMap::new();
@@ -901,7 +1181,7 @@ fn plan(
                 writing: false,
             });
         }
-        let (input, mut reasons) = arrival_of(cells, &columns, today);
+        let (input, referral_row, mut reasons) = arrival_of(cells, &columns, today, &providers);
         let name = [
             &input.given_names,
             &input.first_surname,
@@ -923,7 +1203,21 @@ fn plan(
                     "Distrito de destino: es de otra oficina ({}); su usuario importa solo casos de la suya",
                     person.office().unwrap_or("sin oficina")
                 )),
-                Ok(person) => {
+                Ok(mut person) => {
+                    // The consents the sheet records were given at that contact: dated on the
+                    // row's return (or referral, if earlier), not on the day of the import.
+                    let earliest = [
+                        input.return_event.as_ref().map(|r| r.date),
+                        referral_row.as_ref().and_then(|r| r.date),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                    if let Some(day) = earliest {
+                        for c in &mut person.consents {
+                            c.given_on = c.given_on.min(day);
+                        }
+                    }
                     if mapping.different_person_rows.contains(number) {
                         notes.push(
                             "Marcada como otra persona: se importa como ficha nueva".to_string(),
@@ -939,6 +1233,39 @@ fn plan(
                             &mut in_file, &mut existing_at, &registered, &mut notes, &mut reasons,
                         )?;
                     }
+                }
+            }
+        }
+        if let Some(row) = &referral_row {
+            let target = match &outcome {
+                RowOutcome::New => planned.last().map(|p| p.person().clone()),
+                RowOutcome::AddReturn { person, .. } | RowOutcome::AlreadyThere { person, .. } => {
+                    match planned.iter().find(|p| p.person().id == *person) {
+                        Some(p) => Some(p.person().clone()),
+                        None => store.person(*person)?,
+                    }
+                }
+                RowOutcome::Refused => None,
+            };
+            if let Some(target) = target {
+                let mut existing = if matches!(outcome, RowOutcome::New) {
+                    Vec::new()
+                } else {
+                    store.referrals_of_person(target.id)?
+                };
+                existing.extend(referrals.iter().filter(|r| r.person == target.id).cloned());
+                let fallback = input.return_event.as_ref().map_or(today, |r| r.date);
+                if let Some(r) = referral_for(
+                    row,
+                    &target,
+                    &existing,
+                    fallback,
+                    user,
+                    &source.file_name,
+                    *number,
+                    &mut notes,
+                ) {
+                    referrals.push(r);
                 }
             }
         }
@@ -974,11 +1301,12 @@ fn plan(
         returns_added: count(|o| matches!(o, RowOutcome::AddReturn { .. })),
         already_there: count(|o| matches!(o, RowOutcome::AlreadyThere { .. })),
         refused: count(|o| matches!(o, RowOutcome::Refused)),
+        referrals: referrals.len() as u32,
         columns,
         rows,
         written: false,
     };
-    Ok((preview, planned))
+    Ok((preview, planned, referrals))
 }
 
 /// A person already registered who may be the row's.
@@ -1216,7 +1544,7 @@ impl Session {
         on_progress: &mut dyn FnMut(ImportProgress),
     ) -> Result<ImportPreview> {
         self.with_permission(Permission::ImportData, |store, user, cases| {
-            plan(store, user, cases, source, mapping, now, on_progress).map(|(p, _)| p)
+            plan(store, user, cases, source, mapping, now, on_progress).map(|(p, _, _)| p)
         })
     }
 
@@ -1240,7 +1568,7 @@ impl Session {
         on_progress: &mut dyn FnMut(ImportProgress),
     ) -> Result<ImportPreview> {
         self.with_permission(Permission::ImportData, |store, user, cases| {
-            let (mut preview, planned) =
+            let (mut preview, planned, referrals) =
                 plan(store, user, cases, source, mapping, now, on_progress)?;
             on_progress(ImportProgress {
                 checked: preview.rows_read,
@@ -1267,13 +1595,18 @@ impl Session {
                     }
                 }
             }
+            let referred = format!("Referencia importada de la planilla «{file}»");
+            for r in &referrals {
+                work.save(r, Audit::new(AuditAction::Create, &referred))?;
+            }
             let summary = format!(
-                "Importación de «{file}»: {} filas, {} fichas nuevas, {} retornos agregados, {} ya registradas, {} rechazadas",
+                "Importación de «{file}»: {} filas, {} fichas nuevas, {} retornos agregados, {} ya registradas, {} rechazadas, {} referencias",
                 preview.rows_read,
                 preview.new_persons,
                 preview.returns_added,
                 preview.already_there,
-                preview.refused
+                preview.refused,
+                preview.referrals
             );
             work.audit(
                 RecordKind::Import,

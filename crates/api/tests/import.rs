@@ -647,3 +647,79 @@ fn a_file_that_is_not_a_spreadsheet_is_refused_in_spanish() {
         .unwrap_err();
     assert_eq!(e.code(), "import_unreadable");
 }
+
+#[test]
+fn referrals_come_in_with_their_status_only_as_far_as_consent_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = setup(dir.path());
+    let provider = s.providers().unwrap().remove(0);
+    let p = &provider.name;
+    let text = format!(
+        "Nombres;Primer apellido;Sexo;Distrito;Fecha de retorno;País;Consentimiento;Acepta compartir;Servicio;Fecha de referencia;Proveedor;Estado\n\
+         Ana;Ruiz;F;Jiquilisco;10/07/2026;US;sí;sí;Atención psicosocial;12/07/2026;{p};completada\n\
+         Beto;Cruz;M;Jiquilisco;11/07/2026;US;sí;no;Formación vocacional;;{p};enviada\n\
+         Caro;Paz;F;Jiquilisco;12/07/2026;US;sí;sí;Astrología;;;\n\
+         Dani;Luna;M;Jiquilisco;13/07/2026;US;no;;Salud;;;\n\
+         Eva;Sol;F;Jiquilisco;14/07/2026;US;sí;sí;Empleo;;Proveedor Inventado;aceptada\n"
+    );
+    let file = source(text.into_bytes(), "referencias.csv");
+    let done = s
+        .import_commit(&file, &ImportMapping::default(), now())
+        .unwrap();
+    let row = |n: u32| outcome_of(&done.rows, n);
+    assert_eq!(
+        (done.new_persons, done.refused, done.referrals),
+        (3, 2, 2),
+        "{:#?}",
+        done.rows
+    );
+    assert!(row(4).reasons[0].contains("no es un servicio conocido"));
+    assert!(row(6).reasons[0].contains("no está en el directorio"));
+    assert!(
+        row(3).notes[0].contains("como «propuesta»"),
+        "{:?}",
+        row(3).notes
+    );
+    assert!(row(5).notes[0].contains("consentimiento de registro"));
+
+    let today = today_in_el_salvador(now());
+    let id_of = |name: &str| {
+        s.caseload(
+            &CaseQuery {
+                text: name.into(),
+                ..Default::default()
+            },
+            today,
+        )
+        .unwrap()
+        .rows[0]
+            .id
+    };
+    let ana = s.referrals_of(id_of("Ana Ruiz")).unwrap();
+    assert_eq!(ana.len(), 1);
+    let r = &ana[0].referral;
+    assert_eq!(
+        r.status(),
+        reintegra_core::referral::ReferralStatus::Completed
+    );
+    assert_eq!(r.provider, Some(provider.id));
+    assert_eq!(today_in_el_salvador(r.history[0].at), day(2026, 7, 12));
+    let beto = s.referrals_of(id_of("Beto Cruz")).unwrap();
+    assert_eq!(
+        beto[0].referral.status(),
+        reintegra_core::referral::ReferralStatus::Proposed,
+        "not sent without consent to share"
+    );
+
+    // Again: the referrals are there already.
+    let again = s
+        .import_commit(&file, &ImportMapping::default(), now())
+        .unwrap();
+    assert_eq!(
+        (again.new_persons, again.referrals),
+        (0, 0),
+        "{:#?}",
+        again.rows
+    );
+    assert_eq!(s.referrals_of(id_of("Ana Ruiz")).unwrap().len(), 1);
+}

@@ -80,6 +80,7 @@ pub fn run(data: &Path, user: &str, args: ImportArgs, out: &mut dyn Write) -> Re
         format!("ya registradas (nada nuevo): {}", report.already_there),
     )?;
     w(out, format!("rechazadas: {}", report.refused))?;
+    w(out, format!("referencias: {}", report.referrals))?;
     for r in &report.rows {
         if r.outcome == RowOutcome::Refused {
             w(out, format!("  fila {}: {}", r.row, r.reasons.join("; ")))?;

@@ -3,4 +3,4 @@
 /**
  * What a column can be imported as.
  */
-export type ImportField = "ignore" | "given_names" | "first_surname" | "second_surname" | "sex" | "birth_date" | "dui" | "phone" | "destination_district" | "origin_district" | "occupation" | "return_date" | "return_modality" | "country_from" | "reception_center" | "unaccompanied_minor" | "consent_registration";
+export type ImportField = "ignore" | "given_names" | "first_surname" | "second_surname" | "sex" | "birth_date" | "dui" | "phone" | "destination_district" | "origin_district" | "occupation" | "return_date" | "return_modality" | "country_from" | "reception_center" | "unaccompanied_minor" | "consent_registration" | "consent_referral_sharing" | "referral_service" | "referral_date" | "referral_provider" | "referral_status";

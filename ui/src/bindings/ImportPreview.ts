@@ -14,7 +14,11 @@ mapping: ImportMapping,
 /**
  * Data rows read (blank lines not counted).
  */
-rows_read: number, new_persons: number, returns_added: number, already_there: number, refused: number, rows: Array<ImportRow>, 
+rows_read: number, new_persons: number, returns_added: number, already_there: number, refused: number, 
+/**
+ * Referrals that would be (or were) written.
+ */
+referrals: number, rows: Array<ImportRow>, 
 /**
  * Whether the batch was written.
  */

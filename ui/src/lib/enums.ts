@@ -125,5 +125,6 @@ export const IMPORT_FIELDS = variants<ImportField>({
   ignore: true, given_names: true, first_surname: true, second_surname: true, sex: true, birth_date: true,
   dui: true, phone: true, destination_district: true, origin_district: true, occupation: true,
   return_date: true, return_modality: true, country_from: true, reception_center: true,
-  unaccompanied_minor: true, consent_registration: true,
+  unaccompanied_minor: true, consent_registration: true, consent_referral_sharing: true,
+  referral_service: true, referral_date: true, referral_provider: true, referral_status: true,
 });
