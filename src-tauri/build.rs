@@ -70,6 +70,8 @@ const COMMANDS: &[&str] = &[
     "sync_now",
     "sync_conflicts",
     "sync_resolve_conflict",
+    "sync_retry_quarantined",
+    "sync_discard_quarantined",
 ];
 
 fn main() {

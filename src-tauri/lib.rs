@@ -98,6 +98,8 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             sync::sync_now,
             sync::sync_conflicts,
             sync::sync_resolve_conflict,
+            sync::sync_retry_quarantined,
+            sync::sync_discard_quarantined,
         ])
 }
 

@@ -80,6 +80,29 @@ pub async fn sync_resolve_conflict<R: Runtime>(
     .await
 }
 
+#[tauri::command]
+pub async fn sync_retry_quarantined<R: Runtime>(
+    app: AppHandle<R>,
+    op_id: String,
+) -> Result<SyncView, CommandError> {
+    off_the_window(app, move |s| {
+        Ok(s.sync_retry_quarantined(&op_id, crate::clock::now())?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn sync_discard_quarantined<R: Runtime>(
+    app: AppHandle<R>,
+    op_id: String,
+    reason: String,
+) -> Result<SyncView, CommandError> {
+    off_the_window(app, move |s| {
+        Ok(s.sync_discard_quarantined(&op_id, &reason, crate::clock::now())?)
+    })
+    .await
+}
+
 /// Syncs by itself whenever a sync is due (something waits, or the last one is old) and the
 /// server answers; a failed try is shown on the screen and retried at the next tick.
 pub fn start_background_sync<R: Runtime>(app: AppHandle<R>) {

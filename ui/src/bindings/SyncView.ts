@@ -12,6 +12,12 @@ export type SyncView = { enrolled: boolean, endpoint: string | null, office: str
  */
 office_name: string | null, pending_changes: number, last_sync: string | null, running: boolean, last_error: SyncFailure | null, quarantined: Array<QuarantineItem>, 
 /**
- * Whether this user may see and resolve conflicts.
+ * Records the server sent that this version cannot read, kept aside until it can (a
+ * newer version wrote them).
+ */
+held: number, 
+/**
+ * Whether this user may see and resolve conflicts (and retry or discard a quarantined
+ * change).
  */
 can_resolve: boolean, };

@@ -275,4 +275,9 @@ export const sync = {
   },
   conflicts: (): Promise<ConflictItem[]> => call("sync_conflicts"),
   resolve: (id: string, value: unknown): Promise<SyncView> => call("sync_resolve_conflict", { id, value }),
+  /** Sends a refused change again, re-stamped (supervisors). */
+  retryQuarantined: (opId: string): Promise<SyncView> => call("sync_retry_quarantined", { opId }),
+  /** Drops a refused change for good, with why (supervisors; audited). */
+  discardQuarantined: (opId: string, reason: string): Promise<SyncView> =>
+    call("sync_discard_quarantined", { opId, reason }),
 };

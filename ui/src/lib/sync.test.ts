@@ -3,7 +3,7 @@ import type { Progress } from "../bindings/Progress";
 import { en } from "../i18n/en";
 import { es } from "../i18n/es";
 import type { MessageKey } from "../i18n/messages";
-import { kilobytes, progressPercent, quarantineReason, recordLabel, shownValue } from "./sync";
+import { kilobytes, progressPercent, quarantineReason, recordLabel, retryHint, shownValue } from "./sync";
 
 const progress = (over: Partial<Progress>): Progress => ({
   phase: "push",
@@ -72,5 +72,15 @@ describe("why the server refused a change", () => {
 
   it("keeps the server's words for a code it does not know", () => {
     expect(quarantineReason({ code: "new_rule", reason: "una regla nueva" }, english)).toBe("una regla nueva");
+  });
+});
+
+describe("retryHint", () => {
+  it("says what a retry can do for each cause, in Spanish", () => {
+    expect(es[retryHint("clock_ahead")]).toContain("fecha y la hora");
+    expect(es[retryHint("forbidden")]).toContain("rol o la oficina");
+    for (const code of ["invalid", "out_of_scope", "list_too_long", "deleted", "nuevo"]) {
+      expect(retryHint(code)).toBe("quarantine.hint.other");
+    }
   });
 });

@@ -53,6 +53,18 @@ const QUARANTINE_REASONS: Record<string, MessageKey> = {
   out_of_scope: "quarantine.out_of_scope",
 };
 
+/** What retrying a refused change can achieve, by why it was refused. */
+export function retryHint(code: string): MessageKey {
+  switch (code) {
+    case "clock_ahead":
+      return "quarantine.hint.clock_ahead";
+    case "forbidden":
+      return "quarantine.hint.forbidden";
+    default:
+      return "quarantine.hint.other";
+  }
+}
+
 /** Why the server refused a change, in the user's language. */
 export function quarantineReason(
   item: { code: string; reason: string },
