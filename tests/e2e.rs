@@ -2340,3 +2340,97 @@ async fn supervisor_imports_a_csv_then_reads_indicators_and_exports_them() {
     assert!(problems.is_empty(), "accessibility: {problems:#?}");
     app.quit().await;
 }
+
+/// H4 on the real window: a laptop revoked on the server erases its store at its next sync and
+/// says so in Spanish — whom to call included — and again at the next start, until it is set
+/// up again from nothing.
+#[tokio::test]
+async fn a_revoked_laptop_erases_itself_and_says_so_at_the_next_start() {
+    let server_dir = TempDir::new().expect("server dir");
+    let server = reintegra_server::Background::start(
+        server_dir.path(),
+        "127.0.0.1:0".parse().expect("addr"),
+        None,
+    )
+    .expect("server starts");
+    let url = server.url();
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Lidia Robada", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-sync").await;
+    let code = server.enroll_code("*").expect("code");
+    app.type_into("#sync-device-name", "Laptop perdida").await;
+    app.fill_and_submit(&[("#sync-endpoint", &url), ("#sync-code", &code)])
+        .await;
+    app.wait_text("#sync-server", &url).await;
+    app.click("#nav-reception").await;
+    register_arrival(
+        &app,
+        &[
+            ("#f-given_names", "Rosaura"),
+            ("#f-first_surname", "Quintanilla"),
+        ],
+        "Mujer",
+        "ilopango",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Rosaura Quintanilla").await;
+
+    // Revoked on the server; the laptop's next sync erases it.
+    let db = server.db();
+    let devices = server
+        .run(async move { db.devices().await })
+        .expect("devices");
+    let id = devices[0].id.clone();
+    let db = server.db();
+    assert!(server
+        .run(async move { db.revoke_device(&id).await })
+        .expect("revoke"));
+    app.click("#nav-sync").await;
+    app.click("#sync-now").await;
+    app.wait_text("#revoked", "Este equipo fue dado de baja")
+        .await;
+    app.wait_text("#revoked-call", "oficina central").await;
+    app.wait_text("#revoked-body", "se borraron de forma irrecuperable")
+        .await;
+    app.screenshot("revoked.png").await;
+    app.quit().await;
+
+    // Nothing of the store is left but the notice, and no byte of the person.
+    let store = profile.path().join("data/sv.reintegra.app/store");
+    let left: Vec<String> = std::fs::read_dir(&store)
+        .expect("store dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["revocado.json"]);
+    for dir in [profile.path().join("data"), profile.path().join("config")] {
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    for secret in ["Rosaura", "Quintanilla"] {
+                        assert!(
+                            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                            "{secret} in {}",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    // The next start says so again; setting up again starts from nothing.
+    let app = App::start(profile.path()).await;
+    app.wait_text("#revoked", "dado de baja").await;
+    app.click("#revoked-reset").await;
+    app.wait_text("h1", "Bienvenida").await;
+    app.quit().await;
+}
