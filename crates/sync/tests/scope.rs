@@ -163,3 +163,33 @@ fn a_case_with_work_waiting_stays_until_it_has_gone_up() {
     sync(&j1).unwrap();
     assert!(j1.store.person(person.id).unwrap().is_none());
 }
+
+/// A laptop enrolled again for another office (M7): what the old office's cases left on it goes
+/// once its own work has gone up, and the new office's cases come whole.
+#[test]
+fn a_laptop_enrolled_again_for_another_office_keeps_only_the_new_office() {
+    let net = net();
+    let (jiquilisco_district, jiquilisco) = place("Jiquilisco");
+    let (ilopango_district, ilopango) = place("Ilopango");
+    let j1 = net.device(1, &jiquilisco, &net.url());
+    let i1 = net.device(2, &ilopango, &net.url());
+    let old_case = new_person("Jacinta", &jiquilisco_district);
+    j1.store.save_person(&old_case).unwrap();
+    sync(&j1).unwrap();
+    let new_case = new_person("Ilse", &ilopango_district);
+    i1.store.save_person(&new_case).unwrap();
+    sync(&i1).unwrap();
+
+    // The laptop moves to Ilopango: a new code, a new enrollment.
+    reintegra_sync::enroll(&j1.store, &net.url(), &net.code(&ilopango), "d1").unwrap();
+    sync(&j1).unwrap();
+    assert!(
+        j1.store.person(old_case.id).unwrap().is_none(),
+        "Jiquilisco's case left"
+    );
+    assert!(
+        j1.store.person(new_case.id).unwrap().is_some(),
+        "Ilopango's case came"
+    );
+    assert_eq!(local_hash(&j1), net.server_hash(&j1));
+}
