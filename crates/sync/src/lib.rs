@@ -600,8 +600,12 @@ pub fn sync<T: Transport + Sync>(
     }
     // What this device no longer serves (a case re-routed elsewhere, a new office) leaves it
     // once its own changes for it have gone up.
-    run.go_on()?;
-    run.report.records_changed += store.drop_out_of_scope(&settings.office)? as u32;
+    // It opens every record, like a state hash: only when something moved or was checked.
+    let moved = run.report.progress.changes_pulled > 0 || run.report.progress.ops_pushed > 0;
+    if options.verify || moved || run.restored {
+        run.go_on()?;
+        run.report.records_changed += store.drop_out_of_scope(&settings.office)? as u32;
+    }
     store.set_last_sync_ms(now_ms)?;
     run.progress("done");
     Ok(run.report)
