@@ -2,9 +2,11 @@
 //! are collected here and committed in a single store transaction (flushed once), so a crash
 //! never leaves a change without its audit entry or half a merge.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use reintegra_core::audit::{AuditAction, AuditEntry, EntityRef, RecordKind};
-use reintegra_core::ids::{AuditId, FollowUpId, ReferralId};
+use reintegra_core::ids::{AuditId, FollowUpId, PersonId, ReferralId};
 use reintegra_core::op::EntityKind;
 use reintegra_core::person::Person;
 use reintegra_core::user::User;
@@ -45,6 +47,9 @@ pub(crate) struct Work<'a> {
     batch: Batch,
     /// Persons saved, to refresh the in-memory cases once the commit succeeded.
     persons: Vec<Person>,
+    /// Where each person is in `persons` (its last save wins), so a batch of 50,000 forms (an
+    /// import) is not quadratic.
+    person_at: HashMap<PersonId, usize>,
     /// Referrals and follow-ups saved, read again into the in-memory services after the commit.
     referrals: Vec<ReferralId>,
     follow_ups: Vec<FollowUpId>,
@@ -58,6 +63,7 @@ impl<'a> Work<'a> {
             now,
             batch: Batch::new(),
             persons: Vec::new(),
+            person_at: HashMap::new(),
             referrals: Vec::new(),
             follow_ups: Vec::new(),
         }
@@ -77,8 +83,13 @@ impl<'a> Work<'a> {
     /// Saves a person with the audit entry of the change (and the cases follow at commit).
     pub fn save_person(&mut self, person: &Person, audit: Audit<'_>) -> Result<()> {
         self.save(person, audit)?;
-        self.persons.retain(|p| p.id != person.id);
-        self.persons.push(person.clone());
+        match self.person_at.get(&person.id) {
+            Some(&at) => self.persons[at] = person.clone(),
+            None => {
+                self.person_at.insert(person.id, self.persons.len());
+                self.persons.push(person.clone());
+            }
+        }
         Ok(())
     }
 
