@@ -193,3 +193,76 @@ fn a_laptop_enrolled_again_for_another_office_keeps_only_the_new_office() {
     );
     assert_eq!(local_hash(&j1), net.server_hash(&j1));
 }
+
+/// The case is moved by another laptop (central) while a Jiquilisco laptop, offline, still
+/// edits it: that edit, made before the laptop could know, is taken (not refused as another
+/// office's), reaches Ilopango, and then the case leaves the Jiquilisco laptop. A change the
+/// laptop makes after it has heard of the move is refused as another office's.
+#[test]
+fn an_edit_made_before_hearing_of_a_move_elsewhere_still_reaches_the_server() {
+    use reintegra_core::user::Role;
+    let net = net();
+    let (jiquilisco_district, jiquilisco) = place("Jiquilisco");
+    let (ilopango_district, ilopango) = place("Ilopango");
+    let j1 = net.device(1, &jiquilisco, &net.url());
+    let i1 = net.device(2, &ilopango, &net.url());
+    let central = net.device_as(3, "*", &net.url(), Role::Caseworker);
+    let mut person = new_person("Teodora", &jiquilisco_district);
+    j1.store.save_person(&person).unwrap();
+    let mut note = CaseNote {
+        id: CaseNoteId::new(Uuid::now_v7()),
+        person: person.id,
+        text: "Primera entrevista".into(),
+        author: j1.store.user(),
+        at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+        sensitive: false,
+    };
+    j1.store.save_case_note(&note).unwrap();
+    sync(&j1).unwrap();
+    sync(&central).unwrap();
+
+    // Central re-routes the case to Ilopango; Jiquilisco, offline, edits the note meanwhile.
+    let mut moved = central.store.person(person.id).unwrap().unwrap();
+    moved.destination_district = ilopango_district.clone();
+    central.store.save_person(&moved).unwrap();
+    sync(&central).unwrap();
+    assert!(central.store.quarantined().unwrap().is_empty());
+    note.text = "Dice que se muda a Ilopango".into();
+    j1.store.save_case_note(&note).unwrap();
+    person.phone = "7999-0000".into();
+    j1.store.save_person(&person).unwrap();
+
+    sync(&j1).unwrap();
+    assert!(
+        j1.store.quarantined().unwrap().is_empty(),
+        "taken: made before the laptop could know"
+    );
+    assert_eq!(j1.store.outbox_len(), 0);
+    assert!(
+        j1.store.person(person.id).unwrap().is_none(),
+        "then it left"
+    );
+    assert!(j1.store.case_note(note.id).unwrap().is_none());
+
+    sync(&i1).unwrap();
+    let there = i1.store.person(person.id).unwrap().unwrap();
+    assert_eq!(
+        there.destination_district, ilopango_district,
+        "it stayed moved"
+    );
+    assert_eq!(there.phone, "7999-0000");
+    assert_eq!(
+        i1.store.case_note(note.id).unwrap().unwrap().text,
+        "Dice que se muda a Ilopango"
+    );
+
+    // Having heard of it, the laptop may not write the case any more.
+    let mut late = note.clone();
+    late.text = "Nota tardía".into();
+    j1.store.save_case_note(&late).unwrap();
+    sync(&j1).unwrap();
+    let refused = j1.store.quarantined().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].code, "out_of_scope");
+    let _ = jiquilisco;
+}

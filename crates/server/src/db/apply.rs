@@ -4,7 +4,7 @@
 //! and the conflict queue with its resolution (a new op that wins). Who may make each change is
 //! [`super::authorize`].
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use reintegra_core::hlc::{node_of, Hlc};
 use reintegra_core::ids::UserId;
 use reintegra_core::merge::{self, FieldConflict, RecordState};
@@ -278,7 +278,16 @@ impl Db {
         )
         .await?;
         if stored.office != office {
-            move_office(&mut tx, op.change.entity, op.change.id, office.as_deref()).await?;
+            let left = stored.office.as_deref();
+            move_office(
+                &mut tx,
+                op.change.entity,
+                op.change.id,
+                office.as_deref(),
+                left,
+                seq,
+            )
+            .await?;
         }
         sqlx::query("UPDATE conflicts SET resolution = ?, resolved_at = ? WHERE id = ?")
             .bind(to_json(&value))
@@ -352,9 +361,16 @@ fn kind_name(kind: EntityKind) -> String {
         .unwrap_or_default()
 }
 
+/// How long after a case leaves an office that office's changes made before they heard of it
+/// are still taken (a laptop can be offline for weeks).
+const LEFT_GRACE_DAYS: i64 = 30;
+
 pub(super) struct StoredRecord {
     pub state: RecordState,
     pub office: Option<String>,
+    /// The office the record last left and the sequence of the op that moved it, while that
+    /// office's changes made before hearing of the move are still taken ([`LEFT_GRACE_DAYS`]).
+    pub left: Option<(String, u64)>,
 }
 
 /// Applies one pushed op (numbering it `seq + 1` if it changes anything). `None`: the op is
@@ -373,9 +389,17 @@ async fn apply_one(
     }
     let kind = op.change.entity;
     let stored = load_record(tx, kind, op.change.id).await?;
+    // The case left this device's office after the device last pulled (the op's base is older
+    // than the move): the device could not know, and its change is still its office's to send
+    // — accepted as made there, once; the case stays where it went.
+    let left_from = stored
+        .as_ref()
+        .and_then(|s| s.left.as_ref())
+        .filter(|(from, at)| *from == device.office && op.base_seq < *at)
+        .map(|(from, _)| from.clone());
     let office_before = stored.as_ref().map(|s| s.office.clone());
     if let Some(Some(office)) = &office_before {
-        if !may_write(&device.office, Some(office)) {
+        if !may_write(&device.office, Some(office)) && left_from.is_none() {
             return Ok(None);
         }
     }
@@ -393,17 +417,25 @@ async fn apply_one(
     let office_before = office_before.flatten();
     let after = intended(before.as_ref(), &op.change.action);
     let office_after = office_after(tx, op, after.as_ref(), &office).await?;
+    // A change the device made before it heard the case left is judged as made in its office,
+    // as long as it leaves the record where it went.
+    let stays = office_after == office_before;
+    let (judged_before, judged_after) = match &left_from {
+        Some(from) if stays => (Some(from.as_str()), Some(from.as_str())),
+        Some(from) => (Some(from.as_str()), office_after.as_deref()),
+        None => (office_before.as_deref(), office_after.as_deref()),
+    };
     // A referral, follow-up or note goes only to a person of an office the device may write:
     // `person` may change (a merge of duplicates moves them), but not out of the office.
-    if moves_with_person(kind) && !may_write(&device.office, office_after.as_deref()) {
+    if moves_with_person(kind) && !may_write(&device.office, judged_after) {
         return Ok(None);
     }
     let subject = Subject {
         op,
         before: before.as_ref(),
         after: after.as_ref(),
-        office_before: office_before.as_deref(),
-        office_after: office_after.as_deref(),
+        office_before: judged_before,
+        office_after: judged_after,
     };
     if let Err(reason) = authorize(tx, device, &subject).await? {
         return Ok(Some(Rejected::Forbidden(reason).into()));
@@ -422,7 +454,8 @@ async fn apply_one(
     write_applied(tx, *seq, op, merged.effect, echo, &state, office.as_deref()).await?;
     // A new person takes along what was pushed for it before it arrived.
     if office_before != office && (existed || kind == EntityKind::Person) {
-        move_office(tx, kind, op.change.id, office.as_deref()).await?;
+        let left = office_before.as_deref().filter(|_| existed);
+        move_office(tx, kind, op.change.id, office.as_deref(), left, *seq).await?;
     }
     for conflict in merged.conflicts {
         save_conflict(tx, op, &conflict, office.as_deref()).await?;
@@ -507,12 +540,31 @@ async fn move_office(
     kind: EntityKind,
     id: Uuid,
     office: Option<&str>,
+    left: Option<&str>,
+    seq: u64,
 ) -> Result<(), ServerError> {
     sqlx::query("UPDATE ops SET office = ?1 WHERE record = ?2")
         .bind(office)
         .bind(id.as_bytes().to_vec())
         .execute(&mut **tx)
         .await?;
+    // Remembered so that a change its old office made before hearing of the move still goes.
+    if let Some(left) = left {
+        sqlx::query(
+            "UPDATE records SET left_office = ?1, left_at = ?2, left_until = ?8
+             WHERE (kind = ?3 AND id = ?4) OR (person = ?4 AND kind IN (?5, ?6, ?7))",
+        )
+        .bind(left)
+        .bind(seq as i64)
+        .bind(i64::from(kind.code()))
+        .bind(id.as_bytes().to_vec())
+        .bind(i64::from(EntityKind::Referral.code()))
+        .bind(i64::from(EntityKind::FollowUp.code()))
+        .bind(i64::from(EntityKind::CaseNote.code()))
+        .bind((Utc::now() + chrono::Duration::days(LEFT_GRACE_DAYS)).to_rfc3339())
+        .execute(&mut **tx)
+        .await?;
+    }
     sqlx::query("UPDATE conflicts SET office = ? WHERE kind = ? AND record_id = ?")
         .bind(office)
         .bind(i64::from(kind.code()))
@@ -605,15 +657,30 @@ pub(super) async fn load_record(
     kind: EntityKind,
     id: Uuid,
 ) -> Result<Option<StoredRecord>, ServerError> {
-    let row = sqlx::query("SELECT state, office FROM records WHERE kind = ? AND id = ?")
-        .bind(i64::from(kind.code()))
-        .bind(id.as_bytes().to_vec())
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row = sqlx::query(
+        "SELECT state, office, left_office, left_at, left_until FROM records
+         WHERE kind = ? AND id = ?",
+    )
+    .bind(i64::from(kind.code()))
+    .bind(id.as_bytes().to_vec())
+    .fetch_optional(&mut **tx)
+    .await?;
     match row {
         Some(row) => Ok(Some(StoredRecord {
             state: from_json(row.get::<&str, _>(0))?,
             office: row.get(1),
+            left: match (
+                row.get::<Option<String>, _>(2),
+                row.get::<Option<i64>, _>(3),
+                row.get::<Option<String>, _>(4),
+            ) {
+                (Some(office), Some(at), Some(until))
+                    if DateTime::parse_from_rfc3339(&until).is_ok_and(|u| u >= Utc::now()) =>
+                {
+                    Some((office, at as u64))
+                }
+                _ => None,
+            },
         })),
         None => Ok(None),
     }

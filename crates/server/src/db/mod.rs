@@ -104,6 +104,9 @@ impl Db {
         sqlx::raw_sql(REALIGN_CONFLICTS).execute(&pool).await?;
         add_column(&pool, "enroll_codes", "user_id", "BLOB").await?;
         add_column(&pool, "ops", "record", "BLOB").await?;
+        add_column(&pool, "records", "left_office", "TEXT").await?;
+        add_column(&pool, "records", "left_at", "INTEGER").await?;
+        add_column(&pool, "records", "left_until", "TEXT").await?;
         sqlx::raw_sql(OPS_BY_RECORD).execute(&pool).await?;
         let server_id = match sqlx::query("SELECT value FROM meta WHERE key = 'server_id'")
             .fetch_optional(&pool)
