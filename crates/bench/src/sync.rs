@@ -302,6 +302,12 @@ impl Transport for Killed<'_> {
     ) -> Result<reintegra_proto::EnrollResponse, SyncError> {
         self.inner.enroll(request)
     }
+    fn applied(
+        &self,
+        body: Vec<u8>,
+    ) -> Result<Exchange<reintegra_proto::AppliedResponse>, SyncError> {
+        self.inner.applied(body)
+    }
     fn push(&self, body: Vec<u8>) -> Result<Exchange<reintegra_proto::PushResponse>, SyncError> {
         use std::sync::atomic::Ordering;
         let answer = self.inner.push(body)?;

@@ -137,6 +137,25 @@ pub struct PushResponse {
     pub seq: u64,
 }
 
+/// Most op ids one `POST /v1/push/applied` may ask about.
+pub const MAX_PROBE_IDS: usize = 10_000;
+
+/// `POST /v1/push/applied`: which of these ops of the device — sent before, their answer never
+/// read (the sync was cut) — the server has applied. A resumed push asks first and sends only
+/// the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedRequest {
+    pub v: Version,
+    pub op_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedResponse {
+    pub v: Version,
+    /// The asked ops of this device the server applied (the rest it never applied).
+    pub applied: Vec<Uuid>,
+}
+
 /// One applied op as a pull returns it: its effective change, numbered by the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pulled {

@@ -63,6 +63,21 @@ pub const ENDPOINTS: &[Endpoint] = &[
         authenticated: true,
     },
     Endpoint {
+        method: HttpMethod::Post,
+        path: "/v1/push/applied",
+        summary: "Cuáles de estas operaciones del dispositivo ya aplicó el servidor (para reanudar un envío cortado sin reenviarlas)",
+        request: Some((
+            CONTENT_TYPE_ZSTD_JSON,
+            "AppliedRequest {v, op_ids} (≤ 10 000), comprimido con zstd",
+        )),
+        response: (
+            CONTENT_TYPE_ZSTD_JSON,
+            "AppliedResponse {v, applied: [op_id]}, comprimido",
+        ),
+        params: &[],
+        authenticated: true,
+    },
+    Endpoint {
         method: HttpMethod::Get,
         path: "/v1/pull",
         summary: "Cambios efectivos después de un cursor, en el alcance del dispositivo",

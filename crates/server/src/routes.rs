@@ -55,6 +55,7 @@ pub fn router(db: Arc<Db>, limits: &Limits) -> Router {
     Router::new()
         .route("/v1/enroll", post(enroll))
         .route("/v1/push", post(push))
+        .route("/v1/push/applied", post(push_applied))
         .route("/v1/pull", get(pull))
         .route("/v1/state", get(state))
         .route("/v1/state/buckets", get(buckets))
@@ -244,6 +245,28 @@ async fn push(
         v: Version::default(),
         results,
         seq,
+    }))
+}
+
+/// Which of these ops of the device the server applied (a resumed push asks first).
+async fn push_applied(
+    State(db): State<Arc<Db>>,
+    device: DeviceRow,
+    request: Request,
+) -> Result<Response, ServerError> {
+    let body = read_body(request).await?;
+    let req: proto::AppliedRequest = proto::decode(&body)?;
+    if req.op_ids.len() > proto::MAX_PROBE_IDS {
+        return Err(ServerError::BadRequest(format!(
+            "se preguntó por {} operaciones y el máximo es {}",
+            req.op_ids.len(),
+            proto::MAX_PROBE_IDS
+        )));
+    }
+    let applied = db.applied_of(&device, &req.op_ids).await?;
+    Ok(compressed(&proto::AppliedResponse {
+        v: Version::default(),
+        applied,
     }))
 }
 

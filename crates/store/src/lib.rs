@@ -11,7 +11,8 @@
 //! - Modules by job (see the README): `layout` (the on-disk layout and the record codec),
 //!   `index`, `engine` (the record layer), `batch` (writes), `outbox`, `domain`, `sync`,
 //!   `held` (pulled records this build cannot read, kept aside verbatim), `quarantine`
-//!   (retrying or discarding an op the server refused), `migrate`, `keyring` (create / open /
+//!   (retrying or discarding an op the server refused), `resume` (how far the outbox was
+//!   sent, for a cut push), `migrate`, `keyring` (create / open /
 //!   unlock, users), `backup`, `erase` (crypto-erase of a revoked device's store).
 
 mod attempts;
@@ -30,6 +31,7 @@ mod layout;
 mod migrate;
 mod outbox;
 mod quarantine;
+mod resume;
 mod sync;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

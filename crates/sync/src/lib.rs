@@ -381,7 +381,41 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
         (self.on_progress)(&self.report.progress);
     }
 
+    /// A push cut before: asks which of the ops sent then the server applied, and
+    /// acknowledges those without sending them again. A server that cannot answer (an older
+    /// one) costs nothing but the resend.
+    fn resume(&mut self) -> Result<(), SyncError> {
+        let sent = self.store.sent_unacknowledged()?;
+        for chunk in sent.chunks(reintegra_proto::MAX_PROBE_IDS) {
+            let asked: Vec<Uuid> = chunk.iter().map(|e| e.op.op_id).collect();
+            let body = reintegra_proto::encode(&reintegra_proto::AppliedRequest {
+                v: Version::default(),
+                op_ids: asked.clone(),
+            });
+            let answer = match self.retry(|t| t.applied(body.clone())) {
+                Ok(answer) => answer,
+                // A server without this question: send them again (answered `duplicate`).
+                Err(SyncError::Refused { code, .. }) if code == "not_found" => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let asked: std::collections::HashSet<Uuid> = asked.into_iter().collect();
+            let applied: Vec<Uuid> = answer
+                .message
+                .applied
+                .into_iter()
+                .filter(|id| asked.contains(id))
+                .collect();
+            self.store.ack(&applied)?;
+            let p = &mut self.report.progress;
+            p.ops_pushed += applied.len() as u32;
+            p.bytes_sent += answer.sent as u64;
+            p.bytes_received += answer.received as u64;
+        }
+        Ok(())
+    }
+
     fn push(&mut self) -> Result<(), SyncError> {
+        self.resume()?;
         let mut waiting = usize::MAX;
         loop {
             let outbox = self.store.outbox(OUTBOX_ROUND)?;
@@ -395,12 +429,17 @@ impl<'a, T: Transport + Sync> Run<'a, T> {
                 return Err(SyncError::Stuck(left));
             }
             waiting = left;
+            let seqs: Vec<u64> = outbox.iter().map(|e| e.seq).collect();
             let ops: Vec<_> = outbox.into_iter().map(|e| e.op).collect();
             let batches = planner::push_batches(&ops, self.options.batch_bytes);
             self.report.progress.batches_to_send += batches.len() as u32;
             self.progress("push");
             for batch in batches {
                 self.go_on()?;
+                // Before it goes: a cut from here on leaves the device asking, not resending.
+                if let Some(&last) = batch.ops.end.checked_sub(1).and_then(|i| seqs.get(i)) {
+                    self.store.mark_sent(last)?;
+                }
                 let body = batch.body;
                 let answer = match self.retry(|t| t.push(body.clone())) {
                     Ok(answer) => answer,

@@ -40,6 +40,19 @@ pub trait Transport {
         all: bool,
     ) -> Result<ConflictsResponse, SyncError>;
     fn resolve(&self, id: Uuid, request: &ResolveRequest) -> Result<ResolveResponse, SyncError>;
+    /// Which of the compressed [`proto::AppliedRequest`]'s ops the server applied (a resumed
+    /// push asks before sending them again). By default none: they are all sent again, which
+    /// is safe (the server answers `duplicate`), only slower.
+    fn applied(&self, body: Vec<u8>) -> Result<Exchange<proto::AppliedResponse>, SyncError> {
+        Ok(Exchange {
+            message: proto::AppliedResponse {
+                v: proto::Version::default(),
+                applied: Vec::new(),
+            },
+            sent: body.len(),
+            received: 0,
+        })
+    }
 }
 
 /// HTTP(S) to a `reintegra-server`.
@@ -209,6 +222,21 @@ impl Transport for Http {
         let answer = self.send(
             self.client
                 .post(self.url("/v1/push"))
+                .header("content-type", proto::CONTENT_TYPE_ZSTD_JSON)
+                .body(body),
+        )?;
+        Ok(Exchange {
+            received: answer.len(),
+            message: proto::decode(&answer)?,
+            sent,
+        })
+    }
+
+    fn applied(&self, body: Vec<u8>) -> Result<Exchange<proto::AppliedResponse>, SyncError> {
+        let sent = body.len();
+        let answer = self.send(
+            self.client
+                .post(self.url("/v1/push/applied"))
                 .header("content-type", proto::CONTENT_TYPE_ZSTD_JSON)
                 .body(body),
         )?;

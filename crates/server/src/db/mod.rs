@@ -14,6 +14,7 @@ mod apply;
 mod authorize;
 mod devices;
 mod read;
+mod resume;
 mod security;
 mod visibility;
 
