@@ -59,6 +59,8 @@ const COMMANDS: &[&str] = &[
     "referral_disburse",
     "referral_slip",
     "print_window",
+    "subject_access",
+    "subject_access_save",
     "follow_ups_of_person",
     "follow_up_schedule",
     "follow_up_complete",

@@ -87,6 +87,8 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             casework::referral_disburse,
             casework::referral_slip,
             print::print_window,
+            supervision::subject_access,
+            supervision::subject_access_save,
             casework::follow_ups_of_person,
             casework::follow_up_schedule,
             casework::follow_up_complete,

@@ -67,3 +67,30 @@ pub fn office_follow_ups(
         .get()?
         .office_follow_ups(&query, crate::clock::now())?)
 }
+
+/// Everything held about one person, for the person (subject access). Audited in the api.
+#[tauri::command]
+pub fn subject_access(
+    session: State<'_, AppSession>,
+    person_id: PersonId,
+) -> Result<reintegra_api::SubjectAccess, CommandError> {
+    Ok(session
+        .get()?
+        .subject_access(person_id, crate::clock::now())?)
+}
+
+/// The same as a JSON file saved in `directory` (never over another file).
+#[tauri::command]
+pub fn subject_access_save(
+    session: State<'_, AppSession>,
+    person_id: PersonId,
+    directory: String,
+) -> Result<reintegra_api::SavedFile, CommandError> {
+    let file = session
+        .get()?
+        .subject_access_file(person_id, crate::clock::now())?;
+    Ok(reintegra_api::save_in(
+        std::path::Path::new(directory.trim()),
+        &file,
+    )?)
+}

@@ -12,7 +12,7 @@ use reintegra_api::{
     ImportMapping, ImportPreview, ImportProgress, ImportSource, NewUser, NotesView, PersonDetail,
     ProfileInput, ReferralInput, ReferralPage, ReferralQuery, ReferralView, Registered,
     ReturnInput, ReturnUpdates, RevokedNotice, RoutingInput, SavedFile, SessionState, StatusBar,
-    Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
+    SubjectAccess, Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
@@ -88,6 +88,7 @@ fn export_all(dir: &Path) {
         ImportPreview,
         ImportProgress,
         SavedFile,
+        SubjectAccess,
     );
 }
 

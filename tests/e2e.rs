@@ -2434,3 +2434,69 @@ async fn a_revoked_laptop_erases_itself_and_says_so_at_the_next_start() {
     app.wait_text("h1", "Bienvenida").await;
     app.quit().await;
 }
+
+/// Issue 17, 3: a supervisor opens "Datos de la persona" on a person's page: everything held
+/// about her, printed on paper without the app around it, and saved as JSON in a folder.
+#[tokio::test]
+async fn a_supervisor_hands_a_person_her_own_data() {
+    let profile = profile();
+    let pdf_path = profile.path().join("datos.pdf");
+    let folder = profile.path().join("entregas");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let app = App::start_with_env(
+        profile.path(),
+        &[("REINTEGRA_PRINT_TO_PDF", &pdf_path.display().to_string())],
+    )
+    .await;
+    app.create_first_admin("Marta Supervisora", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    register_arrival(
+        &app,
+        &[
+            ("#f-given_names", "Delmy"),
+            ("#f-first_surname", "Argueta"),
+            ("#f-phone", "7555-1212"),
+        ],
+        "Mujer",
+        "jiquilisco",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Delmy Argueta").await;
+    app.click("#nav-cases").await;
+    app.wait_text("#cases-table", "Delmy").await;
+    app.click("#cases-table .case-open").await;
+    app.click("#person-subject-access").await;
+    app.wait_text("#subject-form", "Argueta").await;
+    app.wait_text("#subject-history", "Marta Supervisora").await;
+    app.screenshot("subject-access.png").await;
+
+    app.click("#subject-print").await;
+    let pdf = wait_for_pdf(&pdf_path).await;
+    let text = pdf_text(&pdf);
+    assert!(
+        text.contains("Argueta") && text.contains("7555-1212"),
+        "{text}"
+    );
+    for absent in ["Recepción", "Sincronización", "Guardar como JSON"] {
+        assert!(
+            !text.contains(absent),
+            "only the page on paper ({absent}): {text}"
+        );
+    }
+
+    app.type_into("#subject-folder", &folder.display().to_string())
+        .await;
+    app.click("#subject-save").await;
+    let saved = app
+        .wait_text("#subject-saved", "datos-de-la-persona-")
+        .await;
+    let files: Vec<_> = std::fs::read_dir(&folder)
+        .expect("folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{saved}");
+    let json = std::fs::read_to_string(&files[0]).expect("json");
+    assert!(json.contains("\"given_names\": \"Delmy\""), "{json}");
+    app.quit().await;
+}

@@ -396,6 +396,12 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
                 .map(drop)
         }),
         ("today", Some(FollowUps), |s, _| s.today(7, now()).map(drop)),
+        ("subject_access", Some(PersonalData), |s, c| {
+            s.subject_access(c.person.id, now()).map(drop)
+        }),
+        ("subject_access_file", Some(PersonalData), |s, c| {
+            s.subject_access_file(c.person.id, now()).map(drop)
+        }),
         ("indicators", Some(Reports), |s, _| {
             s.indicators(
                 &IndicatorFilter::period(Period::Quarter {

@@ -33,6 +33,8 @@ pub enum Permission {
     Reports,
     /// Import an office's spreadsheet of persons and returns (many forms in one batch).
     ImportData,
+    /// A person's own data: everything held about them, exported for them (subject access).
+    PersonalData,
     /// Add, change and remove service providers.
     EditDirectory,
     /// Users of this device and the office: create, reset, deactivate.
@@ -44,7 +46,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::RegisterArrivals,
         Permission::ReadCases,
         Permission::EditCases,
@@ -56,6 +58,7 @@ impl Permission {
         Permission::ResolveConflicts,
         Permission::Reports,
         Permission::ImportData,
+        Permission::PersonalData,
         Permission::EditDirectory,
         Permission::ManageUsers,
         Permission::ManageDevice,

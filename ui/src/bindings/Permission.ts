@@ -3,4 +3,4 @@
 /**
  * Something a user may be allowed to do.
  */
-export type Permission = "register_arrivals" | "read_cases" | "edit_cases" | "work_plans" | "manage_referrals" | "case_notes" | "follow_ups" | "duplicate_queue" | "resolve_conflicts" | "reports" | "import_data" | "edit_directory" | "manage_users" | "manage_device" | "sync";
+export type Permission = "register_arrivals" | "read_cases" | "edit_cases" | "work_plans" | "manage_referrals" | "case_notes" | "follow_ups" | "duplicate_queue" | "resolve_conflicts" | "reports" | "import_data" | "personal_data" | "edit_directory" | "manage_users" | "manage_device" | "sync";

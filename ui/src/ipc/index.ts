@@ -62,6 +62,7 @@ import type { ImportPreview } from "../bindings/ImportPreview";
 import type { ImportProgress } from "../bindings/ImportProgress";
 import type { ImportSource } from "../bindings/ImportSource";
 import type { SavedFile } from "../bindings/SavedFile";
+import type { SubjectAccess } from "../bindings/SubjectAccess";
 
 /** What a failed command gives the UI: a stable code to translate and a message to fall back on. */
 export interface IpcError {
@@ -160,6 +161,14 @@ export const supervision = {
   referrals: (query: ReferralQuery): Promise<ReferralPage> => call("office_referrals", { query }),
   /** "Seguimientos": the office's pending follow-ups due or overdue, most overdue first. */
   followUps: (query: FollowUpQuery): Promise<FollowUpPage> => call("office_follow_ups", { query }),
+};
+
+export const personalData = {
+  /** Everything held about one person, for the person (audited). */
+  of: (personId: PersonId): Promise<SubjectAccess> => call("subject_access", { personId }),
+  /** The same as a JSON file saved in `directory` (audited). */
+  save: (personId: PersonId, directory: string): Promise<SavedFile> =>
+    call("subject_access_save", { personId, directory }),
 };
 
 export const files = {
