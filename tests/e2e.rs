@@ -2095,6 +2095,105 @@ async fn device_enrolls_syncs_and_sees_a_concurrent_edit_in_the_conflict_list() 
     app.quit().await;
 }
 
+/// Issue 20, item 6: a change the server refused (this device serves another office than the
+/// arrival's destination) is listed with what retrying and discarding do; retry sends it again
+/// (refused again: its cause is not fixed), discard asks for a reason and removes it.
+#[tokio::test]
+async fn a_supervisor_retries_then_discards_a_refused_change_from_the_sync_screen() {
+    let server_dir = TempDir::new().expect("server dir");
+    let server = reintegra_server::Background::start(
+        server_dir.path(),
+        "127.0.0.1:0".parse().expect("addr"),
+        None,
+    )
+    .expect("server starts");
+    let url = server.url();
+    let territory = reintegra_core::territory::Territory::el_salvador();
+    let elsewhere = territory
+        .prioritized()
+        .find(|p| {
+            territory
+                .municipality(&p.municipality_code)
+                .is_some_and(|m| m.name != "Ilopango")
+        })
+        .expect("an office that is not Ilopango")
+        .municipality_code
+        .clone();
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Marta Supervisora", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    register_arrival(
+        &app,
+        &[
+            ("#f-given_names", "Rosa Elena"),
+            ("#f-first_surname", "Martínez"),
+        ],
+        "Mujer",
+        "ilopango",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Rosa Elena Martínez").await;
+    app.click("#nav-sync").await;
+    app.wait_text("#sync-server", "no está inscrito").await;
+    let code = server.enroll_code(&elsewhere).expect("code");
+    app.type_into("#sync-device-name", "Laptop prueba").await;
+    app.fill_and_submit(&[("#sync-endpoint", &url), ("#sync-code", &code)])
+        .await;
+    app.wait_text("#sync-server", &url).await;
+    app.click("#sync-now").await;
+    app.wait_text("#sync-quarantine", "otra oficina").await;
+    let does = app.wait_text("#sync-quarantine-does", "Reintentar").await;
+    assert!(
+        does.contains("se enviará de nuevo") && does.contains("no se enviará nunca"),
+        "{does}"
+    );
+    app.wait_text("#sync-quarantine", "el servidor lo rechazará de nuevo")
+        .await;
+
+    // Retry: back in the outbox; the next sync refuses it again.
+    app.click("#sync-quarantine .retry").await;
+    for _ in 0..50 {
+        if absent(&app, "#sync-quarantine").await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        absent(&app, "#sync-quarantine").await,
+        "out of the quarantine"
+    );
+    app.click("#sync-now").await;
+    app.wait_text("#sync-quarantine", "otra oficina").await;
+
+    // Discard: the reason is asked for first.
+    app.click("#sync-quarantine .discard-open").await;
+    assert!(
+        !app.find("#sync-quarantine .discard-confirm")
+            .await
+            .is_enabled()
+            .await
+            .expect("enabled?"),
+        "no discard without a reason"
+    );
+    app.type_into(
+        "#sync-quarantine .discard-reason",
+        "Se registra en Ilopango",
+    )
+    .await;
+    app.screenshot("sync-quarantine.png").await;
+    app.click("#sync-quarantine .discard-confirm").await;
+    for _ in 0..50 {
+        if absent(&app, "#sync-quarantine").await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(absent(&app, "#sync-quarantine").await, "discarded");
+    app.quit().await;
+}
+
 /// The ids of the main navigation's buttons, in order.
 async fn nav_ids(app: &App) -> Vec<String> {
     let mut ids = Vec::new();
