@@ -61,6 +61,7 @@ const COMMANDS: &[&str] = &[
     "print_window",
     "subject_access",
     "subject_access_save",
+    "audit_log",
     "follow_ups_of_person",
     "follow_up_schedule",
     "follow_up_complete",

@@ -89,6 +89,7 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             print::print_window,
             supervision::subject_access,
             supervision::subject_access_save,
+            supervision::audit_log,
             casework::follow_ups_of_person,
             casework::follow_up_schedule,
             casework::follow_up_complete,

@@ -94,3 +94,12 @@ pub fn subject_access_save(
         &file,
     )?)
 }
+
+/// "Auditoría": the office's audit trail, filtered.
+#[tauri::command(async)]
+pub fn audit_log(
+    session: State<'_, AppSession>,
+    query: reintegra_api::AuditQuery,
+) -> Result<reintegra_api::AuditPage, CommandError> {
+    Ok(session.get()?.audit_log(&query)?)
+}

@@ -12,7 +12,7 @@ use reintegra_api::{
     ImportMapping, ImportPreview, ImportProgress, ImportSource, NewUser, NotesView, PersonDetail,
     ProfileInput, ReferralInput, ReferralPage, ReferralQuery, ReferralView, Registered,
     ReturnInput, ReturnUpdates, RevokedNotice, RoutingInput, SavedFile, SessionState, StatusBar,
-    SubjectAccess, Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
+    AuditPage, AuditQuery, SubjectAccess, Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
@@ -89,6 +89,8 @@ fn export_all(dir: &Path) {
         ImportProgress,
         SavedFile,
         SubjectAccess,
+        AuditPage,
+        AuditQuery,
     );
 }
 

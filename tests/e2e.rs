@@ -2597,5 +2597,19 @@ async fn a_supervisor_hands_a_person_her_own_data() {
     assert_eq!(files.len(), 1, "{saved}");
     let json = std::fs::read_to_string(&files[0]).expect("json");
     assert!(json.contains("\"given_names\": \"Delmy\""), "{json}");
+
+    // Issue 17, 5: "Auditoría" shows who did what; the two hand-overs are there as exports.
+    app.click("#subject-back").await;
+    app.click("#nav-audit").await;
+    app.wait_text("#audit-table", "Delmy Argueta").await;
+    app.find("#audit-action")
+        .await
+        .send_keys("Exp")
+        .await
+        .expect("action");
+    let exports = app.wait_text("#audit-total", "2 entradas").await;
+    let table = app.wait_text("#audit-table", "propios datos").await;
+    assert!(table.contains("Marta Supervisora"), "{exports}: {table}");
+    app.screenshot("audit.png").await;
     app.quit().await;
 }

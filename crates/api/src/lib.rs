@@ -5,6 +5,7 @@
 //! Time comes in as a parameter; ids are made here (UUIDv7).
 
 mod access;
+mod audit_log;
 mod case_loading;
 mod caseload;
 mod cases;
@@ -35,6 +36,7 @@ mod today;
 mod unit_of_work;
 mod users;
 
+pub use audit_log::{AuditPage, AuditQuery, AuditRow};
 pub use case_loading::CasesRead;
 pub use caseload::{CasePage, CaseQuery, CaseRow, CaseState, PersonDetail};
 pub use duplicates::{DuplicatePair, MAX_PAIRS};

@@ -402,6 +402,9 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
         ("subject_access_file", Some(PersonalData), |s, c| {
             s.subject_access_file(c.person.id, now()).map(drop)
         }),
+        ("audit_log", Some(PersonalData), |s, _| {
+            s.audit_log(&Default::default()).map(drop)
+        }),
         ("indicators", Some(Reports), |s, _| {
             s.indicators(
                 &IndicatorFilter::period(Period::Quarter {

@@ -199,3 +199,120 @@ fn only_supervisors_of_her_office_make_it() {
         s.lock(now());
     }
 }
+
+fn in_district(mut a: ArrivalInput, district: &str) -> ArrivalInput {
+    a.destination_district = Territory::el_salvador()
+        .places()
+        .find(|p| p.district_name == district)
+        .unwrap()
+        .district_code
+        .clone();
+    a
+}
+
+#[test]
+fn the_audit_trail_is_filtered_and_an_office_sees_only_its_own() {
+    use reintegra_api::AuditQuery;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Session::open(dir.path().join("store"), KdfParams::INSECURE_FAST).unwrap();
+    s.create_first_admin("Central", PASS, now()).unwrap();
+    let marta = s
+        .register_arrival(&arrival("Marta", "Quintanilla", "", "", None), now())
+        .unwrap()
+        .person;
+    let other = s
+        .register_arrival(
+            &in_district(arrival("Ofelia", "Zelaya", "", "", None), "San Salvador"),
+            now(),
+        )
+        .unwrap()
+        .person;
+    casework(&s, &marta, "azul");
+
+    // Central: everything, newest first, filtered as asked.
+    let all = s.audit_log(&AuditQuery::default()).unwrap();
+    assert!(all.rows.windows(2).all(|w| w[0].entry.at >= w[1].entry.at));
+    assert!(all.rows.iter().any(|r| r.person == Some(other.id)));
+    let hers = s
+        .audit_log(&AuditQuery {
+            person: Some(marta.id),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(hers.rows.iter().all(|r| r.person == Some(marta.id)));
+    assert!(
+        hers.rows.len() >= 4,
+        "registration, referral, follow-up, note: {:?}",
+        hers.rows
+    );
+    assert!(hers
+        .rows
+        .iter()
+        .all(|r| r.person_name == "Marta Quintanilla"));
+    let created = s
+        .audit_log(&AuditQuery {
+            action: Some(AuditAction::Create),
+            person: Some(marta.id),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        created.total >= 1
+            && created
+                .rows
+                .iter()
+                .all(|r| r.entry.action == AuditAction::Create)
+    );
+    let tomorrow = today_in_el_salvador(now()).succ_opt().unwrap();
+    let none = s
+        .audit_log(&AuditQuery {
+            from: Some(tomorrow),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(none.total, 0);
+
+    // Jiquilisco's supervisor: Marta's entries, never Ofelia's (San Salvador).
+    let jiquilisco = Territory::el_salvador()
+        .places()
+        .find(|p| p.district_name == "Jiquilisco")
+        .unwrap()
+        .municipality_code
+        .clone();
+    s.create_user(
+        &NewUser {
+            name: "Supervisora Oeste".into(),
+            login: "oeste".into(),
+            role: Role::Supervisor,
+            office_municipality: Some(jiquilisco),
+            also_supervisor: false,
+            passphrase: PASS.into(),
+        },
+        now(),
+    )
+    .unwrap();
+    s.lock(now());
+    s.unlock("oeste", PASS, now()).unwrap();
+    s.change_own_passphrase(PASS, "otra-clave-segura-2")
+        .unwrap();
+    let office = s.audit_log(&AuditQuery::default()).unwrap();
+    assert!(office.rows.iter().any(|r| r.person == Some(marta.id)));
+    assert!(
+        office.rows.iter().all(|r| r.person != Some(other.id)),
+        "another office's person"
+    );
+    assert!(
+        office
+            .rows
+            .iter()
+            .any(|r| r.person.is_none() && r.user_name == "Supervisora Oeste"),
+        "her own sign-in"
+    );
+    assert!(
+        office
+            .rows
+            .iter()
+            .all(|r| r.person.is_some() || r.user_name != "Central"),
+        "central's own sign-ins are not the office's"
+    );
+}

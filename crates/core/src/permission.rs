@@ -33,7 +33,8 @@ pub enum Permission {
     Reports,
     /// Import an office's spreadsheet of persons and returns (many forms in one batch).
     ImportData,
-    /// A person's own data: everything held about them, exported for them (subject access).
+    /// A person's own data — everything held about them, exported for them (subject access) —
+    /// and the audit trail of who did what with whose data.
     PersonalData,
     /// Add, change and remove service providers.
     EditDirectory,

@@ -63,6 +63,8 @@ import type { ImportProgress } from "../bindings/ImportProgress";
 import type { ImportSource } from "../bindings/ImportSource";
 import type { SavedFile } from "../bindings/SavedFile";
 import type { SubjectAccess } from "../bindings/SubjectAccess";
+import type { AuditPage } from "../bindings/AuditPage";
+import type { AuditQuery } from "../bindings/AuditQuery";
 
 /** What a failed command gives the UI: a stable code to translate and a message to fall back on. */
 export interface IpcError {
@@ -150,6 +152,8 @@ export const intake = {
 };
 
 export const supervision = {
+  /** The office's audit trail, filtered, newest first. */
+  audit: (query: AuditQuery): Promise<AuditPage> => call("audit_log", { query }),
   /** Likely duplicate pairs across the store, best first (supervisors and admins). */
   duplicates: (): Promise<DuplicatePair[]> => call("duplicates_list"),
   /** Merges `absorbed` into `kept`: everything is kept, the absorbed form leaves the lists. */
