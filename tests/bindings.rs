@@ -7,12 +7,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use reintegra_api::{
-    ArrivalInput, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem, ContactInput, DeviceUser,
-    DuplicatePair, ExportRequest, FollowUpInput, FollowUpPage, FollowUpQuery, GoalInput,
-    ImportMapping, ImportPreview, ImportProgress, ImportSource, NewUser, NotesView, PersonDetail,
-    ProfileInput, ReferralInput, ReferralPage, ReferralQuery, ReferralView, Registered,
-    ReturnInput, ReturnUpdates, RevokedNotice, RoutingInput, SavedFile, SessionState, StatusBar,
-    AuditPage, AuditQuery, SubjectAccess, Suggestion, SuggestionQuery, SyncProgress, SyncView, Today,
+    ArrivalInput, AuditPage, AuditQuery, CasePage, CaseQuery, CaseRow, CaseState, ConflictItem,
+    ContactInput, DeviceUser, DuplicatePair, ExportRequest, FollowUpInput, FollowUpPage,
+    FollowUpQuery, GoalInput, ImportMapping, ImportPreview, ImportProgress, ImportSource, NewUser,
+    NotesView, PersonDetail, ProfileInput, ReferralInput, ReferralPage, ReferralQuery,
+    ReferralView, Registered, ReturnInput, ReturnUpdates, RevokedNotice, RoutingInput, SavedFile,
+    SessionState, StatusBar, SubjectAccess, Suggestion, SuggestionQuery, SyncProgress, SyncView,
+    Today,
 };
 use reintegra_core::audit::AuditEntry;
 use reintegra_core::case_note::CaseNote;
