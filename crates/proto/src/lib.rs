@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+#[cfg(feature = "openapi")]
+pub mod schema;
+
 /// The protocol this build speaks.
 pub const PROTOCOL_VERSION: u16 = 1;
 /// Default size of a push batch or a pull page, compressed.
@@ -74,9 +77,11 @@ impl Default for Version {
 
 /// `POST /v1/enroll`: a device joins with a one-time code an admin created for an office.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollRequest {
     pub v: Version,
     pub code: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::DeviceId))]
     pub device_id: DeviceId,
     pub device_name: String,
     /// The device sets up with an existing user (a code made for that user), not as an
@@ -86,6 +91,7 @@ pub struct EnrollRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollResponse {
     pub v: Version,
     /// Secret; the device keeps it encrypted, the server only its hash.
@@ -95,19 +101,23 @@ pub struct EnrollResponse {
     pub server_id: Uuid,
     /// For a joining device: the user's record, which it sets up with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<schema::User>))]
     pub user: Option<User>,
 }
 
 /// `POST /v1/push`: a batch of the device's ops, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     pub v: Version,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<schema::Op>))]
     pub ops: Vec<Op>,
 }
 
 /// What became of one pushed op.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Outcome {
     /// Applied now. `superseded`: fields of this op that lost to a concurrent write, with the
     /// value the server kept (the device applies them).
@@ -122,6 +132,7 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpResult {
     pub op_id: Uuid,
     #[serde(flatten)]
@@ -129,6 +140,7 @@ pub struct OpResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     pub v: Version,
     /// One per pushed op, in the same order.
@@ -144,12 +156,14 @@ pub const MAX_PROBE_IDS: usize = 10_000;
 /// read (the sync was cut) — the server has applied. A resumed push asks first and sends only
 /// the others.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppliedRequest {
     pub v: Version,
     pub op_ids: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppliedResponse {
     pub v: Version,
     /// The asked ops of this device the server applied (the rest it never applied).
@@ -158,13 +172,16 @@ pub struct AppliedResponse {
 
 /// One applied op as a pull returns it: its effective change, numbered by the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pulled {
     pub seq: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::Op))]
     pub op: Op,
 }
 
 /// `GET /v1/pull?after=SEQ&max_bytes=N`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     pub v: Version,
     pub changes: Vec<Pulled>,
@@ -181,6 +198,7 @@ pub struct PullResponse {
 /// copy (`reintegra-server restored`): a device that sees another id or epoch than it knew,
 /// or a cursor ahead of the server, starts its cursor again and repairs (`docs/sync.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerMark {
     pub id: Uuid,
     pub epoch: u64,
@@ -188,6 +206,7 @@ pub struct ServerMark {
 
 /// `GET /v1/state`: for divergence checks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateResponse {
     pub v: Version,
     pub seq: u64,
@@ -199,6 +218,7 @@ pub struct StateResponse {
 
 /// `GET /v1/state/buckets`: the 256 bucket hashes, to find where two copies differ.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BucketsResponse {
     pub v: Version,
     pub buckets: Vec<String>,
@@ -206,7 +226,9 @@ pub struct BucketsResponse {
 
 /// A record as the server holds it now (repair).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemoteRecord {
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::EntityKind))]
     pub entity: EntityKind,
     pub id: Uuid,
     pub record: Value,
@@ -214,6 +236,7 @@ pub struct RemoteRecord {
 
 /// `GET /v1/records?bucket=B`: every record of a bucket in the device's scope (compressed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordsResponse {
     pub v: Version,
     pub records: Vec<RemoteRecord>,
@@ -221,16 +244,22 @@ pub struct RecordsResponse {
 
 /// Two concurrent writes of one field: the value kept and the one that lost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conflict {
     pub id: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::EntityKind))]
     pub entity: EntityKind,
     pub record_id: Uuid,
     pub field: String,
     pub winner: Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::DeviceId))]
     pub winner_device: DeviceId,
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::Hlc))]
     pub winner_hlc: Hlc,
     pub loser: Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::DeviceId))]
     pub loser_device: DeviceId,
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::Hlc))]
     pub loser_hlc: Hlc,
     /// The value a supervisor chose, once resolved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,6 +269,7 @@ pub struct Conflict {
 /// `GET /v1/conflicts?after=ID&limit=N&all=BOOL`: one page of the conflict queue, oldest first
 /// (by id). Unresolved conflicts only, unless `all=true`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConflictsResponse {
     pub v: Version,
     pub conflicts: Vec<Conflict>,
@@ -255,13 +285,16 @@ pub const MAX_CONFLICTS_PAGE: usize = 1000;
 
 /// `POST /v1/conflicts/{id}/resolve`: the value to keep (it is applied as a new op).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolveRequest {
     pub v: Version,
     pub value: Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::UserId))]
     pub author: UserId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolveResponse {
     pub v: Version,
     /// The server sequence of the resolving op.
@@ -270,6 +303,7 @@ pub struct ResolveResponse {
 
 /// Every 4xx/5xx body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub v: Version,
     pub code: String,

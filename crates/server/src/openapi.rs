@@ -8,28 +8,65 @@ use reintegra_proto::CONTENT_TYPE_ZSTD_JSON;
 use serde_json::Value;
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, HttpMethod, InfoBuilder, OpenApiBuilder, PathItem,
-    PathsBuilder, Required, ResponseBuilder,
+    PathsBuilder, Ref, RefOr, Required, ResponseBuilder,
 };
 
 const JSON: &str = "application/json";
+
+/// What a parameter holds.
+#[derive(Clone, Copy)]
+pub enum Param {
+    /// A whole number from 0 up to the given maximum.
+    Int(u64),
+    Uuid,
+    Bool,
+}
 
 /// One endpoint of the API.
 pub struct Endpoint {
     pub method: HttpMethod,
     pub path: &'static str,
     summary: &'static str,
-    /// Content type and description of the request body, if any.
+    /// Content type and schema (a component of `reintegra-proto`) of the request body, if any.
     request: Option<(&'static str, &'static str)>,
-    /// Content type and description of the success response.
+    /// Content type and schema of the success response.
     response: (&'static str, &'static str),
-    /// Path and query parameters: where, name, whether it must be given, description.
-    params: &'static [(ParameterIn, &'static str, Required, &'static str)],
+    /// Path and query parameters: where, name, whether it must be given, what it holds,
+    /// description.
+    params: &'static [(ParameterIn, &'static str, Required, Param, &'static str)],
+    /// The error statuses it may answer besides 503 (every one an [`ErrorBody`] in JSON).
+    errors: &'static [u16],
     authenticated: bool,
 }
+
+/// What an error status means (the `code` of the body says exactly what).
+fn error_status(status: u16) -> &'static str {
+    match status {
+        400 => "entrada inválida: bad_json, missing_version, unsupported_version, bad_compression, bad_request, invalid, no_such_user, code_for_joining, code_for_first_device, bad_resolution",
+        401 => "sin token, token desconocido o de un dispositivo dado de baja: no_token, unknown_device, device_revoked",
+        403 => "no autorizado: bad_enroll_code, forbidden, out_of_scope (con op_ids)",
+        404 => "no existe: unknown_conflict, not_found",
+        409 => "en conflicto con lo que hay: device_exists, already_resolved",
+        413 => "demasiado grande: too_large (cuerpo de más de 1 MiB comprimido u 8 MiB descomprimido), too_many_ops",
+        429 => "demasiados intentos desde esta dirección (inscripciones o tokens rechazados): too_many_attempts, con Retry-After",
+        503 => "el servidor no puede atender ahora (timeout: la solicitud tardó demasiado; database): vuelva a intentar",
+        _ => "error",
+    }
+}
+
+/// How the compressed bodies are framed, for the document's description.
+const FRAMING: &str = "Los cuerpos `application/vnd.reintegra+json+zstd` (envío, lectura de \
+    cambios, registros) son el JSON UTF-8 del mensaje comprimido como un solo frame zstd \
+    (RFC 8878), sin otro encabezado ni longitud: el esquema describe el JSON de dentro. El \
+    servidor lee a lo sumo 1 MiB comprimido y 8 MiB descomprimido (más: 413 too_large) y no \
+    mira el Content-Type de la solicitud: lee el cuerpo como dice cada operación. Los errores \
+    van siempre en JSON sin comprimir (ErrorBody). Cada mensaje lleva \"v\" (versión del \
+    protocolo), que se lee antes que todo lo demás. Las operaciones autenticadas llevan \
+    `Authorization: Bearer <device_token>` (el de la inscripción).";
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
@@ -38,13 +75,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Inscribe un dispositivo con un código de un solo uso",
         request: Some((
             JSON,
-            "EnrollRequest {v, code, device_id, device_name, join?}",
+            "EnrollRequest",
         )),
         response: (
             JSON,
-            "EnrollResponse {v, device_token, office, server_id, user?}",
+            "EnrollResponse",
         ),
         params: &[],
+        errors: &[400, 403, 409, 413, 429],
         authenticated: false,
     },
     Endpoint {
@@ -53,13 +91,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Envía un lote de operaciones (cada una se aplica a lo sumo una vez)",
         request: Some((
             CONTENT_TYPE_ZSTD_JSON,
-            "PushRequest {v, ops}, comprimido con zstd (≤ 1 MiB)",
+            "PushRequest",
         )),
         response: (
             CONTENT_TYPE_ZSTD_JSON,
-            "PushResponse {v, results: [{op_id, status, …}], seq}, comprimido",
+            "PushResponse",
         ),
         params: &[],
+        errors: &[400, 401, 403, 413, 429],
         authenticated: true,
     },
     Endpoint {
@@ -68,13 +107,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Cuáles de estas operaciones del dispositivo ya aplicó el servidor (para reanudar un envío cortado sin reenviarlas)",
         request: Some((
             CONTENT_TYPE_ZSTD_JSON,
-            "AppliedRequest {v, op_ids} (≤ 10 000), comprimido con zstd",
+            "AppliedRequest",
         )),
         response: (
             CONTENT_TYPE_ZSTD_JSON,
-            "AppliedResponse {v, applied: [op_id]}, comprimido",
+            "AppliedResponse",
         ),
         params: &[],
+        errors: &[400, 401, 413, 429],
         authenticated: true,
     },
     Endpoint {
@@ -84,22 +124,25 @@ pub const ENDPOINTS: &[Endpoint] = &[
         request: None,
         response: (
             CONTENT_TYPE_ZSTD_JSON,
-            "PullResponse {v, changes: [{seq, op}], next, more, server: {id, epoch}}",
+            "PullResponse",
         ),
         params: &[
             (
                 ParameterIn::Query,
                 "after",
                 Required::True,
+                Param::Int(u64::MAX),
                 "el cursor: la secuencia ya aplicada",
             ),
             (
                 ParameterIn::Query,
                 "max_bytes",
                 Required::False,
+                Param::Int(u64::MAX),
                 "tamaño máximo de la página comprimida",
             ),
         ],
+        errors: &[400, 401, 429],
         authenticated: true,
     },
     Endpoint {
@@ -107,8 +150,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/v1/state",
         summary: "Secuencia del servidor y hash de estado del alcance del dispositivo",
         request: None,
-        response: (JSON, "StateResponse {v, seq, hash, server: {id, epoch}}"),
+        response: (JSON, "StateResponse"),
         params: &[],
+        errors: &[401, 429],
         authenticated: true,
     },
     Endpoint {
@@ -116,8 +160,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/v1/state/buckets",
         summary: "Los 256 hashes de cubeta, para encontrar dónde difieren dos copias",
         request: None,
-        response: (JSON, "BucketsResponse {v, buckets}"),
+        response: (JSON, "BucketsResponse"),
         params: &[],
+        errors: &[401, 429],
         authenticated: true,
     },
     Endpoint {
@@ -127,14 +172,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         request: None,
         response: (
             CONTENT_TYPE_ZSTD_JSON,
-            "RecordsResponse {v, records: [{entity, id, record}]}",
+            "RecordsResponse",
         ),
         params: &[(
             ParameterIn::Query,
             "bucket",
             Required::True,
+            Param::Int(255),
             "la cubeta, 0–255",
         )],
+        errors: &[400, 401, 429],
         authenticated: true,
     },
     Endpoint {
@@ -144,48 +191,55 @@ pub const ENDPOINTS: &[Endpoint] = &[
         request: None,
         response: (
             JSON,
-            "ConflictsResponse {v, conflicts, next?}: next es el id con que pedir la página siguiente (after=next); sin next no hay más",
+            "ConflictsResponse",
         ),
         params: &[
             (
                 ParameterIn::Query,
                 "user",
                 Required::True,
+                Param::Uuid,
                 "quien lee (UUID): un usuario activo de la oficina del dispositivo que puede resolver conflictos; si no, 403",
             ),
             (
                 ParameterIn::Query,
                 "after",
                 Required::False,
+                Param::Uuid,
                 "id (UUID) del último conflicto ya leído; sin él, desde el principio",
             ),
             (
                 ParameterIn::Query,
                 "limit",
                 Required::False,
+                Param::Int(u64::MAX),
                 "conflictos por página: 200 si no se dice, 1000 como máximo",
             ),
             (
                 ParameterIn::Query,
                 "all",
                 Required::False,
+                Param::Bool,
                 "true: también los ya resueltos (con su resolución)",
             ),
         ],
+        errors: &[400, 401, 403, 429],
         authenticated: true,
     },
     Endpoint {
         method: HttpMethod::Post,
         path: "/v1/conflicts/{id}/resolve",
         summary: "Resuelve un conflicto con el valor elegido (se aplica como una operación nueva)",
-        request: Some((JSON, "ResolveRequest {v, value, author}")),
-        response: (JSON, "ResolveResponse {v, seq}"),
+        request: Some((JSON, "ResolveRequest")),
+        response: (JSON, "ResolveResponse"),
         params: &[(
             ParameterIn::Path,
             "id",
             Required::True,
+            Param::Uuid,
             "id del conflicto (UUID)",
         )],
+        errors: &[400, 401, 403, 404, 409, 413, 429],
         authenticated: true,
     },
     Endpoint {
@@ -193,68 +247,83 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/v1/openapi.json",
         summary: "Este documento",
         request: None,
-        response: (JSON, "OpenAPI 3.1"),
+        response: (JSON, ""),
         params: &[],
+        errors: &[],
         authenticated: false,
     },
 ];
 
-/// A body of any content type, described in words (the messages are in `reintegra-proto`).
-fn described(description: &str) -> utoipa::openapi::Content {
-    ContentBuilder::new()
-        .schema(Some(
-            ObjectBuilder::new()
-                .schema_type(SchemaType::Type(Type::Object))
-                .description(Some(description))
-                .build(),
-        ))
-        .build()
+/// A body whose schema is a component (empty name: any JSON object).
+fn body(schema: &str) -> utoipa::openapi::Content {
+    let schema: RefOr<Schema> = if schema.is_empty() {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Object))
+            .into()
+    } else {
+        Ref::from_schema_name(schema).into()
+    };
+    ContentBuilder::new().schema(Some(schema)).build()
+}
+
+/// What a parameter holds, as a schema.
+fn param_schema(param: Param) -> Schema {
+    let builder = match param {
+        Param::Int(max) => ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Integer))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(0))
+            .maximum((max != u64::MAX).then_some(max)),
+        Param::Uuid => ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        Param::Bool => ObjectBuilder::new().schema_type(SchemaType::Type(Type::Boolean)),
+    };
+    builder.build().into()
 }
 
 /// The document.
 pub fn document() -> Value {
     let mut paths = PathsBuilder::new();
     for e in ENDPOINTS {
-        let mut op = OperationBuilder::new()
-            .summary(Some(e.summary))
-            .response(
-                "200",
+        let mut op = OperationBuilder::new().summary(Some(e.summary)).response(
+            "200",
+            ResponseBuilder::new()
+                .description(if e.response.0 == JSON {
+                    "correcto"
+                } else {
+                    "correcto: el JSON del esquema, comprimido con zstd (un frame)"
+                })
+                .content(e.response.0, body(e.response.1)),
+        );
+        for status in e.errors.iter().chain(&[503]) {
+            op = op.response(
+                status.to_string(),
                 ResponseBuilder::new()
-                    .description("correcto")
-                    .content(e.response.0, described(e.response.1)),
-            )
-            .response(
-                "4XX",
-                ResponseBuilder::new()
-                    .description(
-                        "entrada inválida o no autorizada: {v, code, message} (429 \
-                         too_many_attempts: demasiados intentos de inscripción, con Retry-After)",
-                    )
-                    .content(JSON, described("ErrorBody {v, code, message, op_ids?}")),
-            )
-            .response(
-                "503",
-                ResponseBuilder::new()
-                    .description(
-                        "el servidor no puede atender ahora (timeout: la solicitud tardó \
-                         demasiado; database): vuelva a intentar",
-                    )
-                    .content(JSON, described("ErrorBody {v, code, message}")),
+                    .description(error_status(*status))
+                    .content(JSON, body("ErrorBody")),
             );
-        if let Some((content_type, description)) = e.request {
+        }
+        if let Some((content_type, schema)) = e.request {
             op = op.request_body(Some(
                 RequestBodyBuilder::new()
+                    .description(Some(if content_type == JSON {
+                        "JSON UTF-8 (se lee como JSON sea cual sea el Content-Type)"
+                    } else {
+                        "el JSON del esquema comprimido con zstd, un frame (≤ 1 MiB comprimido, ≤ 8 MiB descomprimido)"
+                    }))
                     .required(Some(Required::True))
-                    .content(content_type, described(description))
+                    .content(content_type, body(schema))
                     .build(),
             ));
         }
-        for (place, name, required, description) in e.params {
+        for (place, name, required, param, description) in e.params {
             op = op.parameter(
                 ParameterBuilder::new()
                     .name(*name)
                     .parameter_in(place.clone())
                     .required(required.clone())
+                    .schema(Some(param_schema(*param)))
                     .description(Some(*description)),
             );
         }
@@ -271,14 +340,15 @@ pub fn document() -> Value {
             InfoBuilder::new()
                 .title("Reintegra — endpoint de formulario único")
                 .version(format!("v{}", reintegra_proto::PROTOCOL_VERSION))
-                .description(Some(
-                    "Sincronización de dispositivos Reintegra. Cada mensaje lleva \"v\" (versión \
-                     del protocolo). Contrato completo: docs/sync.md.",
-                )),
+                .description(Some(format!(
+                    "Sincronización de dispositivos Reintegra. {FRAMING} Contrato completo: \
+                     docs/sync.md."
+                ))),
         )
         .paths(paths)
         .components(Some(
             ComponentsBuilder::new()
+                .schemas_from_iter(reintegra_proto::schema::components())
                 .security_scheme(
                     "device_token",
                     SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
