@@ -80,9 +80,13 @@ impl Default for Version {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollRequest {
     pub v: Version,
+    /// The one-time code (`XXXX-XXXX-XXXX-XXXX`, from `reintegra-server enroll-code`).
     pub code: String,
     #[cfg_attr(feature = "openapi", schema(value_type = schema::DeviceId))]
     pub device_id: DeviceId,
+    /// The device's name as typed: 1 to 100 characters once trimmed, no control characters nor
+    /// bidirectional overrides.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub device_name: String,
     /// The device sets up with an existing user (a code made for that user), not as an
     /// office's first device.
