@@ -235,6 +235,7 @@ pub struct RemoteRecord {
     #[cfg_attr(feature = "openapi", schema(value_type = schema::EntityKind))]
     pub entity: EntityKind,
     pub id: Uuid,
+    /// The record's JSON form (the domain type of its kind).
     pub record: Value,
 }
 

@@ -58,9 +58,11 @@ pub enum EntityKind {
 /// A hybrid logical clock timestamp.
 #[derive(Serialize, ToSchema)]
 pub struct Hlc {
-    /// Milliseconds since the Unix epoch.
+    /// Milliseconds since the Unix epoch (more than 10 minutes ahead of the server's clock:
+    /// the op is rejected `clock_ahead`).
     wall_ms: u64,
     /// Orders events within the same millisecond.
+    #[schema(maximum = 4294967295_u64)]
     counter: u32,
     /// The device that made the timestamp (the tail of its id), 16 hex digits.
     #[schema(pattern = "^[0-9a-f]{16}$")]
@@ -73,9 +75,19 @@ pub struct Hlc {
 pub enum Action {
     /// The record was created: the whole record (its JSON form, checked by the server against
     /// its kind).
-    Create { record: Map<String, Value> },
+    Create {
+        /// The record of the op's kind, free JSON here: the server reads it as that kind's
+        /// domain type (its `id` the op's), bounded in sizes and list lengths, and refuses the
+        /// op alone (`rejected{invalid}`) when it is not one; enum values it does not know are
+        /// kept.
+        record: Map<String, Value>,
+    },
     /// Some top-level fields changed: their new values (`null` when a field was removed).
-    Update { fields: Map<String, Value> },
+    Update {
+        /// Top-level fields of the record and their new values (checked as for `create`, on
+        /// the record they produce).
+        fields: Map<String, Value>,
+    },
     /// The record was deleted.
     Delete,
 }
