@@ -2,7 +2,7 @@
 //! server serves (`/v1/openapi.json`, the same as `docs/openapi.json`). For every operation of
 //! the document, proptest makes requests from its schemas — parameters and bodies that match
 //! them, and broken ones (a field missing or of another type, another JSON, bytes that are not
-//! JSON or not zstd), with the device's token, without one, or with a wrong one — and sends them
+//! JSON or not zstd, more than the server reads), with the device's token, without one, or with a wrong one — and sends them
 //! to a real server on port 0 where a device is enrolled and a conflict waits. Every answer must
 //! be below 500, have a status the document lists for that operation, the content type the
 //! document gives for that status, and a body that matches its schema (zstd bodies inflated).
@@ -522,6 +522,8 @@ enum Body {
     Bytes(Vec<u8>),
     /// The JSON of the value, not compressed (or compressed where JSON is expected).
     OtherFraming(Value),
+    /// More bytes than the server reads.
+    Huge,
 }
 
 fn body(valid: BoxedStrategy<Value>) -> BoxedStrategy<Body> {
@@ -532,6 +534,7 @@ fn body(valid: BoxedStrategy<Value>) -> BoxedStrategy<Body> {
         1 => any_json().prop_map(Body::Other),
         1 => prop::collection::vec(any::<u8>(), 0..64).prop_map(Body::Bytes),
         1 => valid.prop_map(Body::OtherFraming),
+        1 => Just(Body::Huge),
     ]
     .boxed()
 }
@@ -575,6 +578,7 @@ fn bytes(body: &Body, content_type: &str, server: &Background) -> Vec<u8> {
         Body::Replaced(v, i, x) => frame(edit(v, i, Some(x)), zstd),
         Body::OtherFraming(v) => frame(v, !zstd),
         Body::Bytes(b) => b,
+        Body::Huge => vec![b' '; reintegra_proto::MAX_COMPRESSED + 1],
     }
 }
 
