@@ -1337,6 +1337,17 @@ async fn intake_add_return_keeps_a_changed_phone_and_destination() {
     app.quit().await;
 }
 
+/// Waits (up to 10 s) until the element with this id has the focus.
+async fn wait_for_focus(app: &App, id: &str) {
+    for _ in 0..100 {
+        if focused_id(app).await == id {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("#{id} never got the focus");
+}
+
 /// The id of the focused element ("" when none).
 async fn focused_id(app: &App) -> String {
     app.client
@@ -1577,6 +1588,8 @@ async fn intake_and_case_speak_spanish_countries_counts_fields_and_times() {
         .await;
     app.click("#nav-reception").await;
     app.find("#intake-form").await;
+    // The form puts the focus in "Nombres" once it is up: typing before that loses keys.
+    wait_for_focus(&app, "f-given_names").await;
     let country = app.find("#f-country_from").await;
     assert_eq!(
         country.prop("value").await.expect("value").as_deref(),

@@ -495,12 +495,35 @@ fn map_columns(grid: &read::Grid, header_at: usize, mapping: &ImportMapping) -> 
     columns
 }
 
+/// Every district with its names folded, made once (a row looks its district up by name).
+struct FoldedPlace {
+    district: String,
+    municipality: String,
+    department: String,
+    place: &'static Place,
+}
+
+fn folded_places() -> &'static [FoldedPlace] {
+    static PLACES: std::sync::OnceLock<Vec<FoldedPlace>> = std::sync::OnceLock::new();
+    PLACES.get_or_init(|| {
+        Territory::el_salvador()
+            .places()
+            .map(|place| FoldedPlace {
+                district: fold(&place.district_name),
+                municipality: fold(&place.municipality_name),
+                department: fold(&place.department_name),
+                place,
+            })
+            .collect()
+    })
+}
+
 /// The closest district names to what was typed, for "¿quiso decir …?".
 fn closest_districts(typed: &str) -> Vec<String> {
     let t = fold(typed);
-    let mut scored: Vec<(f64, &Place)> = Territory::el_salvador()
-        .places()
-        .map(|p| (strsim::jaro_winkler(&t, &fold(&p.district_name)), p))
+    let mut scored: Vec<(f64, &Place)> = folded_places()
+        .iter()
+        .map(|f| (strsim::jaro_winkler(&t, &f.district), f.place))
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored
@@ -525,23 +548,22 @@ fn district_of(typed: &str, label: &str) -> Result<String, String> {
         .filter(|p| !p.is_empty());
     let name = parts.next().unwrap_or_default();
     let rest: Vec<String> = parts.collect();
-    let named: Vec<&Place> = t
-        .places()
-        .filter(|p| fold(&p.district_name) == name)
+    let named: Vec<&FoldedPlace> = folded_places()
+        .iter()
+        .filter(|f| f.district == name)
         .collect();
     let narrowed: Vec<&Place> = if named.len() > 1 && !rest.is_empty() {
         named
             .iter()
-            .copied()
-            .filter(|p| {
+            .filter(|f| {
                 rest.iter().all(|r| {
-                    fold(&p.department_name).contains(r.as_str())
-                        || fold(&p.municipality_name).contains(r.as_str())
+                    f.department.contains(r.as_str()) || f.municipality.contains(r.as_str())
                 })
             })
+            .map(|f| f.place)
             .collect()
     } else {
-        named.clone()
+        named.iter().map(|f| f.place).collect()
     };
     match narrowed.as_slice() {
         [one] => Ok(one.district_code.clone()),
@@ -564,11 +586,11 @@ fn district_of(typed: &str, label: &str) -> Result<String, String> {
             "{label}: hay varios distritos «{typed}» ({}); escriba también el departamento, p. ej. «{}, {}»",
             named
                 .iter()
-                .map(|p| p.department_name.as_str())
+                .map(|p| p.place.department_name.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-            named[0].district_name,
-            named[0].department_name
+            named[0].place.district_name,
+            named[0].place.department_name
         )),
     }
 }

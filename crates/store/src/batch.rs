@@ -1,15 +1,17 @@
 //! A unit of work: several record writes (saves and deletes, of any kinds) committed in one
-//! sled transaction and flushed once, so a use case (a change and its audit entry, a merge of
+//! atomic sled batch and flushed once, so a use case (a change and its audit entry, a merge of
 //! two forms with their referrals) is either wholly on disk or not at all. The one-record
 //! `Store::put` / `Store::delete` the domain methods use are batches of one, here too, so the
 //! engine does not import this module.
+
+use std::collections::HashMap;
 
 use reintegra_core::op::{Action, Change, EntityKind, Op};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::engine::{Record, Saved, Store};
-use crate::error::{guarded, tx_error, Error, Result};
+use crate::error::{guarded, Error, Result};
 use crate::index::{self, Entry, IndexKey};
 use crate::layout::{
     change_entry, change_key, now_ms, opid_key, outbox_key, record_key, seal_record, summary_key,
@@ -42,6 +44,8 @@ impl Write {
 #[derive(Default)]
 pub struct Batch {
     writes: Vec<Write>,
+    /// Where each record's write is in `writes` (an import puts 100,000 of them).
+    at: HashMap<(EntityKind, Uuid), usize>,
 }
 
 impl Batch {
@@ -72,10 +76,14 @@ impl Batch {
     }
 
     fn push(&mut self, write: Write) {
-        let target = write.target();
-        match self.writes.iter_mut().find(|w| w.target() == target) {
-            Some(earlier) => *earlier = write,
-            None => self.writes.push(write),
+        match self.at.entry(write.target()) {
+            std::collections::hash_map::Entry::Occupied(earlier) => {
+                self.writes[*earlier.get()] = write;
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(self.writes.len());
+                self.writes.push(write);
+            }
         }
     }
 }
@@ -101,7 +109,7 @@ struct Prepared {
 
 impl Store {
     /// Saves a record (create or update). The record, its index entries, its change-log entry
-    /// and its outbox op are committed in one sled transaction, flushed before returning.
+    /// and its outbox op are committed in one atomic sled batch, flushed before returning.
     pub(crate) fn put<R: Record>(&self, record: &R) -> Result<Saved> {
         let mut batch = Batch::new();
         batch.put(record)?;
@@ -120,7 +128,7 @@ impl Store {
         Ok(saved.filter(|s| s.op_id.is_some()))
     }
 
-    /// Commits every write of `batch` in one sled transaction (records, index entries, change
+    /// Commits every write of `batch` in one atomic sled batch (records, index entries, change
     /// log, one outbox op per changed record), flushed before returning. Returns what each write
     /// did, in order; an unchanged record (or a delete of a missing one) writes nothing.
     pub fn commit(&self, batch: Batch) -> Result<Vec<Saved>> {
@@ -231,33 +239,32 @@ impl Store {
             return Ok(saved);
         }
 
-        self.db
-            .transaction(|tx| {
-                for p in &prepared {
-                    match &p.sealed_record {
-                        Some(sealed) => {
-                            tx.insert(p.rkey.as_slice(), sealed.as_slice())?;
-                            if let Some(summary) = &p.summary {
-                                tx.insert(p.skey.as_slice(), summary.as_slice())?;
-                            }
-                            tx.insert(&change_key(p.seq), p.change_value.as_slice())?;
-                        }
-                        None => {
-                            tx.remove(p.rkey.as_slice())?;
-                            tx.remove(p.skey.as_slice())?;
-                        }
+        // One atomic sled batch (the writes touch one tree and read nothing back, so a
+        // transaction's conflict tracking buys nothing and costs a lot on an import).
+        let mut writes = sled::Batch::default();
+        for p in &prepared {
+            match &p.sealed_record {
+                Some(sealed) => {
+                    writes.insert(p.rkey.as_slice(), sealed.as_slice());
+                    if let Some(summary) = &p.summary {
+                        writes.insert(p.skey.as_slice(), summary.as_slice());
                     }
-                    if let Some(old_seq) = p.old_seq {
-                        tx.remove(&change_key(old_seq))?;
-                    }
-                    tx.insert(&p.okey, p.sealed_op.as_slice())?;
-                    tx.insert(&opid_key(p.op_id), &p.seq.to_be_bytes())?;
+                    writes.insert(&change_key(p.seq), p.change_value.as_slice());
                 }
-                tx.insert(META_SEQ, &seq.to_be_bytes())?;
-                tx.insert(META_HLC, &hlc.to_bytes())?;
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(tx_error)?;
+                None => {
+                    writes.remove(p.rkey.as_slice());
+                    writes.remove(p.skey.as_slice());
+                }
+            }
+            if let Some(old_seq) = p.old_seq {
+                writes.remove(&change_key(old_seq));
+            }
+            writes.insert(&p.okey, p.sealed_op.as_slice());
+            writes.insert(&opid_key(p.op_id), &p.seq.to_be_bytes());
+        }
+        writes.insert(META_SEQ, &seq.to_be_bytes());
+        writes.insert(META_HLC, &hlc.to_bytes());
+        self.db.apply_batch(writes)?;
         self.db.flush()?;
         w.seq = seq;
         w.hlc = hlc;

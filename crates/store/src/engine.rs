@@ -1,7 +1,7 @@
 //! The record engine: an unlocked [`Store`] and the generic record layer over it (get, list,
 //! index lookups and ranges, re-indexing) for any [`Record`]. Writes (`put`, `delete`,
 //! [`Store::commit`]) are in `batch.rs`: a record, its index summary, its change-log entry and
-//! its outbox op commit in one sled transaction. The key layout and the record codec are in `layout.rs`; the
+//! its outbox op commit in one atomic sled batch. The key layout and the record codec are in `layout.rs`; the
 //! keyring (create, open, unlock, users) in `keyring.rs`; the outbox reads in `outbox.rs`.
 
 use std::path::{Path, PathBuf};

@@ -89,13 +89,3 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
         .unwrap_or_else(|_| Err(Error::Corrupt("the storage engine hit damaged data".into())))
 }
-
-/// The error of a sled transaction whose closure never aborts on its own.
-pub(crate) fn tx_error(e: sled::transaction::TransactionError<()>) -> Error {
-    match e {
-        sled::transaction::TransactionError::Storage(e) => Error::from(e),
-        sled::transaction::TransactionError::Abort(()) => {
-            Error::Engine("transaction aborted".into())
-        }
-    }
-}
