@@ -20,7 +20,7 @@ const JSON: &str = "application/json";
 /// What a parameter holds.
 #[derive(Clone, Copy)]
 pub enum Param {
-    /// A whole number from 0 up to the given maximum.
+    /// A whole number from 0 up to the given maximum (`u64::MAX`: any the server reads).
     Int(u64),
     Uuid,
     Bool,
@@ -269,11 +269,12 @@ fn body(schema: &str) -> utoipa::openapi::Content {
 /// What a parameter holds, as a schema.
 fn param_schema(param: Param) -> Schema {
     let builder = match param {
+        // No `int64` format: the server reads these as unsigned 64-bit numbers, up to the
+        // maximum said.
         Param::Int(max) => ObjectBuilder::new()
             .schema_type(SchemaType::Type(Type::Integer))
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
             .minimum(Some(0))
-            .maximum((max != u64::MAX).then_some(max)),
+            .maximum(Some(max)),
         Param::Uuid => ObjectBuilder::new()
             .schema_type(SchemaType::Type(Type::String))
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),

@@ -330,7 +330,9 @@ fn of_type(
             let min = schema["minimum"].as_i64();
             let max = schema["maximum"].as_u64();
             match (min, max, schema["format"].as_str()) {
-                (Some(0), Some(max), _) => (0..=max).prop_map(Value::from).boxed(),
+                (Some(0), Some(max), _) => prop_oneof![0..=max.min(9), 0..=max]
+                    .prop_map(Value::from)
+                    .boxed(),
                 (Some(0), None, Some("int32")) => prop_oneof![0u64..10, 0..=u64::from(u32::MAX)]
                     .prop_map(Value::from)
                     .boxed(),
