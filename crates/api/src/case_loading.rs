@@ -181,9 +181,9 @@ mod tests {
     use std::sync::mpsc;
 
     use chrono::{TimeZone, Utc};
-    use reintegra_core::ids::{DeviceId, PersonId, UserId};
+    use reintegra_core::ids::PersonId;
     use reintegra_core::person::Person;
-    use reintegra_store::{Batch, KdfParams, LockedStore, NewStore};
+    use reintegra_store::Batch;
     use uuid::Uuid;
 
     use super::*;
@@ -267,18 +267,7 @@ mod tests {
 
     #[test]
     fn a_store_read_behind_the_screen_holds_every_case_and_lets_the_store_go() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LockedStore::create(
-            dir.path(),
-            NewStore {
-                device: DeviceId::new(Uuid::now_v7()),
-                login: "ana",
-                user_id: UserId::new(Uuid::now_v7()),
-                passphrase: "clave de prueba 123",
-                kdf: KdfParams::INSECURE_FAST,
-            },
-        )
-        .unwrap();
+        let (_dir, store) = crate::test_store::new_store();
         let mut batch = Batch::new();
         for n in 0..2_000 {
             batch.put(&person(n)).unwrap();

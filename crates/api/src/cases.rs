@@ -386,8 +386,7 @@ pub(crate) fn birth_date_text(b: Option<&BirthDate>) -> String {
 mod tests {
     use chrono::{TimeZone, Utc};
     use reintegra_core::dui::Dui;
-    use reintegra_core::ids::DeviceId;
-    use reintegra_store::{Batch, KdfParams, LockedStore, NewStore};
+    use reintegra_store::Batch;
     use uuid::Uuid;
 
     use super::*;
@@ -431,18 +430,7 @@ mod tests {
 
     #[test]
     fn load_makes_what_build_makes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LockedStore::create(
-            dir.path(),
-            NewStore {
-                device: DeviceId::new(Uuid::now_v7()),
-                login: "ana",
-                user_id: UserId::new(Uuid::now_v7()),
-                passphrase: "clave de prueba 123",
-                kdf: KdfParams::INSECURE_FAST,
-            },
-        )
-        .unwrap();
+        let (_dir, store) = crate::test_store::new_store();
         for part in persons().chunks(500) {
             let mut batch = Batch::new();
             for p in part {

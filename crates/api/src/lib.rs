@@ -32,6 +32,8 @@ mod services;
 mod session;
 mod subject_access;
 mod sync;
+#[cfg(test)]
+mod test_store;
 mod today;
 mod unit_of_work;
 mod users;

@@ -160,27 +160,16 @@ impl Drop for Services {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use chrono::{NaiveDate, TimeZone, Utc};
-    use reintegra_core::ids::{DeviceId, PersonId};
+    use reintegra_core::ids::PersonId;
     use reintegra_core::service::ServiceType;
-    use reintegra_store::{Batch, KdfParams, LockedStore, NewStore};
+    use reintegra_store::Batch;
     use uuid::Uuid;
 
     use super::*;
 
     #[test]
     fn read_behind_the_screen_then_kept_current_by_each_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LockedStore::create(
-            dir.path(),
-            NewStore {
-                device: DeviceId::new(Uuid::now_v7()),
-                login: "ana",
-                user_id: UserId::new(Uuid::now_v7()),
-                passphrase: "clave de prueba 123",
-                kdf: KdfParams::INSECURE_FAST,
-            },
-        )
-        .unwrap();
+        let (_dir, store) = crate::test_store::new_store();
         let at = Utc.with_ymd_and_hms(2026, 3, 2, 15, 0, 0).unwrap();
         let person = PersonId::new(Uuid::now_v7());
         let by = UserId::new(Uuid::now_v7());
