@@ -5,7 +5,9 @@
 //! JSON or not zstd, more than the server reads), with the device's token, without one, or with a wrong one — and sends them
 //! to a real server on port 0 where a device is enrolled and a conflict waits. Every answer must
 //! be below 500, have a status the document lists for that operation, the content type the
-//! document gives for that status, and a body that matches its schema (zstd bodies inflated).
+//! document gives for that status, and a body that matches its schema (zstd bodies inflated);
+//! a request the document does not allow (a parameter or body its schema refuses, a body not
+//! framed as it says) must not be answered with a success.
 //! Every body generated as valid must also be read by the `reintegra-proto` type its schema
 //! names, so the schemas and the types cannot drift apart unseen.
 //!
@@ -591,10 +593,15 @@ fn param(doc: &Value, schema: &Value, required: bool) -> BoxedStrategy<Option<St
         other => other.to_string(),
     };
     let valid = generate(doc, schema, &HashMap::new(), 0).prop_map(move |v| Some(text(v)));
+    // Just past the bound, where a schema and the server most often disagree.
+    let past_max = match schema["maximum"].as_u64() {
+        Some(max) if max < u64::MAX => (max + 1).to_string(),
+        _ => "18446744073709551616".to_string(),
+    };
     let broken = prop_oneof![
         "[a-zA-Z0-9_\\-]{0,10}".prop_map(Some),
         Just(Some("-1".to_string())),
-        Just(Some("99999999999999999999999".to_string())),
+        Just(Some(past_max)),
     ];
     if required {
         prop_oneof![6 => valid, 2 => broken, 1 => Just(None)].boxed()
@@ -768,6 +775,13 @@ fn fuzz_operation(
         };
         check(doc, &media["schema"], &value, "body")
             .map_err(|e| TestCaseError::fail(format!("{name} {status}: {e}")))?;
+        if status < 300 {
+            if let Some(why) = breaks_document(doc, operation, &call, request.as_ref(), &w.hints) {
+                return Err(TestCaseError::fail(format!(
+                    "{name} answered {status} to a request the document does not allow: {why}"
+                )));
+            }
+        }
         if !secured && call.auth == 0 && status == 401 {
             return Err(TestCaseError::fail(format!("{name} asked for a token")));
         }
@@ -803,6 +817,68 @@ fn readable(schema: &Value, value: &Value) -> Result<(), String> {
     read.map_err(|e| format!("{e}: {value}"))
 }
 
+/// Whether a parameter's value as sent is one its schema allows.
+fn param_allowed(schema: &Value, value: Option<&str>, required: bool) -> bool {
+    let Some(value) = value else {
+        return !required;
+    };
+    match schema["type"].as_str() {
+        Some("integer") => value.parse::<u64>().is_ok_and(|n| {
+            schema["maximum"].as_u64().is_none_or(|max| n <= max)
+                && schema["minimum"].as_u64().is_none_or(|min| n >= min)
+        }),
+        Some("boolean") => value == "true" || value == "false",
+        Some("string") if schema["format"] == "uuid" => Uuid::parse_str(value).is_ok(),
+        _ => true,
+    }
+}
+
+/// Why a call breaks the document (a parameter or the body it does not allow), if it does:
+/// the server must then refuse it.
+fn breaks_document(
+    doc: &Value,
+    operation: &Value,
+    call: &Call,
+    request: Option<&(String, Value)>,
+    hints: &HashMap<&'static str, Vec<Value>>,
+) -> Option<String> {
+    let parameters = operation["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for (p, ((name, _, value), hinted)) in
+        parameters.iter().zip(call.params.iter().zip(&call.hinted))
+    {
+        let value = match hinted {
+            Some(i) => Some(text(&hints[name.as_str()][*i])),
+            None => value.clone(),
+        };
+        if !param_allowed(&p["schema"], value.as_deref(), p["required"] == true) {
+            return Some(format!("parameter {name}={value:?}"));
+        }
+    }
+    let (Some(body), Some((_, schema))) = (&call.body, request) else {
+        return None;
+    };
+    let sent = match body.clone() {
+        Body::Valid(_) => return None,
+        Body::Bytes(_) | Body::Huge | Body::OtherFraming(_) => {
+            return Some(format!("a body not framed as the document says: {body:?}"))
+        }
+        Body::Without(v, i) => edit(v, i, None),
+        Body::Replaced(v, i, x) => edit(v, i, Some(x)),
+        Body::Other(v) => v,
+    };
+    check(doc, schema, &sent, "body").err()
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// Sends a call; the answer's status, content type and body.
 fn send(
     w: &World,
@@ -815,10 +891,7 @@ fn send(
     let mut query = Vec::new();
     for ((name, place, value), hinted) in call.params.iter().zip(&call.hinted) {
         let value = match hinted {
-            Some(i) => Some(match &w.hints[name.as_str()][*i] {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            }),
+            Some(i) => Some(text(&w.hints[name.as_str()][*i])),
             None => value.clone(),
         };
         match (place.as_str(), value) {
