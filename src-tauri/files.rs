@@ -6,13 +6,12 @@ use std::path::Path;
 
 use reintegra_api::{
     save_in, ExportRequest, ImportMapping, ImportPreview, ImportProgress, ImportSource, SavedFile,
-    Session,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::error::CommandError;
-use crate::session::AppSession;
+use crate::session::{off_the_window, AppSession};
 
 /// The folder offered first: the user's Downloads folder (else their home, else nothing).
 #[tauri::command]
@@ -37,20 +36,6 @@ pub fn export_save(
     Ok(save_in(Path::new(directory.trim()), &file)?)
 }
 
-/// Runs `work` on the session on a thread of its own, so a big file never freezes the window.
-async fn off_the_window<R: Runtime, T: Send + 'static>(
-    app: AppHandle<R>,
-    work: impl FnOnce(&Session) -> Result<T, CommandError> + Send + 'static,
-) -> Result<T, CommandError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let state = app.state::<AppSession>();
-        let _ = tx.send(state.get().and_then(work));
-    });
-    rx.await
-        .map_err(|_| CommandError::new("internal", "La importación se interrumpió."))?
-}
-
 #[tauri::command]
 pub async fn import_preview<R: Runtime>(
     app: AppHandle<R>,
@@ -58,7 +43,7 @@ pub async fn import_preview<R: Runtime>(
     mapping: ImportMapping,
     on_progress: Channel<ImportProgress>,
 ) -> Result<ImportPreview, CommandError> {
-    off_the_window(app, move |s| {
+    off_the_window(app, "La importación se interrumpió.", move |s| {
         Ok(
             s.import_preview_with_progress(&source, &mapping, crate::clock::now(), &mut |p| {
                 let _ = on_progress.send(p);
@@ -75,7 +60,7 @@ pub async fn import_commit<R: Runtime>(
     mapping: ImportMapping,
     on_progress: Channel<ImportProgress>,
 ) -> Result<ImportPreview, CommandError> {
-    off_the_window(app, move |s| {
+    off_the_window(app, "La importación se interrumpió.", move |s| {
         Ok(
             s.import_commit_with_progress(&source, &mapping, crate::clock::now(), &mut |p| {
                 let _ = on_progress.send(p);

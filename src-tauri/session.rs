@@ -109,3 +109,21 @@ pub fn session_lock(session: State<'_, AppSession>) -> Result<SessionState, Comm
 pub fn status_bar(session: State<'_, AppSession>) -> Result<StatusBar, CommandError> {
     Ok(session.get()?.status()?)
 }
+
+/// Runs `work` on the session on a thread of its own and waits for it without blocking the
+/// window (a sync over a slow link, a big import); `interrupted` is the Spanish message if that
+/// thread dies.
+pub(crate) async fn off_the_window<R: tauri::Runtime, T: Send + 'static>(
+    app: tauri::AppHandle<R>,
+    interrupted: &'static str,
+    work: impl FnOnce(&Session) -> Result<T, CommandError> + Send + 'static,
+) -> Result<T, CommandError> {
+    use tauri::Manager;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let state = app.state::<AppSession>();
+        let _ = tx.send(state.get().and_then(work));
+    });
+    rx.await
+        .map_err(|_| CommandError::new("internal", interrupted))?
+}

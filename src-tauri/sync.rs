@@ -3,32 +3,18 @@
 
 use std::time::Duration;
 
-use reintegra_api::{ConflictItem, Session, SyncProgress, SyncView};
+use reintegra_api::{ConflictItem, SyncProgress, SyncView};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::error::CommandError;
-use crate::session::AppSession;
+use crate::session::{off_the_window, AppSession};
 
 /// How often the background sync checks whether a sync is due.
 const AUTO_SYNC_EVERY: Duration = Duration::from_secs(20);
 /// The first check waits a little longer: the user is signing in, and a sync started by hand
 /// right away should not find one already running.
 const AUTO_SYNC_FIRST: Duration = Duration::from_secs(60);
-
-/// Runs `work` on the session on a thread of its own and waits for it without blocking.
-async fn off_the_window<R: Runtime, T: Send + 'static>(
-    app: AppHandle<R>,
-    work: impl FnOnce(&Session) -> Result<T, CommandError> + Send + 'static,
-) -> Result<T, CommandError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let state = app.state::<AppSession>();
-        let _ = tx.send(state.get().and_then(work));
-    });
-    rx.await
-        .map_err(|_| CommandError::new("internal", "La sincronización se interrumpió."))?
-}
 
 #[tauri::command]
 pub fn sync_view(session: State<'_, AppSession>) -> Result<SyncView, CommandError> {
@@ -42,7 +28,7 @@ pub async fn sync_enroll<R: Runtime>(
     code: String,
     device_name: String,
 ) -> Result<SyncView, CommandError> {
-    off_the_window(app, move |s| {
+    off_the_window(app, "La sincronización se interrumpió.", move |s| {
         Ok(s.sync_enroll(&endpoint, &code, &device_name)?)
     })
     .await
@@ -53,7 +39,7 @@ pub async fn sync_now<R: Runtime>(
     app: AppHandle<R>,
     on_progress: Channel<SyncProgress>,
 ) -> Result<SyncView, CommandError> {
-    off_the_window(app, move |s| {
+    off_the_window(app, "La sincronización se interrumpió.", move |s| {
         Ok(s.sync_now(crate::clock::now(), &mut |p| {
             let _ = on_progress.send(p.clone());
         })?)
@@ -65,7 +51,10 @@ pub async fn sync_now<R: Runtime>(
 pub async fn sync_conflicts<R: Runtime>(
     app: AppHandle<R>,
 ) -> Result<Vec<ConflictItem>, CommandError> {
-    off_the_window(app, |s| Ok(s.sync_conflicts()?)).await
+    off_the_window(app, "La sincronización se interrumpió.", |s| {
+        Ok(s.sync_conflicts()?)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -74,7 +63,7 @@ pub async fn sync_resolve_conflict<R: Runtime>(
     id: String,
     value: serde_json::Value,
 ) -> Result<SyncView, CommandError> {
-    off_the_window(app, move |s| {
+    off_the_window(app, "La sincronización se interrumpió.", move |s| {
         Ok(s.sync_resolve_conflict(&id, value, crate::clock::now())?)
     })
     .await
@@ -85,7 +74,7 @@ pub async fn sync_retry_quarantined<R: Runtime>(
     app: AppHandle<R>,
     op_id: String,
 ) -> Result<SyncView, CommandError> {
-    off_the_window(app, move |s| {
+    off_the_window(app, "La sincronización se interrumpió.", move |s| {
         Ok(s.sync_retry_quarantined(&op_id, crate::clock::now())?)
     })
     .await
@@ -97,7 +86,7 @@ pub async fn sync_discard_quarantined<R: Runtime>(
     op_id: String,
     reason: String,
 ) -> Result<SyncView, CommandError> {
-    off_the_window(app, move |s| {
+    off_the_window(app, "La sincronización se interrumpió.", move |s| {
         Ok(s.sync_discard_quarantined(&op_id, &reason, crate::clock::now())?)
     })
     .await
