@@ -2626,3 +2626,40 @@ async fn a_supervisor_hands_a_person_her_own_data() {
     app.screenshot("audit.png").await;
     app.quit().await;
 }
+
+/// Issue 17, 1: withdrawing the registration consent restricts the form — it leaves the
+/// caseload, and a supervisor finds it under "Restringidos" to decide its erasure.
+#[tokio::test]
+async fn a_withdrawn_registration_consent_restricts_the_form() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Marta Supervisora", ADMIN_PASSPHRASE)
+        .await;
+    app.click("#nav-reception").await;
+    register_arrival(
+        &app,
+        &[
+            ("#f-given_names", "Yanira"),
+            ("#f-first_surname", "Portillo"),
+        ],
+        "Mujer",
+        "jiquilisco",
+    )
+    .await;
+    app.wait_text("#intake-saved", "Yanira Portillo").await;
+    app.click("#nav-cases").await;
+    app.wait_text("#cases-table", "Yanira").await;
+    app.click("#cases-table .case-open").await;
+    app.click("#consent-list button.small").await;
+    app.wait_text("#consent-list", "retirado").await;
+    app.click("#person-back").await;
+    app.wait_text("#cases-empty", "").await;
+    app.find("#cases-state")
+        .await
+        .send_keys("Restr")
+        .await
+        .expect("state");
+    app.wait_text("#cases-table", "Yanira Portillo").await;
+    app.screenshot("restricted.png").await;
+    app.quit().await;
+}

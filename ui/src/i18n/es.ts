@@ -249,7 +249,7 @@ export const es = {
   "cases.state": "Estado",
   "cases.open": "Abiertos",
   "cases.closed": "Cerrados",
-  "cases.restricted": "Restringidos (sin consentimiento de registro)",
+  "cases.restricted": "Restringidos (sin consentimiento)",
   "cases.returnedWithin": "Retornó en los últimos … días",
   "cases.count": "casos",
   "cases.countOne": "caso",
