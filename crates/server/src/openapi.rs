@@ -6,6 +6,7 @@
 
 use reintegra_proto::CONTENT_TYPE_ZSTD_JSON;
 use serde_json::Value;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
@@ -298,12 +299,19 @@ pub fn document() -> Value {
                 .content(e.response.0, body(e.response.1)),
         );
         for status in e.errors.iter().chain(&[503]) {
-            op = op.response(
-                status.to_string(),
-                ResponseBuilder::new()
-                    .description(error_status(*status))
-                    .content(JSON, body("ErrorBody")),
-            );
+            let mut response = ResponseBuilder::new()
+                .description(error_status(*status))
+                .content(JSON, body("ErrorBody"));
+            if *status == 429 {
+                response = response.header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(param_schema(Param::Int(u64::MAX)))
+                        .description(Some("segundos que esperar antes de volver a intentar"))
+                        .build(),
+                );
+            }
+            op = op.response(status.to_string(), response);
         }
         if let Some((content_type, schema)) = e.request {
             op = op.request_body(Some(
