@@ -62,6 +62,7 @@ const COMMANDS: &[&str] = &[
     "subject_access",
     "subject_access_save",
     "audit_log",
+    "import_undo",
     "follow_ups_of_person",
     "follow_up_schedule",
     "follow_up_complete",

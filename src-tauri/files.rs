@@ -70,6 +70,14 @@ pub async fn import_commit<R: Runtime>(
     .await
 }
 
+/// Takes a whole import back while none of it has synced (audited in the api).
+#[tauri::command(async)]
+pub fn import_undo(session: State<'_, AppSession>, import_id: String) -> Result<u32, CommandError> {
+    Ok(session
+        .get()?
+        .import_undo(&import_id, crate::clock::now())?)
+}
+
 /// The refused rows of the import as XLSX, saved in `directory`.
 #[tauri::command]
 pub fn import_save_errors(

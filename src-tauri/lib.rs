@@ -90,6 +90,7 @@ pub fn app_builder<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Buil
             supervision::subject_access,
             supervision::subject_access_save,
             supervision::audit_log,
+            files::import_undo,
             casework::follow_ups_of_person,
             casework::follow_up_schedule,
             casework::follow_up_complete,

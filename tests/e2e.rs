@@ -2663,3 +2663,33 @@ async fn a_withdrawn_registration_consent_restricts_the_form() {
     app.screenshot("restricted.png").await;
     app.quit().await;
 }
+
+/// Issue 16, 4: an import is undone as one batch while nothing of it has synced.
+#[tokio::test]
+async fn an_import_is_undone_before_it_syncs() {
+    let profile = profile();
+    let app = App::start(profile.path()).await;
+    app.create_first_admin("Ana Morales", ADMIN_PASSPHRASE)
+        .await;
+    let today = reintegra_api::today_in_el_salvador(chrono::Utc::now())
+        .format("%d/%m/%Y")
+        .to_string();
+    let csv = format!(
+        "Nombres,Primer apellido,Sexo,Distrito,Fecha de retorno,País,Consentimiento\n\
+         Marta Alicia,Rivas,F,Jiquilisco,{today},Estados Unidos,Sí\n\
+         José,Ramírez,M,Jiquilisco,{today},México,Sí\n"
+    );
+    app.click("#nav-import").await;
+    choose_file(&app, "#import-file", "oficina.csv", &csv).await;
+    app.wait_exact("#import-counts [data-count='new']", "2")
+        .await;
+    app.click("#import-commit").await;
+    app.wait_text("#import-done-counts", "2 fichas nuevas")
+        .await;
+    app.click("#import-undo").await;
+    app.wait_text("#import-undone", "Importación deshecha")
+        .await;
+    app.click("#nav-cases").await;
+    app.find("#cases-empty").await;
+    app.quit().await;
+}

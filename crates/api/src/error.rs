@@ -3,6 +3,7 @@
 
 use reintegra_core::referral::TransitionError;
 use reintegra_core::validation::ValidationErrors;
+use reintegra_store::error::UndoRefused;
 use reintegra_store::Error as StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +66,8 @@ pub enum ApiError {
     InvalidPeriod,
     #[error("No se pudo escribir el archivo de exportación: {0}")]
     Export(String),
+    #[error("No se puede deshacer la importación: {0}")]
+    CannotUndo(&'static str),
     #[error("No se puede importar el archivo: {0}")]
     ImportUnreadable(String),
 }
@@ -101,6 +104,7 @@ impl ApiError {
             ApiError::SyncRunning => "sync_running",
             ApiError::InvalidPeriod => "invalid_period",
             ApiError::Export(_) => "export_failed",
+            ApiError::CannotUndo(_) => "cannot_undo",
             ApiError::ImportUnreadable(_) => "import_unreadable",
         }
     }
@@ -141,6 +145,15 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyExists(_) => ApiError::AlreadySetUp,
             StoreError::UserExists(_) => ApiError::LoginTaken,
             StoreError::NotFound(_) => ApiError::NotSetUp,
+            StoreError::CannotUndo(why) => ApiError::CannotUndo(match why {
+                UndoRefused::NothingToUndo => "ya se deshizo o no hay nada que deshacer.",
+                UndoRefused::AlreadySent => {
+                    "una parte ya se envió al servidor; corrija las fichas una por una."
+                }
+                UndoRefused::ChangedSince => {
+                    "alguien cambió una de sus fichas después de importarla; corrija las fichas una por una."
+                }
+            }),
             other => ApiError::Storage(other.to_string()),
         }
     }

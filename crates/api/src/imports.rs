@@ -367,6 +367,8 @@ pub struct ImportPreview {
     pub rows: Vec<ImportRow>,
     /// Whether the batch was written.
     pub written: bool,
+    /// The written import, for [`Session::import_undo`] while none of it has synced.
+    pub import_id: Option<String>,
 }
 
 /// How far an import has got, for a progress bar: the rows checked so far of `total`, then
@@ -1327,6 +1329,7 @@ fn plan(
         columns,
         rows,
         written: false,
+        import_id: None,
     };
     Ok((preview, planned, referrals))
 }
@@ -1630,15 +1633,42 @@ impl Session {
                 preview.refused,
                 preview.referrals
             );
+            let import = Uuid::now_v7();
             work.audit(
                 RecordKind::Import,
-                Uuid::now_v7(),
+                import,
                 Audit::new(AuditAction::Create, &summary),
             )?;
-            work.commit(cases)?;
+            work.commit_undoable(cases, import)?;
             preview.written = true;
+            preview.import_id = Some(import.to_string());
             Ok(preview)
         })
+    }
+
+    /// Takes back a whole import (its forms, returns, referrals and audit entries) while none of
+    /// it has been sent to the server and nobody has changed its forms since; audited.
+    pub fn import_undo(&self, import_id: &str, now: DateTime<Utc>) -> Result<u32> {
+        let undone = self.with_permission(Permission::ImportData, |store, user, cases| {
+            let token: Uuid = import_id
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::CannotUndo("ya se deshizo o no hay nada que deshacer."))?;
+            let undone = store.undo(token)?;
+            let mut work = Work::new(store, user, now);
+            let summary =
+                format!("Deshizo una importación ({undone} registros devueltos a como estaban)");
+            work.audit(
+                RecordKind::Import,
+                token,
+                Audit::new(AuditAction::Delete, &summary),
+            )?;
+            work.commit(cases)?;
+            Ok(u32::try_from(undone).unwrap_or(u32::MAX))
+        })?;
+        // The forms it wrote are gone or back as they were: read the cases again.
+        self.reload_cases()?;
+        Ok(undone)
     }
 
     /// The refused rows of an import as an XLSX a person can fix and import again: each row's

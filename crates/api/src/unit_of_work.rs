@@ -111,7 +111,20 @@ impl<'a> Work<'a> {
 
     /// Writes everything in one transaction, then refreshes the in-memory cases and services.
     pub fn commit(self, cases: &mut Cases) -> Result<()> {
-        self.store.commit(self.batch)?;
+        self.commit_maybe_undoable(cases, None)
+    }
+
+    /// [`Work::commit`], kept so that `Store::undo(token)` can take it all back while none of
+    /// it has left the device (an import).
+    pub fn commit_undoable(self, cases: &mut Cases, token: Uuid) -> Result<()> {
+        self.commit_maybe_undoable(cases, Some(token))
+    }
+
+    fn commit_maybe_undoable(self, cases: &mut Cases, token: Option<Uuid>) -> Result<()> {
+        match token {
+            Some(token) => self.store.commit_undoable(self.batch, token)?,
+            None => self.store.commit(self.batch)?,
+        };
         for person in &self.persons {
             cases.upsert(person);
         }

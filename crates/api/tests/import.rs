@@ -723,3 +723,46 @@ fn referrals_come_in_with_their_status_only_as_far_as_consent_allows() {
     );
     assert_eq!(s.referrals_of(id_of("Ana Ruiz")).unwrap().len(), 1);
 }
+
+#[test]
+fn an_import_is_undone_whole_while_none_of_it_has_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = setup(dir.path());
+    let file = source(messy_xlsx(), "retornados.xlsx");
+    let pending = s.status().unwrap().pending_changes;
+    let before = s
+        .caseload(&CaseQuery::default(), today_in_el_salvador(now()))
+        .unwrap()
+        .total;
+    let done = s
+        .import_commit(&file, &ImportMapping::default(), now())
+        .unwrap();
+    assert!(done.new_persons > 0 && done.returns_added > 0, "{done:?}");
+    let import = done.import_id.clone().unwrap();
+    assert!(s.status().unwrap().pending_changes > pending);
+
+    let undone = s.import_undo(&import, now()).unwrap();
+    assert!(
+        undone > done.new_persons,
+        "forms, returns and audit entries: {undone}"
+    );
+    let after = s
+        .caseload(&CaseQuery::default(), today_in_el_salvador(now()))
+        .unwrap();
+    assert_eq!(after.total, before, "the new forms are gone");
+    assert_eq!(
+        s.status().unwrap().pending_changes,
+        pending + 1,
+        "only the undo's own audit entry waits to sync"
+    );
+    let e = s.import_undo(&import, now()).unwrap_err();
+    assert_eq!(e.code(), "cannot_undo");
+    assert!(e.to_string().contains("deshacer"), "{e}");
+
+    // The same file again imports as the first time: nothing of it was left behind.
+    let again = s
+        .import_commit(&file, &ImportMapping::default(), now())
+        .unwrap();
+    assert_eq!(again.new_persons, done.new_persons);
+    assert_eq!(again.returns_added, done.returns_added);
+}

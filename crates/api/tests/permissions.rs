@@ -449,6 +449,13 @@ fn commands() -> Vec<(&'static str, Option<Permission>, Call)> {
             s.import_commit(&import_file(), &Default::default(), now())
                 .map(drop)
         }),
+        ("import_undo", Some(ImportData), |s, _| {
+            // Nothing to undo: refused, but as `cannot_undo`, past the permission check.
+            match s.import_undo("0190b7a5-0000-7000-8000-000000000000", now()) {
+                Err(ApiError::CannotUndo(_)) => Ok(()),
+                other => other.map(drop),
+            }
+        }),
         ("import_preview_with_progress", Some(ImportData), |s, _| {
             s.import_preview_with_progress(&import_file(), &Default::default(), now(), &mut |_| {})
                 .map(drop)

@@ -132,10 +132,16 @@ impl Store {
     /// log, one outbox op per changed record), flushed before returning. Returns what each write
     /// did, in order; an unchanged record (or a delete of a missing one) writes nothing.
     pub fn commit(&self, batch: Batch) -> Result<Vec<Saved>> {
-        guarded(|| self.commit_inner(batch))
+        guarded(|| self.commit_inner(batch, None))
     }
 
-    fn commit_inner(&self, batch: Batch) -> Result<Vec<Saved>> {
+    /// [`Store::commit`], keeping what it replaced under `token` so that [`Store::undo`] can
+    /// take the whole batch back while none of it has left the device (an import).
+    pub fn commit_undoable(&self, batch: Batch, token: Uuid) -> Result<Vec<Saved>> {
+        guarded(|| self.commit_inner(batch, Some(token)))
+    }
+
+    fn commit_inner(&self, batch: Batch, undo: Option<Uuid>) -> Result<Vec<Saved>> {
         let mut w = self.write_lock();
         let mut seq = w.seq;
         let mut hlc = w.hlc;
@@ -264,6 +270,31 @@ impl Store {
         }
         writes.insert(META_SEQ, &seq.to_be_bytes());
         writes.insert(META_HLC, &hlc.to_bytes());
+        if let Some(token) = undo {
+            for (n, p) in prepared.iter().enumerate() {
+                let step = crate::undo::Step {
+                    rkey: p.rkey.clone(),
+                    skey: p.skey.clone(),
+                    old: match p.old_seq {
+                        Some(old_seq) => Some(crate::undo::Old {
+                            seq: old_seq,
+                            sealed: self
+                                .db
+                                .get(&p.rkey)?
+                                .map(|v| v.to_vec())
+                                .unwrap_or_default(),
+                            summary: self.db.get(&p.skey)?.map(|v| v.to_vec()),
+                        }),
+                        None => None,
+                    },
+                    seq: p.seq,
+                    okey: p.okey.to_vec(),
+                    op_id: p.op_id,
+                };
+                let (key, value) = step.entry(token, n)?;
+                writes.insert(key, value);
+            }
+        }
         self.db.apply_batch(writes)?;
         self.db.flush()?;
         w.seq = seq;

@@ -43,6 +43,8 @@ pub enum Error {
     NewerBackup { found: u32 },
     #[error("operation {0} is not in the outbox")]
     UnknownOp(uuid::Uuid),
+    #[error("cannot undo: {0}")]
+    CannotUndo(UndoRefused),
     #[error("{entity} {id} does not exist")]
     NotFoundRecord {
         entity: &'static str,
@@ -88,4 +90,15 @@ impl From<sled::Error> for Error {
 pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
         .unwrap_or_else(|_| Err(Error::Corrupt("the storage engine hit damaged data".into())))
+}
+
+/// Why [`crate::Store::undo`] took nothing back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UndoRefused {
+    #[error("there is nothing to undo")]
+    NothingToUndo,
+    #[error("part of it has already been sent to the server")]
+    AlreadySent,
+    #[error("a record it wrote has changed since")]
+    ChangedSince,
 }

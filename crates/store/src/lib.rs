@@ -33,6 +33,7 @@ mod outbox;
 mod quarantine;
 mod resume;
 mod sync;
+mod undo;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod v0_fixture;

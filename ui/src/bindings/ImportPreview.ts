@@ -22,4 +22,8 @@ referrals: number, rows: Array<ImportRow>,
 /**
  * Whether the batch was written.
  */
-written: boolean, };
+written: boolean, 
+/**
+ * The written import, for [`Session::import_undo`] while none of it has synced.
+ */
+import_id: string | null, };

@@ -192,6 +192,8 @@ export const files = {
     return call("import_preview", { source, mapping, onProgress: channel });
   },
   /** Imports every row that passed, in one batch; `onProgress` sees the rows checked, then the write. */
+  /** Takes a whole import back while none of it has synced; how many records went back. */
+  importUndo: (importId: string): Promise<number> => call("import_undo", { importId }),
   importCommit: (
     source: ImportSource,
     mapping: ImportMapping,
