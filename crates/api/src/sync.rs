@@ -308,6 +308,8 @@ impl Session {
             Ok(report) => {
                 self.set_sync_error(None);
                 let dropped = crate::users::drop_deactivated_slots(&store)?;
+                // An import that went to the server cannot be undone any more: forget how.
+                store.forget_sent_undos()?;
                 if report.records_changed > 0 {
                     self.reload_cases()?;
                 }

@@ -131,4 +131,29 @@ impl Store {
             Ok(steps.len())
         })
     }
+
+    /// Forgets the undo entries of batches that cannot be undone any more (an op of theirs has
+    /// left the outbox): they only kept old versions. Returns how many batches were forgotten.
+    pub fn forget_sent_undos(&self) -> Result<usize> {
+        guarded(|| {
+            let _w = self.write_lock();
+            let mut stale: Vec<Vec<u8>> = Vec::new();
+            let mut forget = sled::Batch::default();
+            for item in self.db.scan_prefix([P_UNDO]) {
+                let (key, value) = item?;
+                let token = key.get(..17).unwrap_or(&key).to_vec();
+                if !stale.contains(&token) {
+                    let step: Step = serde_json::from_slice(&value)
+                        .map_err(|_| Error::Corrupt("an undo entry does not read back".into()))?;
+                    if self.db.contains_key(&step.okey)? {
+                        continue;
+                    }
+                    stale.push(token);
+                }
+                forget.remove(key);
+            }
+            self.db.apply_batch(forget)?;
+            Ok(stale.len())
+        })
+    }
 }

@@ -110,3 +110,26 @@ fn nothing_is_undone_once_an_op_was_sent_or_a_record_changed_since() {
     assert_eq!(store.person(rosa.id).unwrap().unwrap().phone, "7555-1212");
     assert_eq!(store.outbox_len(), waiting, "nothing undone");
 }
+
+#[test]
+fn a_sent_batch_forgets_how_to_undo_and_a_waiting_one_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = create(dir.path());
+    let sent = Uuid::now_v7();
+    let mut batch = Batch::new();
+    batch.put(&person(1, "Ana", "López")).unwrap();
+    let saved = store.commit_undoable(batch, sent).unwrap();
+    store.ack_through(saved[0].op_id.unwrap()).unwrap();
+    let waiting = Uuid::now_v7();
+    let mut batch = Batch::new();
+    batch.put(&person(2, "Rosa", "Pérez")).unwrap();
+    store.commit_undoable(batch, waiting).unwrap();
+
+    assert_eq!(store.forget_sent_undos().unwrap(), 1);
+    assert_eq!(store.forget_sent_undos().unwrap(), 0);
+    assert_eq!(
+        store.undo(waiting).unwrap(),
+        1,
+        "the waiting one still undoes"
+    );
+}
