@@ -272,9 +272,10 @@ impl Store {
         writes.insert(META_HLC, &hlc.to_bytes());
         if let Some(token) = undo {
             for (n, p) in prepared.iter().enumerate() {
+                let (kind, id) = crate::layout::parse_record_key(&p.rkey)?;
                 let step = crate::undo::Step {
-                    rkey: p.rkey.clone(),
-                    skey: p.skey.clone(),
+                    kind,
+                    id,
                     old: match p.old_seq {
                         Some(old_seq) => Some(crate::undo::Old {
                             seq: old_seq,
@@ -288,10 +289,9 @@ impl Store {
                         None => None,
                     },
                     seq: p.seq,
-                    okey: p.okey.to_vec(),
                     op_id: p.op_id,
                 };
-                let (key, value) = step.entry(token, n)?;
+                let (key, value) = step.entry(token, n);
                 writes.insert(key, value);
             }
         }
